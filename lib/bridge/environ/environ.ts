@@ -1,0 +1,69 @@
+// The WSGI-style environ: what every middleware and the forwarder see of a request.
+// Deliberately small and typed (PEP 3333 in spirit): CGI variables as strings, request
+// headers as HTTP_* keys, and a few namespaced keys the bridge itself needs.
+import type { Readable } from 'node:stream';
+
+/** An HTTP request header as a WSGI key: `HTTP_` + name upper-cased with `-` turned to `_`. */
+export type HeaderKey = `HTTP_${string}`;
+
+export interface Environ {
+  REQUEST_METHOD: string;
+  /** Where the application is mounted (IIS: the virtual directory, `''` at site root). Decoded. */
+  SCRIPT_NAME: string;
+  /** The rest of the path below SCRIPT_NAME, percent-decoded, UTF-8 (latin1 if not valid UTF-8). */
+  PATH_INFO: string;
+  /** Raw, still percent-encoded; no leading `?`. */
+  QUERY_STRING: string;
+  /** `''` when the request has none. */
+  CONTENT_TYPE: string;
+  /** Decimal length of the body, or `''` when it is unknown (chunked): then read to end. */
+  CONTENT_LENGTH: string;
+  SERVER_NAME: string;
+  SERVER_PORT: string;
+  SERVER_PROTOCOL: string;
+  REMOTE_ADDR: string;
+  REMOTE_PORT: string;
+  /** The authenticated user as the web server reports it (IIS: after any mapping), or `''`. */
+  REMOTE_USER: string;
+  /** IIS: the user name as the client gave it, before any mapping; `''` elsewhere. */
+  AUTH_USER: string;
+  AUTH_TYPE: string;
+  /** Request headers. Values are latin1 strings: one character per byte as received. */
+  [header: HeaderKey]: string | undefined;
+  'wsgi.url_scheme': 'http' | 'https';
+  /** The request body; ends where the web server's STDIN ends. */
+  'wsgi.input': Readable;
+  /**
+   * The request target exactly as the client sent it (path and query, percent-encoding and
+   * raw bytes kept), as a latin1 string. The forwarder sends this, not PATH_INFO.
+   */
+  'kallithea_isapi.raw_target': string;
+  /** Aborted when the client (or the web server's connection) goes away. */
+  'kallithea_isapi.signal': AbortSignal;
+  /** Every FastCGI param as received (latin1), for what the typed keys do not cover. */
+  'kallithea_isapi.params': ReadonlyMap<string, string>;
+  /** Monotonic start time in ms (performance.now()), for the access log. */
+  'kallithea_isapi.started': number;
+}
+
+/** `X-Forwarded-User` -> `HTTP_X_FORWARDED_USER`. */
+export function headerKey(name: string): HeaderKey {
+  return `HTTP_${name.toUpperCase().replaceAll('-', '_')}`;
+}
+
+/** `HTTP_X_FORWARDED_USER` -> `X-Forwarded-User` (HTTP names are case-insensitive). */
+export function headerName(key: HeaderKey): string {
+  return key
+    .slice(5)
+    .toLowerCase()
+    .split('_')
+    .map((word) => word.charAt(0).toUpperCase() + word.slice(1))
+    .join('-');
+}
+
+/** The HTTP_* keys present in an environ, in insertion order. */
+export function headerKeys(environ: Environ): HeaderKey[] {
+  return Object.keys(environ).filter(
+    (key): key is HeaderKey => key.startsWith('HTTP_') && environ[key as HeaderKey] !== undefined,
+  );
+}

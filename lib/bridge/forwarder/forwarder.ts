@@ -1,0 +1,181 @@
+// The forwarder App: sends the request to Kallithea over a keep-alive HTTP/1.1 pool and
+// streams the response back. undici's Pool gives keep-alive, per-phase timeouts and
+// backpressure both ways (a full FastCGI socket stops our reads of the body, which pauses
+// the upstream socket); nothing is buffered whole.
+import { Pool } from 'undici';
+import type { Dispatcher } from 'undici';
+import { headerKeys, headerName, type Environ } from '../environ/environ.js';
+import {
+  ClientAbortedError,
+  RequestBodyError,
+  UpstreamBodyError,
+  UpstreamBusyError,
+  UpstreamTimeoutError,
+  UpstreamUnreachableError,
+} from '../errors.js';
+import type { App, Body, ResponseHeaders } from '../pipeline/types.js';
+import { requestBody } from './request-body.js';
+import { upstreamTarget } from './target.js';
+
+export interface ForwarderOptions {
+  /** Kallithea's origin, e.g. `http://127.0.0.1:5000`. */
+  readonly upstream: string;
+  /** Seconds to establish a TCP connection. */
+  readonly connectTimeout: number;
+  /** Seconds from sending the request to receiving the response headers. */
+  readonly headersTimeout: number;
+  /** Seconds of silence allowed between two body chunks (long: slow clones). */
+  readonly bodyTimeout: number;
+  /** Keep-alive connections to Kallithea. */
+  readonly maxConnections: number;
+  /** Requests allowed to wait for a connection before the forwarder answers 503. */
+  readonly maxWaiting?: number;
+}
+
+export interface Forwarder {
+  readonly app: App;
+  /** Waits for requests in flight, then closes the pool. */
+  close(): Promise<void>;
+  /** Closes every connection now, failing requests in flight. */
+  destroy(): Promise<void>;
+}
+
+/**
+ * Headers undici refuses or that the framing sets (the hop-by-hop middleware already removes
+ * most; this keeps the forwarder safe on its own). Expect: the web server answered any
+ * 100-continue itself before it sent the body on.
+ */
+const NOT_FORWARDED = new Set([
+  'HTTP_CONNECTION',
+  'HTTP_KEEP_ALIVE',
+  'HTTP_TRANSFER_ENCODING',
+  'HTTP_UPGRADE',
+  'HTTP_EXPECT',
+  'HTTP_TE',
+  'HTTP_TRAILER',
+]);
+
+const SECONDS = 1000;
+
+/** undici error codes that mean Kallithea could not be reached (or dropped the connection early). */
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+  'ENOENT',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+]);
+
+function errorCode(error: unknown): string {
+  if (typeof error === 'object' && error !== null && 'code' in error) return String(error.code);
+  return '';
+}
+
+function errorDetail(error: unknown): string {
+  const code = errorCode(error);
+  const message = error instanceof Error ? error.message : String(error);
+  return code === '' ? message : `${code}: ${message}`;
+}
+
+/** Environ -> the request headers, names in conventional case, values latin1 byte strings. */
+function upstreamHeaders(environ: Environ, contentLength: number | null): string[] {
+  const headers: string[] = [];
+  for (const key of headerKeys(environ)) {
+    if (NOT_FORWARDED.has(key)) continue;
+    headers.push(headerName(key), environ[key] as string);
+  }
+  if (environ.CONTENT_TYPE !== '') headers.push('Content-Type', environ.CONTENT_TYPE);
+  if (contentLength !== null) headers.push('Content-Length', String(contentLength));
+  return headers;
+}
+
+function responseHeaders(raw: string[]): ResponseHeaders {
+  const headers: ResponseHeaders = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) headers.push([raw[i] as string, raw[i + 1] as string]);
+  return headers;
+}
+
+export function createForwarder(options: ForwarderOptions): Forwarder {
+  const upstream = new URL(options.upstream).origin;
+  const maxWaiting = options.maxWaiting ?? 1000;
+  const pool = new Pool(upstream, {
+    connections: options.maxConnections,
+    pipelining: 1,
+    connectTimeout: options.connectTimeout * SECONDS,
+    headersTimeout: options.headersTimeout * SECONDS,
+    bodyTimeout: options.bodyTimeout * SECONDS,
+  });
+  let inFlight = 0;
+
+  /** Maps a failure before the response headers to the error the error pages render. */
+  function beforeHeaders(error: unknown, signal: AbortSignal): Error {
+    if (signal.aborted) return new ClientAbortedError();
+    const code = errorCode(error);
+    if (code === 'UND_ERR_HEADERS_TIMEOUT') return new UpstreamTimeoutError(upstream, options.headersTimeout);
+    if (code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH') return new RequestBodyError(errorDetail(error));
+    if (UNREACHABLE.has(code)) return new UpstreamUnreachableError(upstream, errorDetail(error));
+    return new UpstreamUnreachableError(upstream, errorDetail(error));
+  }
+
+  /**
+   * The response body as the pipeline sees it. Stopping early (the client went away) ends
+   * the generator, which destroys the undici body and so aborts the upstream request:
+   * Kallithea sees its connection close rather than writing into the void.
+   */
+  async function* streamed(
+    body: Dispatcher.ResponseData['body'],
+    signal: AbortSignal,
+  ): AsyncIterable<Uint8Array> {
+    let complete = false;
+    try {
+      for await (const chunk of body) yield chunk as Uint8Array;
+      complete = true;
+    } catch (error) {
+      if (signal.aborted) throw new ClientAbortedError();
+      throw new UpstreamBodyError(upstream, errorDetail(error));
+    } finally {
+      if (!complete && !body.destroyed) body.destroy();
+    }
+  }
+
+  const app: App = async function forward(environ, startResponse): Promise<Body> {
+    if (inFlight >= options.maxConnections + maxWaiting) throw new UpstreamBusyError(inFlight, 5);
+    const signal = environ['kallithea_isapi.signal'];
+    inFlight += 1;
+    let response: Dispatcher.ResponseData;
+    try {
+      const { body, contentLength } = await requestBody(environ);
+      response = await pool.request({
+        method: environ.REQUEST_METHOD,
+        path: upstreamTarget(environ['kallithea_isapi.raw_target']),
+        headers: upstreamHeaders(environ, contentLength),
+        body,
+        signal,
+        responseHeaders: 'raw',
+      });
+    } catch (error) {
+      inFlight -= 1;
+      throw beforeHeaders(error, signal);
+    }
+    // Counted out when the body is done with, however that happens (end, abort, error).
+    response.body.once('close', () => (inFlight -= 1));
+    startResponse(
+      response.statusCode,
+      responseHeaders(response.headers as unknown as string[]),
+      response.statusText || undefined,
+    );
+    return streamed(response.body, signal);
+  };
+
+  return {
+    app,
+    close: () => pool.close(),
+    destroy: () => pool.destroy(),
+  };
+}

@@ -1,0 +1,93 @@
+// Error pages for failures before the response started: 502 (Kallithea unreachable),
+// 503 (busy, with Retry-After), 504 (no response in time), 500 for anything else. HTML for
+// browsers, plain text for Mercurial and Git clients (which print the body to the user).
+// The client never sees a stack trace or an internal message: those go to the log.
+import type { Environ } from '../../environ/environ.js';
+import { BridgeError, ClientAbortedError, UpstreamBusyError } from '../../errors.js';
+import type { Body, Middleware, ResponseHeaders, StartResponse } from '../../pipeline/types.js';
+import { bodyOf } from '../../pipeline/types.js';
+
+export interface ErrorPagesOptions {
+  /** Receives one line per error, with the stack (default: stderr). */
+  readonly log?: (line: string) => void;
+}
+
+interface Page {
+  readonly title: string;
+  readonly text: string;
+}
+
+const PAGES: Record<number, Page> = {
+  400: { title: 'Bad Request', text: 'The request body was incomplete.' },
+  500: { title: 'Internal Server Error', text: 'The Kallithea bridge failed to handle this request.' },
+  502: { title: 'Bad Gateway', text: 'Kallithea is not reachable. It may be stopped or restarting.' },
+  503: { title: 'Service Unavailable', text: 'Kallithea is busy. Please try again shortly.' },
+  504: { title: 'Gateway Timeout', text: 'Kallithea did not answer in time.' },
+};
+
+/** hg sends `Accept: application/mercurial-0.1`; git and hg name themselves in User-Agent. */
+export function isVcsClient(environ: Environ): boolean {
+  const accept = environ.HTTP_ACCEPT ?? '';
+  const agent = environ.HTTP_USER_AGENT ?? '';
+  return /^\s*application\/mercurial/i.test(accept) || /^(git|mercurial)\//i.test(agent);
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+}
+
+/** Writes the error page for `status` (the start of the response and its body). */
+export function renderErrorPage(
+  environ: Environ,
+  startResponse: StartResponse,
+  status: number,
+  extraHeaders: ResponseHeaders = [],
+): Body {
+  const page = PAGES[status] ?? (PAGES[500] as Page);
+  const text = isVcsClient(environ);
+  const body = Buffer.from(
+    text
+      ? `${status} ${page.title}: ${page.text}\n`
+      : `<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>${status} ${escapeHtml(page.title)}</title></head>` +
+          `<body><h1>${status} ${escapeHtml(page.title)}</h1><p>${escapeHtml(page.text)}</p></body></html>\n`,
+  );
+  startResponse(status, [
+    ['Content-Type', text ? 'text/plain; charset=utf-8' : 'text/html; charset=utf-8'],
+    ['Content-Length', String(body.length)],
+    ['Cache-Control', 'no-store'],
+    ...extraHeaders,
+  ]);
+  return environ.REQUEST_METHOD === 'HEAD' ? bodyOf() : bodyOf(body);
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) return error.stack ?? `${error.name}: ${error.message}`;
+  return String(error);
+}
+
+export function errorPages(options: ErrorPagesOptions = {}): Middleware {
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  return async function errorPages(environ, startResponse, next) {
+    let started = false;
+    const tracked: StartResponse = (status, headers, reason) => {
+      started = true;
+      startResponse(status, headers, reason);
+    };
+    try {
+      return await next(environ, tracked);
+    } catch (error) {
+      if (started) throw error;
+      const target = environ['kallithea_isapi.raw_target'];
+      if (error instanceof ClientAbortedError) {
+        log(`${environ.REQUEST_METHOD} ${target}: ${error.message}`);
+      } else {
+        const code = error instanceof BridgeError ? error.code : 'ERR_INTERNAL';
+        log(`${environ.REQUEST_METHOD} ${target}: ${code}: ${describe(error)}`);
+      }
+      const status = error instanceof BridgeError && error.status !== undefined ? error.status : 500;
+      const extra: ResponseHeaders =
+        error instanceof UpstreamBusyError ? [['Retry-After', String(error.retryAfter)]] : [];
+      return renderErrorPage(environ, tracked, status, extra);
+    }
+  };
+}

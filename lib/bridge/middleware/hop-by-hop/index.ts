@@ -1,0 +1,45 @@
+// Hop-by-hop headers (RFC 9110 section 7.6.1) belong to one connection and are removed both
+// ways: from the request before it goes to Kallithea, from the response before it goes back
+// to the web server (which frames the response itself). Proxy-* goes too: Proxy-Authorization
+// is for a proxy, and a `Proxy` request header becomes HTTP_PROXY (httpoxy).
+import { headerKey, headerKeys, type HeaderKey } from '../../environ/environ.js';
+import type { Middleware, ResponseHeaders } from '../../pipeline/types.js';
+
+const HOP_BY_HOP = ['Connection', 'Keep-Alive', 'TE', 'Trailer', 'Transfer-Encoding', 'Upgrade'];
+
+function isProxyHeader(name: string): boolean {
+  const lower = name.toLowerCase();
+  return lower === 'proxy' || lower.startsWith('proxy-');
+}
+
+/** Lower-case names listed in a Connection header value. */
+function connectionTokens(value: string | undefined): string[] {
+  if (value === undefined) return [];
+  return value
+    .split(',')
+    .map((token) => token.trim().toLowerCase())
+    .filter((token) => token !== '');
+}
+
+export function removeHopByHopResponseHeaders(headers: ResponseHeaders): ResponseHeaders {
+  const named = new Set(HOP_BY_HOP.map((name) => name.toLowerCase()));
+  for (const [name, value] of headers) {
+    if (name.toLowerCase() === 'connection') for (const token of connectionTokens(value)) named.add(token);
+  }
+  return headers.filter(([name]) => !named.has(name.toLowerCase()) && !isProxyHeader(name));
+}
+
+export function hopByHop(): Middleware {
+  const requestKeys = new Set<string>(HOP_BY_HOP.map(headerKey));
+  return function hopByHop(environ, startResponse, next) {
+    const named = new Set(requestKeys);
+    for (const token of connectionTokens(environ.HTTP_CONNECTION)) named.add(headerKey(token));
+    for (const key of headerKeys(environ)) {
+      if (named.has(key) || key === 'HTTP_PROXY' || key.startsWith('HTTP_PROXY_'))
+        delete environ[key as HeaderKey];
+    }
+    return next(environ, (status, headers, reason) =>
+      startResponse(status, removeHopByHopResponseHeaders(headers), reason),
+    );
+  };
+}

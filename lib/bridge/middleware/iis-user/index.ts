@@ -1,0 +1,25 @@
+// The IIS user -> Kallithea's container-auth header. REMOTE_USER cannot cross an HTTP hop,
+// so the user IIS authenticated travels in a header (default X-Forwarded-User, which
+// Kallithea's container plugin reads as HTTP_X_FORWARDED_USER). Set per request, never in
+// a process global (the old dispatch.py wrote os.environ and raced between threads).
+// Runs after strip-asserted, so a client's own copy is already gone.
+import { headerKey } from '../../environ/environ.js';
+import type { Middleware } from '../../pipeline/types.js';
+
+export const DEFAULT_USER_HEADER = 'X-Forwarded-User';
+
+export interface IisUserOptions {
+  /** The header that carries the user to Kallithea. A token without `_` (those get dropped). */
+  readonly header?: string;
+}
+
+export function iisUser(options: IisUserOptions = {}): Middleware {
+  const key = headerKey(options.header ?? DEFAULT_USER_HEADER);
+  return function iisUser(environ, _startResponse, next) {
+    // REMOTE_USER is the name after IIS's mapping; AUTH_USER the one the client gave.
+    const user = environ.REMOTE_USER || environ.AUTH_USER;
+    if (user === '') delete environ[key];
+    else environ[key] = user;
+    return next();
+  };
+}
