@@ -1,0 +1,187 @@
+// `kallithea-isapi install -c my.ini`: the replacement for Kallithea's
+// `kallithea-cli iis-install` + `python3 dispatch.py install`. Writes kallithea-isapi.ini next
+// to the DLL, registers the DLL with IIS 7+ through appcmd, and says what is left to do in
+// Kallithea. On a machine that is not Windows, or with --dry-run, it prints the commands and
+// the ini instead of running and writing them.
+import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { readIsapiSection } from '../../config/isapi-section.js';
+import { isapiIniText } from '../../iis/isapi-ini-text.js';
+import { type KallitheaIniFacts, readKallitheaIni } from '../../iis/kallithea-ini-facts.js';
+import { kallitheaSteps } from '../../iis/kallithea-steps.js';
+import { type Bitness, bitnessMismatch, inspectPeFile } from '../../iis/pe-machine.js';
+import { printedPlan } from '../../iis/printed-plan.js';
+import { registrationOptionsProblems, registrationPlan } from '../../iis/registration-plan.js';
+import { printedPrograms, runPlan, windowsPrograms } from '../../iis/run-plan.js';
+import { parseIniStrict } from '../../iis/strict-ini.js';
+
+export const summary = 'write kallithea-isapi.ini and register the ISAPI DLL with IIS (appcmd)';
+
+const help = `usage: kallithea-isapi install -c my.ini [options]
+
+Writes kallithea-isapi.ini next to the DLL and registers the DLL with IIS 7+ through appcmd
+(run it from an elevated prompt). Replaces 'kallithea-cli iis-install' + 'dispatch.py install'.
+
+  -c, --config FILE      Kallithea's my.ini (required)
+  --virtualdir PATH      where Kallithea appears in the site: / (default) or /kallithea
+  --site NAME            IIS site (default "Default Web Site")
+  --dll PATH             kallithea_isapi.dll (default: ./kallithea_isapi.dll)
+  --bitness 64|32        application pool bitness; must match the DLL (default 64)
+  --pool NAME            application pool (default Kallithea)
+  --physical-path DIR    folder of a new virtual directory application (default: the DLL's folder)
+  --force                replace an existing kallithea-isapi.ini
+  --keep-ini             keep an existing kallithea-isapi.ini as it is and only register with IIS
+  --dry-run              print the ini and the commands instead of writing and running them
+`;
+
+/** bin/kallithea-isapi.js of this package: what the DLL starts the bridge with. */
+function bridgeScriptPath(): string {
+  return fileURLToPath(new URL('../../../../bin/kallithea-isapi.js', import.meta.url));
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await access(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function run(args: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        config: { type: 'string', short: 'c' },
+        virtualdir: { type: 'string', default: '/' },
+        site: { type: 'string', default: 'Default Web Site' },
+        dll: { type: 'string', default: 'kallithea_isapi.dll' },
+        bitness: { type: 'string', default: '64' },
+        pool: { type: 'string', default: 'Kallithea' },
+        'physical-path': { type: 'string' },
+        force: { type: 'boolean', default: false },
+        'keep-ini': { type: 'boolean', default: false },
+        'dry-run': { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }));
+  } catch (error) {
+    process.stderr.write(`kallithea-isapi install: ${(error as Error).message}\n${help}`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(help);
+    return 0;
+  }
+  const fail = (message: string): number => {
+    process.stderr.write(`kallithea-isapi install: ${message}\n`);
+    return 1;
+  };
+  if (values.config === undefined)
+    return fail('-c my.ini is required: the Kallithea configuration IIS serves');
+  if (values.bitness !== '64' && values.bitness !== '32')
+    return fail(`--bitness ${values.bitness}: give 64 or 32`);
+  if (values.force && values['keep-ini'])
+    return fail('--force and --keep-ini contradict each other: pick one');
+  const bitness = Number(values.bitness) as Bitness;
+  const virtualDir = values.virtualdir.length > 1 ? values.virtualdir.replace(/\/+$/, '') : values.virtualdir;
+  const dryRun = values['dry-run'];
+  const onWindows = process.platform === 'win32';
+
+  const myIni = path.resolve(values.config);
+  let facts: KallitheaIniFacts;
+  try {
+    facts = await readKallitheaIni(myIni);
+  } catch (error) {
+    return fail(`cannot read Kallithea's configuration ${myIni}: ${(error as Error).message}`);
+  }
+
+  const dllPath = path.resolve(values.dll);
+  const mismatch = bitnessMismatch(dllPath, await inspectPeFile(dllPath), bitness);
+  if (mismatch !== undefined) return fail(mismatch);
+
+  const dllDir = path.dirname(dllPath);
+  const logFolder = path.join(dllDir, 'logs');
+  const options = {
+    site: values.site,
+    virtualDir,
+    dllPath,
+    physicalPath: path.resolve(values['physical-path'] ?? dllDir),
+    logFolder,
+    bitness,
+    pool: values.pool,
+    handlerName: 'KallitheaISAPI',
+  };
+  const problems = registrationOptionsProblems(options);
+  if (problems.length > 0) return fail(problems.join('\n'));
+
+  // kallithea-isapi.ini next to the DLL, where the DLL looks for it.
+  const iniPath = path.join(dllDir, 'kallithea-isapi.ini');
+  const iniText = isapiIniText({
+    node: process.execPath,
+    bridgeScript: bridgeScriptPath(),
+    kallitheaConfig: myIni,
+    logFile: path.join('logs', 'kallithea_isapi.log'),
+    writtenAt: new Date(),
+  });
+  const parsed = parseIniStrict(iniText, iniPath);
+  const iniProblems = [
+    ...parsed.problems,
+    ...readIsapiSection(parsed.sections.isapi ?? {}, iniPath).problems,
+  ];
+  if (iniProblems.length > 0)
+    return fail(`internal error, the ini to write is invalid:\n${iniProblems.join('\n')}`);
+
+  const out: string[] = [];
+  const iniExists = await exists(iniPath);
+  if (iniExists && values['keep-ini']) {
+    out.push(`Keeping ${iniPath} as it is (--keep-ini).`);
+  } else if (iniExists && !values.force) {
+    const current = await readFile(iniPath, 'utf8').catch(() => '');
+    return fail(
+      `${iniPath} exists and is left alone` +
+        (current.includes(myIni) ? '' : ` (it does not name ${myIni})`) +
+        ': pass --force to replace it, or --keep-ini to register with IIS using it as it is',
+    );
+  } else if (dryRun) {
+    out.push(`Would write ${iniPath}${iniExists ? ' (replacing the existing file, --force)' : ''}:`, '');
+    out.push(
+      ...iniText
+        .trimEnd()
+        .split('\n')
+        .map((line) => `  ${line}`),
+      '',
+    );
+  } else {
+    await writeFile(iniPath, iniText, { mode: 0o644 });
+    await mkdir(logFolder, { recursive: true });
+    out.push(`Wrote ${iniPath}${iniExists ? ' (replaced, --force)' : ''}; the DLL logs to ${logFolder}.`);
+  }
+
+  const steps = registrationPlan(options);
+  let registered = true;
+  if (dryRun || !onWindows) {
+    out.push(
+      '',
+      dryRun
+        ? 'Would run, from an elevated prompt (cmd.exe):'
+        : 'Not on Windows: run these from an elevated prompt (cmd.exe) on the IIS server:',
+      '',
+    );
+    out.push(...printedPlan(steps, printedPrograms));
+  } else {
+    process.stdout.write(`${out.join('\n')}\n\nRegistering with IIS:\n`);
+    out.length = 0;
+    const outcome = await runPlan(steps, windowsPrograms());
+    out.push(...outcome.report);
+    registered = outcome.ok;
+  }
+  out.push('', ...kallitheaSteps('X-Forwarded-User', facts, virtualDir, myIni));
+  out.push('', `Then check everything with: kallithea-isapi check --config ${iniPath}`);
+  process.stdout.write(`${out.join('\n')}\n`);
+  return registered ? 0 : 1;
+}

@@ -1,0 +1,41 @@
+// The kallithea-isapi.ini that install writes next to the DLL: spawn mode, this node and this
+// package's bridge script, and the path of Kallithea's my.ini. Everything else keeps its
+// default and is listed commented out, so an administrator sees what can be tuned.
+import { isapiDefaults } from '../config/isapi-section.js';
+
+export interface IsapiIniInput {
+  node: string;
+  bridgeScript: string;
+  kallitheaConfig: string;
+  logFile: string;
+  /** When it was written, for the header comment. */
+  writtenAt: Date;
+}
+
+export function isapiIniText(input: IsapiIniInput): string {
+  const d = isapiDefaults;
+  return [
+    `; kallithea-isapi.ini, written by 'kallithea-isapi install' on ${input.writtenAt.toISOString()}.`,
+    '; Check it with: kallithea-isapi check --config <this file>. Times are in seconds.',
+    '',
+    '[isapi]',
+    'mode = spawn',
+    `node = ${input.node}`,
+    `bridge_script = ${input.bridgeScript}`,
+    `log_file = ${input.logFile}`,
+    `;threads = ${d.threads}`,
+    `;max_connections = ${d.maxConnections}`,
+    `;max_queued = ${d.maxQueued}`,
+    `;connect_timeout = ${d.connectTimeout}`,
+    `;startup_timeout = ${d.startupTimeout}`,
+    `;drain_timeout = ${d.drainTimeout}`,
+    `;rapid_fails_per_minute = ${d.rapidFailsPerMinute}`,
+    '',
+    '[bridge]',
+    `kallithea_config = ${input.kallitheaConfig}`,
+    ';upstream = http://127.0.0.1:5000',
+    ';user_header = X-Forwarded-User',
+    ';access_log = -',
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,318 @@
+// The IIS 7+ registration of kallithea_isapi.dll as a list of appcmd (and icacls) runs: a pure
+// function of the install options, so the same list is printed by --dry-run, run by install,
+// and checked by table tests. It replaces the old route's pywin32 ADSI installer, which needed
+// the IIS 6 metabase compatibility layer (isapi.md section 10).
+//
+// Where configuration goes: the handlers, authentication and isapiCgiRestriction sections are
+// locked at server level (overrideModeDefault="Deny"), so writing them into the application's
+// web.config fails every request with HTTP 500.19 / 0x80070021. Instead of unlocking a section
+// for every site on the server, each setting is committed to applicationHost.config inside a
+// <location path="Site/app"> element (/commit:apphost), which the lock does not apply to.
+import type { Bitness } from './pe-machine.js';
+
+export interface RegistrationOptions {
+  /** IIS site name, e.g. "Default Web Site". */
+  site: string;
+  /** "/" for the site root, or "/kallithea" (no trailing slash). */
+  virtualDir: string;
+  /** Absolute Windows path of kallithea_isapi.dll. */
+  dllPath: string;
+  /** The application's physical folder (a new application only). */
+  physicalPath: string;
+  /** Folder the DLL writes its log into; the pool identity gets modify rights there. */
+  logFolder: string;
+  bitness: Bitness;
+  /** Application pool name. */
+  pool: string;
+  /** The handler entry's name. */
+  handlerName: string;
+}
+
+/** How a step's failure is read. */
+export type StepKind =
+  /** Must succeed. */
+  | 'run'
+  /** Runs only when `guard` fails (the object it creates does not exist yet). */
+  | 'create'
+  /** Removes an entry before it is added again; failing means it was not there, which is fine. */
+  | 'remove-if-present';
+
+export interface PlanStep {
+  kind: StepKind;
+  program: 'appcmd' | 'icacls';
+  args: string[];
+  /** For 'create': an appcmd run that succeeds when the object already exists. */
+  guard?: string[];
+  /** One sentence: what the step does and why. */
+  purpose: string;
+  /** What to check when it fails. */
+  hint?: string;
+}
+
+const ISAPI_FEATURE_HINT =
+  'is the IIS feature "ISAPI Extensions" installed? ' +
+  '(dism /online /enable-feature /featurename:IIS-ISAPIExtensions, or Server Manager: Web-ISAPI-Ext)';
+const WINDOWS_AUTH_HINT =
+  'is the IIS feature "Windows Authentication" installed? ' +
+  '(dism /online /enable-feature /featurename:IIS-WindowsAuthentication, or Server Manager: Web-Windows-Auth)';
+
+/** Checks the parts of the options that end up inside appcmd's quoted values. */
+export function registrationOptionsProblems(options: RegistrationOptions): string[] {
+  const problems: string[] = [];
+  if (!/^\/([^/'"[\]\\]+(\/[^/'"[\]\\]+)*)?$/.test(options.virtualDir)) {
+    problems.push(
+      `--virtualdir ${JSON.stringify(options.virtualDir)}: give "/" or a path like "/kallithea" ` +
+        '(leading slash, no trailing slash, no quotes, brackets or backslashes)',
+    );
+  }
+  if (options.site === '' || /["'[\]/]/.test(options.site)) {
+    problems.push(
+      `--site ${JSON.stringify(options.site)}: give the IIS site's name, without quotes or slashes`,
+    );
+  }
+  if (options.pool === '' || /["'[\]/\\]/.test(options.pool)) {
+    problems.push(
+      `--pool ${JSON.stringify(options.pool)}: give a pool name without quotes, slashes or brackets`,
+    );
+  }
+  for (const [name, value] of [
+    ['--dll', options.dllPath],
+    ['physical path', options.physicalPath],
+    ['log folder', options.logFolder],
+  ] as const) {
+    if (/["']/.test(value))
+      problems.push(`${name} ${value}: a path with quotes cannot be registered with appcmd`);
+  }
+  return problems;
+}
+
+/** "Default Web Site" for the root, "Default Web Site/kallithea" for a virtual directory. */
+export function configPath(options: Pick<RegistrationOptions, 'site' | 'virtualDir'>): string {
+  return options.virtualDir === '/' ? options.site : `${options.site}${options.virtualDir}`;
+}
+
+/** appcmd's application identifier: "Default Web Site/" or "Default Web Site/kallithea". */
+export function appIdentifier(options: Pick<RegistrationOptions, 'site' | 'virtualDir'>): string {
+  return `${options.site}${options.virtualDir}`;
+}
+
+/** The handler entry, as appcmd's collection-element syntax. */
+export function handlerEntry(options: RegistrationOptions): string {
+  const attributes = [
+    `name='${options.handlerName}'`,
+    "path='*'",
+    "verb='*'",
+    "modules='IsapiModule'",
+    `scriptProcessor='${options.dllPath}'`,
+    "resourceType='Unspecified'",
+    "requireAccess='Script'",
+    `preCondition='bitness${options.bitness}'`,
+    // IIS buffers an ISAPI response up to this many bytes before sending; 0 lets streamed
+    // clone/pull output and progress reach the client as the DLL writes it.
+    "responseBufferLimit='0'",
+  ];
+  return `[@start,${attributes.join(',')}]`;
+}
+
+export function registrationPlan(options: RegistrationOptions): PlanStep[] {
+  const location = configPath(options);
+  const app = appIdentifier(options);
+  const apphost = '/commit:apphost';
+  const steps: PlanStep[] = [];
+
+  steps.push({
+    kind: 'create',
+    program: 'appcmd',
+    args: ['add', 'apppool', `/name:${options.pool}`, '/managedPipelineMode:Integrated'],
+    guard: ['list', 'apppool', options.pool],
+    purpose: `create the application pool "${options.pool}" (skipped when it exists)`,
+  });
+  steps.push({
+    kind: 'run',
+    program: 'appcmd',
+    args: [
+      'set',
+      'apppool',
+      options.pool,
+      '/managedRuntimeVersion:',
+      `/enable32BitAppOnWin64:${options.bitness === 32 ? 'true' : 'false'}`,
+    ],
+    purpose:
+      'No Managed Code (the DLL is native; no CLR is loaded) and a ' +
+      `${options.bitness}-bit worker process to match the ${options.bitness}-bit DLL`,
+  });
+
+  if (options.virtualDir === '/') {
+    steps.push({
+      kind: 'run',
+      program: 'appcmd',
+      args: ['set', 'app', app, `/applicationPool:${options.pool}`],
+      purpose: `run the site's root application in "${options.pool}"`,
+    });
+  } else {
+    steps.push({
+      kind: 'create',
+      program: 'appcmd',
+      args: [
+        'add',
+        'app',
+        `/site.name:${options.site}`,
+        `/path:${options.virtualDir}`,
+        `/physicalPath:${options.physicalPath}`,
+        `/applicationPool:${options.pool}`,
+      ],
+      guard: ['list', 'app', app],
+      purpose: `create the application ${options.virtualDir} (skipped when it exists)`,
+    });
+    steps.push({
+      kind: 'run',
+      program: 'appcmd',
+      args: ['set', 'app', app, `/applicationPool:${options.pool}`],
+      purpose: `run ${app} in "${options.pool}"`,
+    });
+  }
+
+  steps.push({
+    kind: 'remove-if-present',
+    program: 'appcmd',
+    args: [
+      'set',
+      'config',
+      location,
+      '-section:system.webServer/handlers',
+      `/-[name='${options.handlerName}']`,
+      apphost,
+    ],
+    purpose: 'remove a handler entry left by an earlier install, so the new one is added in first place',
+  });
+  steps.push({
+    kind: 'run',
+    program: 'appcmd',
+    args: [
+      'set',
+      'config',
+      location,
+      '-section:system.webServer/handlers',
+      `/+${handlerEntry(options)}`,
+      apphost,
+    ],
+    purpose:
+      'map every path and verb to the DLL, FIRST in the list: IIS uses the first handler that matches, ' +
+      'and the inherited StaticFile handler (path "*") would otherwise answer every Kallithea URL with ' +
+      '404 or serve files from the folder; kept in applicationHost.config, where the section lock ' +
+      '(500.19) does not apply',
+    hint: ISAPI_FEATURE_HINT,
+  });
+  steps.push({
+    kind: 'run',
+    program: 'appcmd',
+    args: [
+      'set',
+      'config',
+      location,
+      '-section:system.webServer/handlers',
+      '/accessPolicy:Read, Script',
+      apphost,
+    ],
+    purpose: "allow Script access, which the handler's requireAccess='Script' needs",
+  });
+
+  steps.push({
+    kind: 'remove-if-present',
+    program: 'appcmd',
+    args: [
+      'set',
+      'config',
+      '-section:system.webServer/security/isapiCgiRestriction',
+      `/-[path='${options.dllPath}']`,
+      apphost,
+    ],
+    purpose: 'remove an earlier ISAPI restriction entry for this DLL',
+  });
+  steps.push({
+    kind: 'run',
+    program: 'appcmd',
+    args: [
+      'set',
+      'config',
+      '-section:system.webServer/security/isapiCgiRestriction',
+      `/+[path='${options.dllPath}',allowed='True',groupId='Kallithea',description='Kallithea ISAPI']`,
+      apphost,
+    ],
+    purpose: 'allow the DLL in the server-wide ISAPI and CGI Restrictions list (an unlisted DLL gets 404.2)',
+    hint: ISAPI_FEATURE_HINT,
+  });
+
+  steps.push({
+    kind: 'run',
+    program: 'appcmd',
+    args: [
+      'set',
+      'config',
+      location,
+      '-section:system.webServer/security/authentication/windowsAuthentication',
+      '/enabled:true',
+      apphost,
+    ],
+    purpose:
+      "Windows authentication on: IIS logs browsers in with the Windows user, which Kallithea's " +
+      'container plugin takes as the Kallithea user',
+    hint: WINDOWS_AUTH_HINT,
+  });
+  steps.push({
+    kind: 'run',
+    program: 'appcmd',
+    args: [
+      'set',
+      'config',
+      location,
+      '-section:system.webServer/security/authentication/anonymousAuthentication',
+      '/enabled:true',
+      apphost,
+    ],
+    purpose:
+      'anonymous on as well: hg and git send HTTP Basic credentials meant for Kallithea (they cannot ' +
+      'answer a Negotiate/NTLM challenge); with anonymous off IIS would reject them with 401 before ' +
+      'Kallithea sees them. Kallithea, not IIS, then checks the Basic credentials',
+  });
+  steps.push({
+    kind: 'run',
+    program: 'appcmd',
+    args: [
+      'set',
+      'config',
+      `${location}/_admin/login`,
+      '-section:system.webServer/security/authentication/anonymousAuthentication',
+      '/enabled:false',
+      apphost,
+    ],
+    purpose:
+      "anonymous off on Kallithea's login page only: a browser that is not logged in is sent there, " +
+      'IIS asks it for Windows credentials, and the container plugin logs the Windows user in (single sign-on)',
+  });
+
+  steps.push({
+    kind: 'run',
+    program: 'appcmd',
+    args: [
+      'set',
+      'config',
+      location,
+      '-section:system.webServer/security/requestFiltering',
+      '/requestLimits.maxAllowedContentLength:4294967295',
+      '/allowDoubleEscaping:true',
+      apphost,
+    ],
+    purpose:
+      'let large pushes through (the default 30,000,000-byte body limit answers 404.13) and file names ' +
+      'with "+" or "%" (blocked as double escaping with 404.11)',
+  });
+
+  steps.push({
+    kind: 'run',
+    program: 'icacls',
+    args: [options.logFolder, '/grant', `IIS AppPool\\${options.pool}:(OI)(CI)M`],
+    purpose: `let the pool's identity write the DLL's log in ${options.logFolder}`,
+  });
+  return steps;
+}
