@@ -1,0 +1,307 @@
+// One web server connection to the responder (server.ts accepts it). Bytes from the socket
+// go through the RecordParser; each record moves the connection along:
+//
+//   BEGIN_REQUEST -> PARAMS (checked for the hop secret) -> the handler runs (handler.ts),
+//   STDIN records feed request.stdin meanwhile -> the response goes back through
+//   ResponseWriter -> END_REQUEST -> the next BEGIN_REQUEST (FCGI_KEEP_CONN) or close.
+//
+// One request at a time (FCGI_MPXS_CONNS=0): a second BEGIN_REQUEST while one runs gets
+// FCGI_CANT_MPX_CONN. The socket's own flow control is the window both ways: a handler
+// that does not read stdin pauses the socket; a socket that does not drain pauses the body.
+import type { Socket } from 'node:net';
+import { Readable } from 'node:stream';
+import { FastCgiRequestAbortedError, FastCgiSecretError, FastCgiUnexpectedRecordError } from '../errors.js';
+import { SECRET_PARAM, type CgiResponse, type FastCgiHandler, type FastCgiRequest } from './handler.js';
+import { FCGI_KEEP_CONN, ProtocolStatus, RecordType, Role, ValueName, recordTypeName } from './protocol.js';
+import { RecordParser, type FastCgiRecord, type ParserLimits } from './record-parser.js';
+import { encodeEndRequest, encodeGetValuesResult, encodeUnknownType } from './records.js';
+import { formatHeaderBlock, ResponseWriter } from './response-writer.js';
+import type { SecretCheck } from './secret.js';
+
+export type Logger = (line: string) => void;
+
+export interface ConnectionOptions {
+  readonly handler: FastCgiHandler;
+  readonly checkSecret: SecretCheck;
+  readonly log: Logger;
+  readonly limits: ParserLimits;
+  /** Answered to FCGI_GET_VALUES as FCGI_MAX_CONNS and FCGI_MAX_REQS. */
+  readonly maxConnections: number;
+  /** Bytes of request body buffered in request.stdin before the socket is paused. */
+  readonly stdinHighWaterMark: number;
+}
+
+/** The request this connection serves now. Ended exactly once, by #finish(). */
+interface ActiveRequest {
+  readonly id: number;
+  readonly keepConn: boolean;
+  readonly abort: AbortController;
+  readonly writer: ResponseWriter;
+  stdin: Readable | null;
+  finished: boolean;
+}
+
+export class FastCgiConnection {
+  readonly #socket: Socket;
+  readonly #options: ConnectionOptions;
+  readonly #parser: RecordParser;
+  readonly #peer: string;
+  #request: ActiveRequest | null = null;
+  /** Set by the server's graceful close: end the connection once the request in flight ends. */
+  #closeWhenIdle = false;
+  /** Resolves when the socket is closed, whoever closed it. */
+  readonly closed: Promise<void>;
+
+  constructor(socket: Socket, options: ConnectionOptions) {
+    this.#socket = socket;
+    this.#options = options;
+    this.#parser = new RecordParser('web server', options.limits);
+    this.#peer = socket.remoteAddress !== undefined ? `${socket.remoteAddress}:${socket.remotePort}` : 'local';
+    this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('close', () => this.#onClose());
+    // A reset by the web server is a close like any other; 'close' follows.
+    socket.on('error', () => {});
+  }
+
+  /** True when no request is in flight. */
+  get idle(): boolean {
+    return this.#request === null;
+  }
+
+  /** Graceful close: end now if idle, else right after the request in flight. */
+  closeWhenIdle(): void {
+    this.#closeWhenIdle = true;
+    if (this.#request === null) this.#socket.end();
+  }
+
+  destroy(): void {
+    this.#socket.destroy();
+  }
+
+  // --- Reading: socket bytes -> records -> the request's state ---
+
+  #onData(chunk: Buffer): void {
+    this.#parser.input(chunk);
+    while (!this.#socket.destroyed) {
+      const result = this.#parser.parse();
+      if (result.status === 'again') return;
+      if (result.status === 'error') return this.#closeBad(result.error.message);
+      this.#dispatch(result.record);
+    }
+  }
+
+  #dispatch(record: FastCgiRecord): void {
+    if (record.requestId === 0) return this.#management(record);
+    if (record.kind === 'begin-request') return this.#begin(record.requestId, record.role, record.flags);
+
+    // Records of a request that is not active are ignored, as the spec says (a refused
+    // BEGIN_REQUEST's PARAMS, STDIN still in flight after an abort).
+    const request = this.#request;
+    if (request === null || request.id !== record.requestId || request.finished) return;
+    switch (record.kind) {
+      case 'abort-request':
+        return this.#abort(request, new FastCgiRequestAbortedError('FCGI_ABORT_REQUEST'));
+      case 'params':
+        return this.#start(request, record.params);
+      case 'stream':
+        if (record.type === RecordType.Stdin) return this.#stdin(request, record.content);
+        if (record.type === RecordType.Data) return; // only the FILTER role reads DATA
+        return this.#closeBad(new FastCgiUnexpectedRecordError('web server', recordTypeName(record.type)).message);
+      default:
+        return this.#closeBad(new FastCgiUnexpectedRecordError('web server', recordTypeName(record.type)).message);
+    }
+  }
+
+  /** Records with request id 0: GET_VALUES is answered, any other type is unknown to us. */
+  #management(record: FastCgiRecord): void {
+    if (record.kind !== 'get-values') {
+      this.#write(encodeUnknownType(record.type));
+      return;
+    }
+    const known = new Map<string, string>([
+      [ValueName.MaxConns, String(this.#options.maxConnections)],
+      [ValueName.MaxReqs, String(this.#options.maxConnections)],
+      [ValueName.MpxsConns, '0'],
+    ]);
+    const answer: [string, string][] = [];
+    for (const name of record.names) {
+      const value = known.get(name);
+      if (value !== undefined) answer.push([name, value]);
+    }
+    this.#write(encodeGetValuesResult(answer));
+  }
+
+  #begin(requestId: number, role: number, flags: number): void {
+    const keepConn = (flags & FCGI_KEEP_CONN) !== 0;
+    if (this.#request !== null) {
+      if (this.#request.id === requestId) {
+        return this.#closeBad(`web server began request ${requestId} twice`);
+      }
+      this.#write(encodeEndRequest(requestId, 0, ProtocolStatus.CantMpxConn));
+      return;
+    }
+    if (role !== Role.Responder) {
+      this.#write(encodeEndRequest(requestId, 0, ProtocolStatus.UnknownRole));
+      if (!keepConn) this.#socket.end();
+      return;
+    }
+    this.#request = {
+      id: requestId,
+      keepConn,
+      abort: new AbortController(),
+      writer: new ResponseWriter(this.#socket, requestId),
+      stdin: null,
+      finished: false,
+    };
+  }
+
+  /** PARAMS are complete: check the hop secret, then run the handler while STDIN streams in. */
+  #start(request: ActiveRequest, params: Map<string, string>): void {
+    if (request.stdin !== null) {
+      return this.#closeBad(`web server sent a second PARAMS stream for request ${request.id}`);
+    }
+    const secret = params.get(SECRET_PARAM);
+    if (!this.#options.checkSecret(secret)) {
+      const detail = secret === undefined ? `no ${SECRET_PARAM} param` : `wrong ${SECRET_PARAM}`;
+      return this.#closeBad(new FastCgiSecretError(`web server at ${this.#peer}`, detail).message);
+    }
+    // The secret stays in this hop: nothing above the responder sees it.
+    params.delete(SECRET_PARAM);
+
+    const stdin = new Readable({
+      highWaterMark: this.#options.stdinHighWaterMark,
+      // The handler wants more: read the socket again (it was paused when stdin filled up).
+      read: () => {
+        if (this.#request === request) this.#socket.resume();
+      },
+    });
+    request.stdin = stdin;
+    const fastCgiRequest: FastCgiRequest = {
+      requestId: request.id,
+      params,
+      stdin,
+      signal: request.abort.signal,
+      stderr: (text) => {
+        if (!request.finished && this.#socket.writable) request.writer.stderr(text);
+      },
+    };
+    void this.#respond(request, fastCgiRequest);
+  }
+
+  #stdin(request: ActiveRequest, content: Buffer): void {
+    const stdin = request.stdin;
+    if (stdin === null) return this.#closeBad(`web server sent STDIN before PARAMS for request ${request.id}`);
+    if (stdin.destroyed || stdin.readableEnded) return; // the handler gave up on the body
+    if (content.length === 0) {
+      stdin.push(null);
+      return;
+    }
+    // The window: when the handler does not keep up, stop reading the web server.
+    if (!stdin.push(content)) this.#socket.pause();
+  }
+
+  // --- Writing: the handler's response -> STDOUT records -> END_REQUEST ---
+
+  async #respond(request: ActiveRequest, fastCgiRequest: FastCgiRequest): Promise<void> {
+    let response: CgiResponse;
+    let head: Buffer;
+    try {
+      response = await this.#options.handler(fastCgiRequest);
+      head = formatHeaderBlock(response);
+    } catch (error) {
+      if (request.finished) return;
+      this.#options.log(`fastcgi: request ${request.id} failed before its response: ${describe(error)}`);
+      if (this.#socket.writable) {
+        request.writer.stdout(formatHeaderBlock({ status: 500, headers: [['Content-Type', 'text/plain']] }));
+      }
+      return this.#finish(request, 1);
+    }
+    if (request.finished) return void cancel(response.body);
+
+    if (!request.writer.stdout(head)) await this.#drained(request);
+    if (response.body !== null) {
+      try {
+        for await (const chunk of response.body) {
+          if (request.finished) break; // leaving the loop calls the iterator's return()
+          if (!request.writer.stdout(chunk)) await this.#drained(request);
+        }
+      } catch (error) {
+        if (request.finished) return;
+        // The contract: a body that fails mid-way closes the connection WITHOUT
+        // END_REQUEST, so the web server treats the response as truncated.
+        this.#options.log(`fastcgi: request ${request.id} body failed, closing the connection: ${describe(error)}`);
+        request.finished = true;
+        request.abort.abort(error);
+        this.#socket.destroy();
+        return;
+      }
+    }
+    if (!request.finished) this.#finish(request, 0);
+  }
+
+  /** Resolves when the socket drained, closed, or the request was aborted. */
+  #drained(request: ActiveRequest): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.#socket.off('drain', done);
+        this.#socket.off('close', done);
+        request.abort.signal.removeEventListener('abort', done);
+        resolve();
+      };
+      if (request.finished || this.#socket.destroyed) return resolve();
+      this.#socket.on('drain', done);
+      this.#socket.on('close', done);
+      request.abort.signal.addEventListener('abort', done);
+    });
+  }
+
+  #abort(request: ActiveRequest, reason: FastCgiRequestAbortedError): void {
+    request.abort.abort(reason);
+    this.#finish(request, 1);
+  }
+
+  /** Ends the request exactly once: END_REQUEST, then the next request or the close. */
+  #finish(request: ActiveRequest, appStatus: number): void {
+    if (request.finished) return;
+    request.finished = true;
+    if (this.#socket.writable) {
+      if (appStatus === 0) request.writer.complete(0);
+      else request.writer.end(appStatus);
+    }
+    if (request.stdin !== null && !request.stdin.readableEnded) request.stdin.destroy();
+    this.#request = null;
+    // Body bytes the handler did not read are still coming: read and drop them.
+    this.#socket.resume();
+    if (!request.keepConn || this.#closeWhenIdle) this.#socket.end();
+  }
+
+  #onClose(): void {
+    const request = this.#request;
+    if (request === null || request.finished) return;
+    request.finished = true;
+    this.#request = null;
+    request.abort.abort(new FastCgiRequestAbortedError('the connection closed'));
+    request.stdin?.destroy();
+  }
+
+  #closeBad(reason: string): void {
+    this.#options.log(`fastcgi: closing connection from ${this.#peer}: ${reason}`);
+    this.#socket.destroy();
+  }
+
+  #write(data: Buffer): void {
+    if (this.#socket.writable) this.#socket.write(data);
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/** Lets go of a body the request no longer wants (the handler answered after an abort). */
+function cancel(body: AsyncIterable<Uint8Array> | null): void {
+  if (body === null) return;
+  const iterator = body[Symbol.asyncIterator]();
+  void iterator.return?.().catch(() => {});
+}
