@@ -10,6 +10,37 @@ export interface IsapiIniInput {
   logFile: string;
   /** When it was written, for the header comment. */
   writtenAt: Date;
+  /** How install registered it with IIS; check reads it back from the comment. */
+  registration: IisRegistrationNote;
+}
+
+export interface IisRegistrationNote {
+  site: string;
+  virtualDir: string;
+  pool: string;
+  bitness: number;
+}
+
+const notePrefix = '; IIS registration: ';
+
+function registrationNote(note: IisRegistrationNote): string {
+  return `${notePrefix}virtualdir=${note.virtualDir}; site=${note.site}; pool=${note.pool}; bitness=${note.bitness}`;
+}
+
+/** The registration install recorded in the ini's comment, if any. */
+export function readRegistrationNote(text: string): IisRegistrationNote | undefined {
+  const line = text.split(/\r?\n/).find((l) => l.startsWith(notePrefix));
+  if (line === undefined) return undefined;
+  const fields = new Map(
+    line
+      .slice(notePrefix.length)
+      .split('; ')
+      .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)] as const),
+  );
+  const virtualDir = fields.get('virtualdir');
+  const bitness = Number(fields.get('bitness'));
+  if (virtualDir === undefined || (bitness !== 64 && bitness !== 32)) return undefined;
+  return { virtualDir, site: fields.get('site') ?? '', pool: fields.get('pool') ?? '', bitness };
 }
 
 export function isapiIniText(input: IsapiIniInput): string {
@@ -17,6 +48,7 @@ export function isapiIniText(input: IsapiIniInput): string {
   return [
     `; kallithea-isapi.ini, written by 'kallithea-isapi install' on ${input.writtenAt.toISOString()}.`,
     '; Check it with: kallithea-isapi check --config <this file>. Times are in seconds.',
+    registrationNote(input.registration),
     '',
     '[isapi]',
     'mode = spawn',

@@ -127,6 +127,7 @@ export async function run(args: string[]): Promise<number> {
     kallitheaConfig: myIni,
     logFile: path.join('logs', 'kallithea_isapi.log'),
     writtenAt: new Date(),
+    registration: { site: values.site, virtualDir, pool: values.pool, bitness },
   });
   const parsed = parseIniStrict(iniText, iniPath);
   const iniProblems = [

@@ -1,0 +1,51 @@
+// `kallithea-isapi check`: validates kallithea-isapi.ini, Kallithea's my.ini and everything a
+// start needs, one line per check with the fix. Exit status 0 only when every check passed.
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { runDeploymentChecks } from '../../iis/deployment-checks.js';
+
+export const summary = 'check kallithea-isapi.ini, my.ini, Kallithea, node, the DLL and log folders';
+
+const help = `usage: kallithea-isapi check [--config kallithea-isapi.ini] [--dll PATH] [--virtualdir PATH]
+
+Checks everything a start needs and prints one line per check, OK or FAIL with the fix.
+  --config FILE      the ini (default: $KALLITHEA_ISAPI_INI, else ./kallithea-isapi.ini)
+  --dll PATH         the DLL (default: kallithea_isapi.dll beside the ini)
+  --virtualdir PATH  where IIS serves Kallithea (default: as recorded by install)
+Exit status 0 only if every check is OK.
+`;
+
+export async function run(args: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        config: { type: 'string', short: 'c' },
+        dll: { type: 'string' },
+        virtualdir: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }));
+  } catch (error) {
+    process.stderr.write(`kallithea-isapi check: ${(error as Error).message}\n${help}`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(help);
+    return 0;
+  }
+  const iniPath = values.config ?? process.env.KALLITHEA_ISAPI_INI ?? path.resolve('kallithea-isapi.ini');
+  const results = await runDeploymentChecks({
+    iniPath,
+    ...(values.dll === undefined ? {} : { dllPath: values.dll }),
+    ...(values.virtualdir === undefined ? {} : { virtualDir: values.virtualdir }),
+  });
+  const width = Math.max(...results.map((r) => r.name.length));
+  for (const result of results) {
+    process.stdout.write(`${result.ok ? 'OK  ' : 'FAIL'}  ${result.name.padEnd(width)}  ${result.detail}\n`);
+  }
+  const failed = results.filter((r) => !r.ok).length;
+  process.stdout.write(failed === 0 ? 'All checks passed.\n' : `${failed} check(s) failed.\n`);
+  return failed === 0 ? 0 : 1;
+}

@@ -1,0 +1,224 @@
+// Everything a start of the DLL and its bridge needs, checked in the order a start would trip
+// over it, each as one result with the fix. `kallithea-isapi check` prints them; the first
+// request through IIS would otherwise find the same faults one at a time, as 500s.
+import { constants } from 'node:fs';
+import { access, readFile, stat } from 'node:fs/promises';
+import http from 'node:http';
+import path from 'node:path';
+import { readIsapiSection } from '../config/isapi-section.js';
+import { readBridgeSection } from './bridge-section.js';
+import { readRegistrationNote } from './isapi-ini-text.js';
+import { type KallitheaIniFacts, prefixMismatch, readKallitheaIni } from './kallithea-ini-facts.js';
+import { inspectPeFile } from './pe-machine.js';
+import { parseIniStrict } from './strict-ini.js';
+
+export interface CheckResult {
+  ok: boolean;
+  name: string;
+  /** What was found and, when not ok, the fix. */
+  detail: string;
+}
+
+export interface CheckOptions {
+  iniPath: string;
+  /** The DLL; default kallithea_isapi.dll beside the ini. */
+  dllPath?: string;
+  /** Where IIS serves Kallithea; default what install recorded in the ini. */
+  virtualDir?: string;
+  /** How long Kallithea may take to answer GET /, in milliseconds. */
+  httpTimeoutMs?: number;
+}
+
+async function isFile(file: string): Promise<boolean> {
+  try {
+    return (await stat(file)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+async function writableFolder(folder: string): Promise<string | undefined> {
+  try {
+    if (!(await stat(folder)).isDirectory()) return `${folder} is not a folder`;
+    await access(folder, constants.W_OK);
+    return undefined;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return `${folder} does not exist: create it`;
+    return `${folder} is not writable (${code ?? (error as Error).message}): grant write access to the application pool's identity`;
+  }
+}
+
+/** A bare name like `node` is looked up on PATH, as CreateProcess and execvp would. */
+async function findExecutable(command: string): Promise<string | undefined> {
+  if (command.includes('/') || command.includes('\\')) return (await isFile(command)) ? command : undefined;
+  const extensions = process.platform === 'win32' ? ['.exe', '.cmd', ''] : [''];
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    for (const ext of extensions) {
+      const candidate = path.join(dir, command + ext);
+      if (await isFile(candidate)) return candidate;
+    }
+  }
+  return undefined;
+}
+
+/** GET / at the upstream; any HTTP status means Kallithea's server is up. */
+function probeHttp(url: URL, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const request = http.get(url, { timeout: timeoutMs, agent: false }, (response) => {
+      response.resume();
+      resolve(`HTTP ${response.statusCode ?? '?'}`);
+    });
+    request.on('timeout', () => request.destroy(new Error(`no answer within ${timeoutMs / 1000} s`)));
+    request.on('error', reject);
+  });
+}
+
+export async function runDeploymentChecks(options: CheckOptions): Promise<CheckResult[]> {
+  const results: CheckResult[] = [];
+  const ok = (name: string, detail: string): void => void results.push({ ok: true, name, detail });
+  const fail = (name: string, detail: string): void => void results.push({ ok: false, name, detail });
+  const iniPath = path.resolve(options.iniPath);
+  const iniDir = path.dirname(iniPath);
+
+  let text: string;
+  try {
+    text = await readFile(iniPath, 'utf8');
+  } catch (error) {
+    fail('ini file', `cannot read ${iniPath}: ${(error as Error).message}; run 'kallithea-isapi install' or give --config`);
+    return results;
+  }
+  const parsed = parseIniStrict(text, iniPath);
+  if (parsed.problems.length === 0) ok('ini syntax', iniPath);
+  for (const problem of parsed.problems) fail('ini syntax', problem);
+  for (const name of Object.keys(parsed.sections)) {
+    if (name !== 'isapi' && name !== 'bridge') {
+      fail('ini sections', `${iniPath}: unknown section [${name}]; the sections are [isapi] and [bridge]`);
+    }
+  }
+
+  const isapi = readIsapiSection(parsed.sections.isapi ?? {}, iniPath);
+  if (isapi.problems.length === 0) ok('[isapi] keys', `mode = ${isapi.settings.mode}`);
+  for (const problem of isapi.problems) fail(`[isapi] ${problem.key}`, problem.message);
+  const bridge = readBridgeSection(parsed.sections.bridge ?? {}, iniPath);
+  if (bridge.problems.length === 0) ok('[bridge] keys', 'all known, all valid');
+  for (const problem of bridge.problems) fail(`[bridge] ${problem.key}`, problem.message);
+
+  // Kallithea's my.ini, and where Kallithea listens.
+  let facts: KallitheaIniFacts | undefined;
+  const myIniSetting = bridge.settings.kallitheaConfig;
+  const myIni = myIniSetting === undefined ? undefined : path.resolve(iniDir, myIniSetting);
+  if (myIni === undefined) {
+    if (bridge.settings.upstream === undefined) {
+      fail('my.ini', `${iniPath}: [bridge] kallithea_config is not set: give the path of Kallithea's my.ini`);
+    }
+  } else if (!(await isFile(myIni))) {
+    fail('my.ini', `${myIni} (from [bridge] kallithea_config) does not exist: fix the path`);
+  } else {
+    try {
+      facts = await readKallitheaIni(myIni);
+      ok('my.ini', `${myIni} parses`);
+    } catch (error) {
+      fail('my.ini', `${myIni} does not parse: ${(error as Error).message}`);
+    }
+  }
+
+  let upstream: URL | undefined = bridge.settings.upstream;
+  if (upstream !== undefined) {
+    ok('upstream', `${upstream.host} (from [bridge] upstream)`);
+  } else if (facts !== undefined) {
+    if (facts.port === undefined || facts.port < 1 || facts.port > 65535) {
+      fail('upstream', `${myIni}: [server:main] has no valid port; set port there, or [bridge] upstream in ${iniPath}`);
+    } else {
+      // A server bound to all interfaces is reached on loopback.
+      const host = facts.host === undefined || facts.host === '0.0.0.0' || facts.host === '' ? '127.0.0.1' : facts.host;
+      const bracketed = host.includes(':') && !host.startsWith('[') ? `[${host === '::' ? '::1' : host}]` : host;
+      upstream = new URL(`http://${bracketed}:${facts.port}/`);
+      ok('upstream', `${upstream.host} (from ${myIni} [server:main])`);
+    }
+  }
+  if (upstream !== undefined) {
+    const timeoutMs = options.httpTimeoutMs ?? 5000;
+    try {
+      const status = await probeHttp(new URL('/', upstream), timeoutMs);
+      ok('Kallithea answers', `GET ${new URL('/', upstream).href}: ${status}`);
+    } catch (error) {
+      fail(
+        'Kallithea answers',
+        `GET ${new URL('/', upstream).href}: ${(error as Error).message}; start Kallithea ` +
+          `(gearbox serve -c ${myIni ?? 'my.ini'}) or fix the upstream`,
+      );
+    }
+  }
+
+  // The prefix filter against the virtual directory IIS serves Kallithea under.
+  const note = readRegistrationNote(text);
+  const virtualDir = options.virtualDir ?? note?.virtualDir;
+  if (facts !== undefined && myIni !== undefined) {
+    if (virtualDir === undefined) {
+      ok(
+        'prefix filter',
+        facts.prefix === undefined
+          ? 'none in my.ini: right when IIS serves Kallithea at the site root (give --virtualdir to check)'
+          : `my.ini sets prefix ${facts.prefix}: IIS must serve Kallithea under ${facts.prefix} (give --virtualdir to check)`,
+      );
+    } else {
+      const mismatch = prefixMismatch(facts, virtualDir, myIni);
+      if (mismatch === undefined) ok('prefix filter', `fits the virtual directory ${virtualDir}`);
+      else fail('prefix filter', mismatch.replace(/\n\s*/g, ' | '));
+    }
+  }
+
+  // What spawn mode starts: node and the bridge script.
+  if (isapi.settings.mode === 'spawn') {
+    const node = await findExecutable(isapi.settings.node);
+    if (node === undefined) {
+      fail('node', `${iniPath}: [isapi] node = ${isapi.settings.node} not found: give the full path of node.exe`);
+    } else {
+      ok('node', node);
+    }
+    const script = isapi.settings.bridgeScript;
+    if (script !== undefined) {
+      const scriptPath = path.resolve(iniDir, script);
+      if (await isFile(scriptPath)) ok('bridge_script', scriptPath);
+      else fail('bridge_script', `${iniPath}: [isapi] bridge_script = ${script}: no such file; give the path of bin/kallithea-isapi.js`);
+    }
+  } else if (isapi.settings.secretFile !== undefined) {
+    const secretPath = path.resolve(iniDir, isapi.settings.secretFile);
+    if (await isFile(secretPath)) ok('secret_file', secretPath);
+    else fail('secret_file', `${iniPath}: [isapi] secret_file = ${isapi.settings.secretFile}: no such file`);
+  }
+
+  // The DLL beside the ini, and its bitness.
+  const dllPath = path.resolve(options.dllPath ?? path.join(iniDir, 'kallithea_isapi.dll'));
+  if (!(await isFile(dllPath))) {
+    fail('DLL', `${dllPath} not found: the ini belongs next to kallithea_isapi.dll (or give --dll)`);
+  } else {
+    const pe = await inspectPeFile(dllPath);
+    if (!pe.ok) fail('DLL', `${dllPath}: ${pe.reason}`);
+    else if (!pe.isDll) fail('DLL', `${dllPath} is a program, not a DLL`);
+    else if (pe.bitness === undefined) fail('DLL', `${dllPath} is built for ${pe.machineName}; IIS needs the x64 or x86 build`);
+    else if (note !== undefined && note.bitness !== pe.bitness) {
+      fail(
+        'DLL',
+        `${dllPath} is ${pe.machineName} but was registered for a ${note.bitness}-bit pool: IIS answers 500.21; ` +
+          `run 'kallithea-isapi install --bitness ${pe.bitness} --keep-ini' again`,
+      );
+    } else {
+      ok('DLL', `${dllPath}: ${pe.machineName}`);
+    }
+  }
+
+  // Log folders: the DLL's log_file is relative to the DLL's folder.
+  const logFile = path.resolve(path.dirname(dllPath), isapi.settings.logFile);
+  const logProblem = await writableFolder(path.dirname(logFile));
+  if (logProblem === undefined) ok('log_file folder', path.dirname(logFile));
+  else fail('log_file folder', `[isapi] log_file = ${isapi.settings.logFile}: ${logProblem}`);
+  if (bridge.settings.accessLog !== '-') {
+    const accessLog = path.resolve(iniDir, bridge.settings.accessLog);
+    const accessProblem = await writableFolder(path.dirname(accessLog));
+    if (accessProblem === undefined) ok('access_log folder', path.dirname(accessLog));
+    else fail('access_log folder', `[bridge] access_log = ${bridge.settings.accessLog}: ${accessProblem}`);
+  }
+  return results;
+}
