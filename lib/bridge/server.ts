@@ -1,0 +1,80 @@
+// The bridge host: FastCGI responder -> environ -> pipeline -> forwarder -> Kallithea, wired
+// from settings. close() stops accepting, lets requests in flight finish up to the shutdown
+// timeout, then closes the pool to Kallithea.
+import { createWriteStream, type WriteStream } from 'node:fs';
+import type { BridgeSettings } from '../config/bridge-section.js';
+import { FastCgiServer } from './fastcgi/server.js';
+import { createForwarder } from './forwarder/forwarder.js';
+import { standardPipeline } from './pipeline/index.js';
+import { wsgiHandler } from './wsgi-handler.js';
+
+export interface BridgeOptions {
+  readonly settings: BridgeSettings;
+  /** Where to listen (unix:, tcp:, pipe:); overrides settings.listen. */
+  readonly listen?: string;
+  /** The hop secret every FastCGI request must carry. */
+  readonly secret: string;
+  /** Error and lifecycle lines. Default: stderr. */
+  readonly log?: (line: string) => void;
+}
+
+export interface RunningBridge {
+  /** The address bound (tcp port 0 resolved). */
+  readonly address: string;
+  close(): Promise<void>;
+}
+
+function stderrLine(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+export async function startBridge(options: BridgeOptions): Promise<RunningBridge> {
+  const { settings } = options;
+  const log = options.log ?? stderrLine;
+  const listen = options.listen ?? settings.listen;
+  if (listen === undefined) throw new Error('no listen address: give --listen or [bridge] listen');
+
+  let accessFile: WriteStream | undefined;
+  let accessLog = stderrLine;
+  if (settings.accessLog !== '-') {
+    const file = createWriteStream(settings.accessLog, { flags: 'a' });
+    accessFile = file;
+    file.on('error', (error) => log(`access log ${settings.accessLog}: ${error.message}`));
+    accessLog = (line) => void file.write(`${line}\n`);
+  }
+
+  const forwarder = createForwarder({
+    upstream: settings.upstream,
+    connectTimeout: settings.connectTimeout,
+    headersTimeout: settings.headersTimeout,
+    bodyTimeout: settings.bodyTimeout,
+    maxConnections: settings.maxConnections,
+  });
+  const app = standardPipeline(forwarder.app, {
+    userHeader: settings.userHeader,
+    accessLog,
+    errorLog: (line) => log(`bridge: ${line}`),
+  });
+  const server = new FastCgiServer({ handler: wsgiHandler(app), secret: options.secret, log });
+  let address: string;
+  try {
+    address = await server.listen(listen);
+  } catch (error) {
+    await forwarder.destroy();
+    accessFile?.end();
+    throw error;
+  }
+
+  let closing: Promise<void> | undefined;
+  return {
+    address,
+    close() {
+      closing ??= (async () => {
+        await server.close(settings.shutdownTimeout * 1000);
+        await forwarder.destroy();
+        if (accessFile !== undefined) await new Promise<void>((resolve) => accessFile?.end(resolve));
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,84 @@
+// `kallithea-isapi bridge [--config FILE] [--listen ADDR]`: runs the bridge host until
+// SIGTERM/SIGINT (or the lifeline's EOF), then stops accepting, lets requests in flight
+// finish up to shutdown_timeout, and exits 0. The hop secret comes from the environment
+// (KALLITHEA_ISAPI_SECRET or the file KALLITHEA_ISAPI_SECRET_FILE), never the command line.
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { readBridgeSettings } from '../../config/bridge-section.js';
+import { BridgeError } from '../../bridge/errors.js';
+import { LIFELINE_ENV, lifelineFd, watchLifeline } from '../../bridge/lifeline.js';
+import { startBridge } from '../../bridge/server.js';
+
+export const summary = 'run the bridge host (FastCGI responder in front of Kallithea)';
+
+const HELP = `usage: kallithea-isapi bridge [--config FILE] [--listen ADDR]
+  --config FILE   kallithea-isapi.ini (default: env KALLITHEA_ISAPI_INI, else built-in defaults)
+  --listen ADDR   unix:/path.sock | tcp:127.0.0.1:PORT | pipe:\\\\.\\pipe\\NAME (overrides [bridge] listen)
+environment: KALLITHEA_ISAPI_SECRET or KALLITHEA_ISAPI_SECRET_FILE (required),
+             ${LIFELINE_ENV} (exit when this fd reads EOF)
+`;
+
+function say(line: string): void {
+  process.stderr.write(`kallithea-isapi bridge: ${line}\n`);
+}
+
+async function readSecret(): Promise<string> {
+  const direct = process.env.KALLITHEA_ISAPI_SECRET;
+  if (direct !== undefined && direct !== '') return direct;
+  const file = process.env.KALLITHEA_ISAPI_SECRET_FILE;
+  if (file !== undefined && file !== '') {
+    const secret = (await readFile(file, 'utf8')).trim();
+    if (secret === '') throw new Error(`the secret file ${file} is empty`);
+    return secret;
+  }
+  throw new Error('no hop secret: set KALLITHEA_ISAPI_SECRET or KALLITHEA_ISAPI_SECRET_FILE');
+}
+
+export async function run(args: string[]): Promise<number> {
+  let values: { config?: string; listen?: string; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        config: { type: 'string' },
+        listen: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n${HELP}`);
+    return 2;
+  }
+  if (values.help === true) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+
+  let bridge;
+  try {
+    const settings = await readBridgeSettings(
+      values.config ?? (process.env.KALLITHEA_ISAPI_INI || undefined),
+    );
+    const listen = values.listen ?? settings.listen;
+    if (listen === undefined) throw new Error('no listen address: give --listen or set listen in [bridge]');
+    const fd = lifelineFd(process.env[LIFELINE_ENV]);
+    bridge = await startBridge({ settings, listen, secret: await readSecret() });
+    say(`listening on ${bridge.address}, forwarding to ${settings.upstream}`);
+    const running = bridge;
+    const stopped = new Promise<string>((resolve) => {
+      process.once('SIGTERM', () => resolve('SIGTERM'));
+      process.once('SIGINT', () => resolve('SIGINT'));
+      if (fd !== undefined) watchLifeline(fd, resolve);
+    });
+    const why = await stopped;
+    say(`${why}: stopping (in-flight requests get up to ${settings.shutdownTimeout} s)`);
+    await running.close();
+    say('stopped');
+    return 0;
+  } catch (error) {
+    const message = error instanceof BridgeError || error instanceof Error ? error.message : String(error);
+    say(message);
+    await bridge?.close();
+    return 1;
+  }
+}
