@@ -8,6 +8,9 @@ interface Command {
 
 const commands: Record<string, () => Promise<Command>> = {
   bridge: () => import('./commands/bridge.js'),
+  check: () => import('./commands/check.js'),
+  install: () => import('./commands/install.js'),
+  trace: () => import('./commands/trace.js'),
 };
 
 function usage(): string {

@@ -23,7 +23,8 @@ const rules: Record<string, Rule> = {
     try {
       const url = new URL(v);
       if (url.protocol !== 'http:') return 'give an http:// URL such as http://127.0.0.1:5000';
-      if (url.pathname !== '/' || url.search !== '') return 'give only scheme, host and port: http://127.0.0.1:5000';
+      if (url.pathname !== '/' || url.search !== '')
+        return 'give only scheme, host and port: http://127.0.0.1:5000';
       return undefined;
     } catch {
       return 'give an http:// URL such as http://127.0.0.1:5000';
@@ -37,7 +38,8 @@ const rules: Record<string, Rule> = {
   headers_timeout: secondsRule,
   body_timeout: secondsRule,
   shutdown_timeout: secondsRule,
-  max_connections: (v) => (/^\d+$/.test(v) && Number(v) >= 1 ? undefined : 'give a whole number of 1 or more'),
+  max_connections: (v) =>
+    /^\d+$/.test(v) && Number(v) >= 1 ? undefined : 'give a whole number of 1 or more',
   access_log: (v) => (v === '' ? "give '-' for stderr or a file path" : undefined),
 };
 
@@ -50,7 +52,8 @@ export function readBridgeSection(
   const problems: SectionProblem[] = [];
   for (const [key, value] of Object.entries(raw)) {
     const rule = rules[key];
-    const fix = rule === undefined ? `unknown key; the [bridge] keys are ${bridgeKeys.join(', ')}` : rule(value.trim());
+    const fix =
+      rule === undefined ? `unknown key; the [bridge] keys are ${bridgeKeys.join(', ')}` : rule(value.trim());
     if (fix !== undefined) {
       const what = rule === undefined ? fix : `bad value ${JSON.stringify(value)}: ${fix}`;
       problems.push({ file, section: 'bridge', key, message: `${file}: [bridge] ${key}: ${what}` });

@@ -85,7 +85,10 @@ export async function runDeploymentChecks(options: CheckOptions): Promise<CheckR
   try {
     text = await readFile(iniPath, 'utf8');
   } catch (error) {
-    fail('ini file', `cannot read ${iniPath}: ${(error as Error).message}; run 'kallithea-isapi install' or give --config`);
+    fail(
+      'ini file',
+      `cannot read ${iniPath}: ${(error as Error).message}; run 'kallithea-isapi install' or give --config`,
+    );
     return results;
   }
   const parsed = parseIniStrict(text, iniPath);
@@ -128,11 +131,16 @@ export async function runDeploymentChecks(options: CheckOptions): Promise<CheckR
     ok('upstream', `${upstream.host} (from [bridge] upstream)`);
   } else if (facts !== undefined) {
     if (facts.port === undefined || facts.port < 1 || facts.port > 65535) {
-      fail('upstream', `${myIni}: [server:main] has no valid port; set port there, or [bridge] upstream in ${iniPath}`);
+      fail(
+        'upstream',
+        `${myIni}: [server:main] has no valid port; set port there, or [bridge] upstream in ${iniPath}`,
+      );
     } else {
       // A server bound to all interfaces is reached on loopback.
-      const host = facts.host === undefined || facts.host === '0.0.0.0' || facts.host === '' ? '127.0.0.1' : facts.host;
-      const bracketed = host.includes(':') && !host.startsWith('[') ? `[${host === '::' ? '::1' : host}]` : host;
+      const host =
+        facts.host === undefined || facts.host === '0.0.0.0' || facts.host === '' ? '127.0.0.1' : facts.host;
+      const bracketed =
+        host.includes(':') && !host.startsWith('[') ? `[${host === '::' ? '::1' : host}]` : host;
       upstream = new URL(`http://${bracketed}:${facts.port}/`);
       ok('upstream', `${upstream.host} (from ${myIni} [server:main])`);
     }
@@ -173,7 +181,10 @@ export async function runDeploymentChecks(options: CheckOptions): Promise<CheckR
   if (isapi.settings.mode === 'spawn') {
     const node = await findExecutable(isapi.settings.node);
     if (node === undefined) {
-      fail('node', `${iniPath}: [isapi] node = ${isapi.settings.node} not found: give the full path of node.exe`);
+      fail(
+        'node',
+        `${iniPath}: [isapi] node = ${isapi.settings.node} not found: give the full path of node.exe`,
+      );
     } else {
       ok('node', node);
     }
@@ -181,7 +192,11 @@ export async function runDeploymentChecks(options: CheckOptions): Promise<CheckR
     if (script !== undefined) {
       const scriptPath = path.resolve(iniDir, script);
       if (await isFile(scriptPath)) ok('bridge_script', scriptPath);
-      else fail('bridge_script', `${iniPath}: [isapi] bridge_script = ${script}: no such file; give the path of bin/kallithea-isapi.js`);
+      else
+        fail(
+          'bridge_script',
+          `${iniPath}: [isapi] bridge_script = ${script}: no such file; give the path of bin/kallithea-isapi.js`,
+        );
     }
   } else if (isapi.settings.secretFile !== undefined) {
     const secretPath = path.resolve(iniDir, isapi.settings.secretFile);
@@ -197,7 +212,8 @@ export async function runDeploymentChecks(options: CheckOptions): Promise<CheckR
     const pe = await inspectPeFile(dllPath);
     if (!pe.ok) fail('DLL', `${dllPath}: ${pe.reason}`);
     else if (!pe.isDll) fail('DLL', `${dllPath} is a program, not a DLL`);
-    else if (pe.bitness === undefined) fail('DLL', `${dllPath} is built for ${pe.machineName}; IIS needs the x64 or x86 build`);
+    else if (pe.bitness === undefined)
+      fail('DLL', `${dllPath} is built for ${pe.machineName}; IIS needs the x64 or x86 build`);
     else if (note !== undefined && note.bitness !== pe.bitness) {
       fail(
         'DLL',

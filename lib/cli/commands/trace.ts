@@ -1,0 +1,120 @@
+// `kallithea-isapi trace`: the live trace an administrator watches while reproducing a fault
+// (the old isapi-wsgi route had one for uncaught exceptions). Follows the DLL's log_file and
+// the bridge's access_log (paths from the ini) and prints new lines as they are written, until
+// Ctrl+C. --errors keeps only error lines and their stack-trace continuation lines.
+import path from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { readIsapiSection } from '../../config/isapi-section.js';
+import { readBridgeSection } from '../../iis/bridge-section.js';
+import { ErrorFilter, type FollowEvent, LogFollower, lastLines } from '../../iis/log-follower.js';
+import { parseIniStrict } from '../../iis/strict-ini.js';
+
+export const summary = "follow the DLL's and the bridge's logs live (--errors: errors with stack traces)";
+
+const help = `usage: kallithea-isapi trace [--config kallithea-isapi.ini] [--errors] [--lines N] [--file PATH]...
+
+Follows the DLL's log_file and the bridge's access_log (from the ini), printing lines as they
+are written, across rotation and truncation, until Ctrl+C.
+  --config FILE  the ini (default: $KALLITHEA_ISAPI_INI, else ./kallithea-isapi.ini)
+  --dll PATH     the DLL, whose folder log_file is relative to (default: beside the ini)
+  --errors       only error lines, with the stack-trace lines that follow them
+  --lines N      first show the last N (matching) lines of each file (default 0)
+  --file PATH    follow this file too (repeatable)
+`;
+
+export async function run(args: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        config: { type: 'string', short: 'c' },
+        dll: { type: 'string' },
+        errors: { type: 'boolean', default: false },
+        lines: { type: 'string', short: 'n', default: '0' },
+        file: { type: 'string', multiple: true, default: [] },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }));
+  } catch (error) {
+    process.stderr.write(`kallithea-isapi trace: ${(error as Error).message}\n${help}`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(help);
+    return 0;
+  }
+  if (!/^\d+$/.test(values.lines)) {
+    process.stderr.write(`kallithea-isapi trace: --lines ${values.lines}: give a whole number\n`);
+    return 2;
+  }
+  const count = Number(values.lines);
+
+  const iniPath = path.resolve(values.config ?? process.env.KALLITHEA_ISAPI_INI ?? 'kallithea-isapi.ini');
+  let text: string;
+  try {
+    text = await readFile(iniPath, 'utf8');
+  } catch (error) {
+    process.stderr.write(`kallithea-isapi trace: cannot read ${iniPath}: ${(error as Error).message}\n`);
+    return 1;
+  }
+  const parsed = parseIniStrict(text, iniPath);
+  const isapi = readIsapiSection(parsed.sections.isapi ?? {}, iniPath);
+  const bridge = readBridgeSection(parsed.sections.bridge ?? {}, iniPath);
+  // Trace still runs on a broken ini (that is when it is needed most), with the defaults.
+  for (const problem of [
+    ...parsed.problems,
+    ...isapi.problems.map((p) => p.message),
+    ...bridge.problems.map((p) => p.message),
+  ]) {
+    process.stderr.write(`warning: ${problem}\n`);
+  }
+  const dllDir = values.dll === undefined ? path.dirname(iniPath) : path.dirname(path.resolve(values.dll));
+  const files = [path.resolve(dllDir, isapi.settings.logFile)];
+  if (bridge.settings.accessLog !== '-')
+    files.push(path.resolve(path.dirname(iniPath), bridge.settings.accessLog));
+  else
+    process.stderr.write(
+      "note: [bridge] access_log = - (stderr); the bridge's lines reach the DLL's log only\n",
+    );
+  for (const extra of values.file) files.push(path.resolve(extra));
+  const unique = [...new Set(files)];
+
+  const filter = new ErrorFilter();
+  const label = unique.length > 1 ? (file: string) => `${path.basename(file)}: ` : () => '';
+  const keep = (file: string, line: string): boolean => !values.errors || filter.accept(file, line);
+
+  const startAt = new Map<string, number>();
+  for (const file of unique) {
+    try {
+      const tail = await lastLines(file, values.errors ? -1 : count);
+      startAt.set(file, tail.size);
+      const shown = tail.lines.filter((line) => keep(file, line));
+      for (const line of count === 0 ? [] : shown.slice(Math.max(0, shown.length - count))) {
+        process.stdout.write(`${label(file)}${line}\n`);
+      }
+    } catch {
+      startAt.set(file, 0); // not there yet: read all of it once it appears
+    }
+  }
+  process.stderr.write(`following ${unique.join(', ')} (Ctrl+C to stop)\n`);
+
+  const onEvent = (event: FollowEvent): void => {
+    if (event.kind === 'notice') process.stderr.write(`-- ${event.file}: ${event.message}\n`);
+    else if (keep(event.file, event.line)) process.stdout.write(`${label(event.file)}${event.line}\n`);
+  };
+  const follower = new LogFollower(unique, onEvent, { startAt });
+  follower.start();
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  await follower.stop();
+  return 0;
+}
