@@ -37,6 +37,7 @@ export class FastCgiTestClient {
 
   private constructor(socket: Socket) {
     this.socket = socket;
+    socket.setNoDelay(true);
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
     socket.on('error', () => {});
     socket.on('close', () => {

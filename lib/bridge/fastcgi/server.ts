@@ -96,6 +96,9 @@ export class FastCgiServer {
 
   #accept(socket: Socket): void {
     this.#accepted += 1;
+    // Records go out as soon as they are whole; Nagle would hold the END_REQUEST of a
+    // small response back for the peer's delayed ACK (40 ms per request on TCP).
+    socket.setNoDelay(true);
     const connection = new FastCgiConnection(socket, {
       handler: this.#handler,
       checkSecret: this.#checkSecret,
