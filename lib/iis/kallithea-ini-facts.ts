@@ -2,7 +2,6 @@
 // ([server:main] host/port) and whether PasteDeploy's prefix filter is in front of the app
 // (kallithea.md section 4). Read only, never written.
 import { readFile } from 'node:fs/promises';
-import ini from 'ini';
 
 export interface KallitheaIniFacts {
   host: string | undefined;
@@ -51,9 +50,40 @@ export function kallitheaIniFacts(sections: Sections): KallitheaIniFacts {
   return { host, port, prefix, prefixSource };
 }
 
+/**
+ * Reads my.ini the way Python's configparser (through PasteDeploy) does: `key = value` or
+ * `key: value`, option names in lower case, whole-line `#`/`;` comments only, indented lines
+ * continuing the previous value. The `ini` package would cut `use = egg:PasteDeploy#prefix` at
+ * the `#`, as it takes inline comments, and so miss the prefix filter.
+ */
+export function parseConfigParserIni(text: string): Sections {
+  const sections: Record<string, Record<string, string>> = {};
+  let current: Record<string, string> | undefined;
+  let lastKey: string | undefined;
+  for (const raw of text.replace(/^\uFEFF/, '').split(/\r?\n/)) {
+    if (raw.trim() === '' || /^\s*[#;]/.test(raw)) continue;
+    if (/^\s/.test(raw) && current !== undefined && lastKey !== undefined) {
+      current[lastKey] = `${current[lastKey] ?? ''}\n${raw.trim()}`;
+      continue;
+    }
+    const section = /^\[([^\]]+)\]/.exec(raw);
+    if (section) {
+      current = sections[(section[1] ?? '').trim()] ??= {};
+      lastKey = undefined;
+      continue;
+    }
+    const separator = /[=:]/.exec(raw);
+    if (separator === null || current === undefined) {
+      throw new Error(`line ${JSON.stringify(raw)} is not 'key = value' inside a [section]`);
+    }
+    lastKey = raw.slice(0, separator.index).trim().toLowerCase();
+    current[lastKey] = raw.slice(separator.index + 1).trim();
+  }
+  return sections;
+}
+
 export async function readKallitheaIni(path: string): Promise<KallitheaIniFacts> {
-  const sections = ini.parse(await readFile(path, 'utf8')) as Sections;
-  return kallitheaIniFacts(sections);
+  return kallitheaIniFacts(parseConfigParserIni(await readFile(path, 'utf8')));
 }
 
 /**
