@@ -1,0 +1,212 @@
+#include "fastcgi/cgi_header.hpp"
+
+#include <cctype>
+#include <cstdio>
+#include <cstring>
+
+namespace kallithea_isapi::fastcgi {
+namespace {
+
+bool iequals(const std::string& a, const char* b) {
+  std::size_t n = std::strlen(b);
+  if (a.size() != n)
+    return false;
+  for (std::size_t i = 0; i < n; ++i)
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i])))
+      return false;
+  return true;
+}
+
+std::string trim(const std::string& s) {
+  std::size_t b = 0, e = s.size();
+  while (b < e && (s[b] == ' ' || s[b] == '\t'))
+    ++b;
+  while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t'))
+    --e;
+  return s.substr(b, e - b);
+}
+
+bool is_token_char(char c) {
+  static const char* specials = "()<>@,;:\\\"/[]?={} \t";
+  return static_cast<unsigned char>(c) > 32 && static_cast<unsigned char>(c) < 127 &&
+         !std::strchr(specials, c);
+}
+
+const char* reason_for(unsigned status) {
+  switch (status) {
+  case 200:
+    return "OK";
+  case 201:
+    return "Created";
+  case 204:
+    return "No Content";
+  case 206:
+    return "Partial Content";
+  case 301:
+    return "Moved Permanently";
+  case 302:
+    return "Found";
+  case 303:
+    return "See Other";
+  case 304:
+    return "Not Modified";
+  case 307:
+    return "Temporary Redirect";
+  case 400:
+    return "Bad Request";
+  case 401:
+    return "Unauthorized";
+  case 403:
+    return "Forbidden";
+  case 404:
+    return "Not Found";
+  case 500:
+    return "Internal Server Error";
+  case 502:
+    return "Bad Gateway";
+  case 503:
+    return "Service Unavailable";
+  default:
+    return "Unknown";
+  }
+}
+
+} // namespace
+
+header_result cgi_header_parser::feed(const std::uint8_t* data, std::size_t size,
+                                      std::size_t& consumed) {
+  consumed = 0;
+  // Look for the end of the block, allowing the terminator to straddle feeds.
+  for (std::size_t i = 0; i < size; ++i) {
+    block_.push_back(static_cast<char>(data[i]));
+    std::size_t n = block_.size();
+    bool end = (n >= 2 && block_[n - 1] == '\n' && block_[n - 2] == '\n') ||
+               (n >= 4 && block_.compare(n - 4, 4, "\r\n\r\n") == 0) ||
+               (n == 1 && block_[0] == '\n') || (n == 2 && block_ == "\r\n");
+    if (end) {
+      consumed = i + 1;
+      return parse_block();
+    }
+    if (n > max_size_) {
+      error_ = "bridge sent too big header";
+      return header_result::error;
+    }
+  }
+  consumed = size;
+  return header_result::again;
+}
+
+header_result cgi_header_parser::parse_block() {
+  std::size_t pos = 0;
+  bool have_status = false, have_location = false;
+  while (pos < block_.size()) {
+    std::size_t eol = block_.find('\n', pos);
+    std::string line = block_.substr(pos, eol - pos);
+    pos = eol + 1;
+    if (!line.empty() && line.back() == '\r')
+      line.pop_back();
+    if (line.empty())
+      break;
+    std::size_t colon = line.find(':');
+    if (colon == std::string::npos || colon == 0) {
+      error_ = "bridge sent a malformed CGI header line";
+      return header_result::error;
+    }
+    std::string name = line.substr(0, colon);
+    for (char c : name)
+      if (!is_token_char(c)) {
+        error_ = "bridge sent a malformed CGI header name";
+        return header_result::error;
+      }
+    std::string value = trim(line.substr(colon + 1));
+    for (char c : value)
+      if (c == '\0' || c == '\r' || c == '\n') {
+        error_ = "bridge sent a control character in a CGI header";
+        return header_result::error;
+      }
+    if (iequals(name, "Status")) {
+      unsigned code = 0;
+      std::size_t i = 0;
+      while (i < value.size() && i < 3 && std::isdigit(static_cast<unsigned char>(value[i])))
+        code = code * 10 + static_cast<unsigned>(value[i++] - '0');
+      if (i != 3 || code < 100 || (i < value.size() && value[i] != ' ')) {
+        error_ = "bridge sent an invalid Status header";
+        return header_result::error;
+      }
+      head_.status = code;
+      std::string reason = trim(value.substr(3));
+      head_.status_text = std::to_string(code) + " " + (reason.empty() ? reason_for(code) : reason);
+      have_status = true;
+      continue;
+    }
+    if (iequals(name, "Transfer-Encoding") || iequals(name, "Connection") ||
+        iequals(name, "Keep-Alive") || iequals(name, "Proxy-Connection") ||
+        iequals(name, "Upgrade") || iequals(name, "TE") || iequals(name, "Trailer"))
+      continue; // hop-by-hop: the DLL frames the body itself
+    if (iequals(name, "Content-Length")) {
+      if (value.empty() || value.size() > 19 ||
+          value.find_first_not_of("0123456789") != std::string::npos) {
+        error_ = "bridge sent an invalid Content-Length";
+        return header_result::error;
+      }
+      std::uint64_t n = std::stoull(value);
+      if (head_.content_length && *head_.content_length != n) {
+        error_ = "bridge sent conflicting Content-Length headers";
+        return header_result::error;
+      }
+      if (head_.content_length)
+        continue;
+      head_.content_length = n;
+    }
+    if (iequals(name, "Location"))
+      have_location = true;
+    head_.headers.emplace_back(std::move(name), std::move(value));
+  }
+  if (!have_status && have_location) {
+    head_.status = 302;
+    head_.status_text = "302 Found";
+  }
+  block_.clear();
+  block_.shrink_to_fit();
+  return header_result::ok;
+}
+
+response_plan plan_response(const cgi_head& head, const std::string& method,
+                            const std::string& protocol) {
+  response_plan p;
+  p.status = head.status_text;
+  bool no_body = method == "HEAD" || head.status < 200 || head.status == 204 || head.status == 304;
+  // HTTP/2 and later frame streams themselves (IIS does), so only HTTP/1.1 is chunked here.
+  bool http11 = protocol == "HTTP/1.1";
+  for (const auto& [name, value] : head.headers) {
+    p.header_block += name;
+    p.header_block += ": ";
+    p.header_block += value;
+    p.header_block += "\r\n";
+  }
+  if (no_body) {
+    p.framing = body_framing::none;
+    p.keep_conn = true;
+  } else if (head.content_length) {
+    p.framing = body_framing::length;
+    p.content_length = *head.content_length;
+    p.keep_conn = true;
+  } else if (http11) {
+    p.framing = body_framing::chunked;
+    p.header_block += "Transfer-Encoding: chunked\r\n";
+    p.keep_conn = true;
+  } else {
+    p.framing = body_framing::close;
+    p.keep_conn = false;
+  }
+  p.header_block += "\r\n";
+  return p;
+}
+
+std::size_t write_chunk_prefix(char* out, std::size_t n) {
+  int len = std::snprintf(out, 18, "%zx\r\n", n);
+  return static_cast<std::size_t>(len);
+}
+
+} // namespace kallithea_isapi::fastcgi

@@ -1,0 +1,82 @@
+#include "pool/bridge_stream.hpp"
+
+#if defined(_WIN32)
+#include <windows.h>
+#endif
+
+namespace kallithea_isapi {
+
+void bridge_stream::async_connect(const bridge_target& target,
+                                  std::function<void(std::error_code)> done) {
+  secret_ = target.secret;
+  generation_ = target.generation;
+  const bridge_address& a = target.address;
+  switch (a.type) {
+  case bridge_address::kind::unix_socket: {
+    unix_ = std::make_unique<asio::local::stream_protocol::socket>(io_);
+    unix_->async_connect(asio::local::stream_protocol::endpoint(a.path),
+                         [done = std::move(done)](std::error_code ec) { done(ec); });
+    return;
+  }
+  case bridge_address::kind::tcp: {
+    std::error_code ec;
+    auto ip = asio::ip::make_address(a.host, ec);
+    if (ec) {
+      asio::post(io_, [done = std::move(done), ec] { done(ec); });
+      return;
+    }
+    tcp_ = std::make_unique<asio::ip::tcp::socket>(io_);
+    tcp_->async_connect(asio::ip::tcp::endpoint(ip, a.port),
+                        [this, done = std::move(done)](std::error_code ec) {
+                          if (!ec)
+                            tcp_->set_option(asio::ip::tcp::no_delay(true), ec);
+                          done(ec);
+                        });
+    return;
+  }
+  case bridge_address::kind::pipe: {
+#if defined(_WIN32)
+    // Opening a pipe client is immediate: it succeeds, or fails with ERROR_PIPE_BUSY (all
+    // instances taken; the pool retries with back-off) or FILE_NOT_FOUND (not listening).
+    std::wstring name(a.path.begin(), a.path.end());
+    HANDLE h = CreateFileW(name.c_str(), GENERIC_READ | GENERIC_WRITE, 0, nullptr, OPEN_EXISTING,
+                           FILE_FLAG_OVERLAPPED, nullptr);
+    std::error_code ec;
+    if (h == INVALID_HANDLE_VALUE) {
+      ec = std::error_code(static_cast<int>(GetLastError()), asio::error::get_system_category());
+    } else {
+      ULONG server_pid = 0;
+      if (target.server_pid != 0 &&
+          (!GetNamedPipeServerProcessId(h, &server_pid) || server_pid != target.server_pid)) {
+        // Someone else owns the name: never send them a request.
+        CloseHandle(h);
+        ec = asio::error::access_denied;
+      } else {
+        pipe_ = std::make_unique<asio::windows::stream_handle>(io_);
+        pipe_->assign(h, ec);
+        if (ec)
+          CloseHandle(h);
+      }
+    }
+    asio::post(io_, [done = std::move(done), ec] { done(ec); });
+#else
+    asio::post(io_, [done = std::move(done)] { done(asio::error::operation_not_supported); });
+#endif
+    return;
+  }
+  }
+}
+
+void bridge_stream::close() {
+  std::error_code ignored;
+  if (unix_)
+    unix_->close(ignored);
+  if (tcp_)
+    tcp_->close(ignored);
+#if defined(_WIN32)
+  if (pipe_)
+    pipe_->close(ignored);
+#endif
+}
+
+} // namespace kallithea_isapi

@@ -1,0 +1,89 @@
+// One FastCGI connection to the bridge host: a Unix socket, a loopback TCP socket, or (on
+// Windows) an overlapped named pipe. The bridge_pool owns it while idle; a request owns it
+// from acquire to release. It ends when its owner drops it (closing the handle).
+#pragma once
+
+#include "pool/address.hpp"
+
+#include <asio.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <system_error>
+
+namespace kallithea_isapi {
+
+/// Where the bridge is, as the supervisor (or connect mode) last published it.
+struct bridge_target {
+  bridge_address address;
+  std::string secret;
+  std::uint64_t generation = 0; ///< bumped per bridge launch; older connections are discarded
+  std::uint32_t server_pid = 0; ///< Windows: the pipe server must be this process (0 = any)
+};
+
+class bridge_stream {
+public:
+  explicit bridge_stream(asio::io_context& io) : io_(io) {}
+  ~bridge_stream() { close(); }
+  bridge_stream(const bridge_stream&) = delete;
+  bridge_stream& operator=(const bridge_stream&) = delete;
+
+  /// One connect attempt; `done` runs on an io_context thread (not on any strand).
+  void async_connect(const bridge_target& target, std::function<void(std::error_code)> done);
+
+  /// Reads some bytes; the handler's associated executor (a strand) is kept.
+  template <class Handler> void async_read_some(asio::mutable_buffer b, Handler&& h) {
+    if (unix_)
+      unix_->async_read_some(b, std::forward<Handler>(h));
+    else if (tcp_)
+      tcp_->async_read_some(b, std::forward<Handler>(h));
+#if defined(_WIN32)
+    else if (pipe_)
+      pipe_->async_read_some(b, std::forward<Handler>(h));
+#endif
+    else
+      asio::post(io_, asio::bind_executor(asio::get_associated_executor(h, io_.get_executor()),
+                                          [h = std::forward<Handler>(h)]() mutable {
+                                            h(asio::error::not_connected, 0);
+                                          }));
+  }
+
+  /// Writes the whole buffer.
+  template <class Handler> void async_write(asio::const_buffer b, Handler&& h) {
+    if (unix_)
+      asio::async_write(*unix_, b, std::forward<Handler>(h));
+    else if (tcp_)
+      asio::async_write(*tcp_, b, std::forward<Handler>(h));
+#if defined(_WIN32)
+    else if (pipe_)
+      asio::async_write(*pipe_, b, std::forward<Handler>(h));
+#endif
+    else
+      asio::post(io_, asio::bind_executor(asio::get_associated_executor(h, io_.get_executor()),
+                                          [h = std::forward<Handler>(h)]() mutable {
+                                            h(asio::error::not_connected, 0);
+                                          }));
+  }
+
+  /// Closes the handle; outstanding operations complete with operation_aborted.
+  void close();
+
+  const std::string& secret() const { return secret_; }
+  std::uint64_t generation() const { return generation_; }
+  /// Requests served on this connection so far (0 = fresh).
+  std::uint64_t uses = 0;
+
+private:
+  asio::io_context& io_;
+  std::unique_ptr<asio::local::stream_protocol::socket> unix_;
+  std::unique_ptr<asio::ip::tcp::socket> tcp_;
+#if defined(_WIN32)
+  std::unique_ptr<asio::windows::stream_handle> pipe_;
+#endif
+  std::string secret_;
+  std::uint64_t generation_ = 0;
+};
+
+} // namespace kallithea_isapi

@@ -1,0 +1,51 @@
+#include "request/error_page.hpp"
+
+namespace kallithea_isapi {
+namespace {
+
+std::string escape_html(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+    case '<':
+      out += "&lt;";
+      break;
+    case '>':
+      out += "&gt;";
+      break;
+    case '&':
+      out += "&amp;";
+      break;
+    case '"':
+      out += "&quot;";
+      break;
+    default:
+      out += c;
+    }
+  }
+  return out;
+}
+
+} // namespace
+
+error_page make_error_page(unsigned status, const std::string& detail, unsigned retry_after) {
+  error_page p;
+  p.status = status;
+  const char* reason = status == 500   ? "Internal Server Error"
+                       : status == 502 ? "Bad Gateway"
+                       : status == 503 ? "Service Unavailable"
+                       : status == 431 ? "Request Header Fields Too Large"
+                                       : "Error";
+  p.status_text = std::to_string(status) + " " + reason;
+  p.body = "<!DOCTYPE html>\n<html><head><title>" + p.status_text + "</title></head><body>\n<h1>" +
+           p.status_text + "</h1>\n<p>" + escape_html(detail) +
+           "</p>\n<p>kallithea-isapi</p>\n</body></html>\n";
+  p.header_block = "Content-Type: text/html; charset=utf-8\r\nContent-Length: " +
+                   std::to_string(p.body.size()) + "\r\nCache-Control: no-store\r\n";
+  if (retry_after > 0)
+    p.header_block += "Retry-After: " + std::to_string(retry_after) + "\r\n";
+  p.header_block += "\r\n";
+  return p;
+}
+
+} // namespace kallithea_isapi

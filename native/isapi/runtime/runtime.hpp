@@ -1,0 +1,73 @@
+// Everything the extension owns between GetExtensionVersion and TerminateExtension: the
+// configuration (or the error that replaced it), the log, the io_context and its threads,
+// the bridge pool, the supervisor, and the set of live requests (so termination can drain
+// and then abort them). One instance, created by GetExtensionVersion; TerminateExtension
+// stops it and destroys it.
+#pragma once
+
+#include "config/config.hpp"
+#include "log/log.hpp"
+#include "pool/bridge_pool.hpp"
+
+#include <isapi/abi.h>
+
+#include <asio.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+namespace kallithea_isapi {
+
+class request;
+class supervisor;
+
+class runtime {
+public:
+  /// `ini_path` and `dll_dir` come from the exports (env override, module path).
+  runtime(const std::string& ini_path, const std::string& dll_dir);
+  ~runtime();
+
+  /// Starts threads and, in spawn mode, the bridge. A bad config does not fail: requests
+  /// then get a 500 page naming the file and key.
+  void start();
+
+  /// HttpExtensionProc's body: queue the request, return HSE_STATUS_PENDING.
+  DWORD handle(EXTENSION_CONTROL_BLOCK* ecb);
+
+  /// TerminateExtension's body: refuse new requests, drain, abort the rest, stop the
+  /// bridge, join threads.
+  void stop();
+
+  const config& cfg() const { return config_; }
+  logger& log() { return *log_; }
+  asio::io_context& io() { return io_; }
+  bridge_pool& pool() { return *pool_; }
+
+  /// Called by a request after DONE_WITH_SESSION (any thread).
+  void untrack(request* r);
+  std::size_t in_flight() const;
+
+private:
+  config config_;
+  std::string config_error_;
+  std::unique_ptr<logger> log_;
+  asio::io_context io_;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
+  std::vector<std::thread> threads_;
+  std::unique_ptr<bridge_pool> pool_;
+  std::unique_ptr<supervisor> supervisor_;
+  std::atomic<bool> accepting_{true};
+
+  mutable std::mutex requests_mutex_;
+  std::condition_variable requests_changed_;
+  std::unordered_map<request*, std::weak_ptr<request>> requests_;
+};
+
+} // namespace kallithea_isapi
