@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# The README's test command (npm test): sets up a fresh machine, checks formatting and
+# lint, then runs every suite against real parts (nginx, cgi-fcgi, the isapi-host addon,
+# the DLL, the bridge, Kallithea, hg, git, Chromium), then the sanitizer builds.
+# Ends with one line 'tests: N passed, N failed, N skipped' summed over all suites.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh || exit 1
+
+say() { printf '\n[test] %s\n' "$*"; }
+passed=0 failed=0 skipped=0 broken=()
+mkdir -p .cache/logs
+
+# Runs one mocha suite and adds its counts; a suite that cannot run counts as failed.
+run_suite() {
+  local name=$1; shift
+  shopt -s nullglob globstar
+  local files=("dist/test/$name"/**/*.test.js)
+  shopt -u nullglob globstar
+  if [ ${#files[@]} -eq 0 ]; then say "suite $name: no tests"; return; fi
+  say "suite $name (${#files[@]} files)"
+  local log=.cache/logs/test-$name.log
+  npx mocha --reporter spec "$@" "${files[@]}" 2>&1 | tee "$log"
+  local rc=${PIPESTATUS[0]}
+  local p f s
+  p=$(grep -oE '^ +[0-9]+ passing' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)
+  f=$(grep -oE '^ +[0-9]+ failing' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)
+  s=$(grep -oE '^ +[0-9]+ pending' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)
+  passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then failed=$((failed + 1)); broken+=("$name (exit $rc)"); fi
+  [ "$f" -gt 0 ] && broken+=("$name")
+  return 0
+}
+
+say "lint and format"
+if npm run -s lint; then passed=$((passed + 1)); else failed=$((failed + 1)); broken+=(lint); fi
+
+run_suite unit
+run_suite peers --timeout 120000
+run_suite native --timeout 120000
+run_suite e2e --timeout 300000
+if [ -f scripts/kallithea-instance.sh ] && [ -d dist/test/kallithea ]; then
+  say "Kallithea instance"
+  if bash scripts/kallithea-instance.sh; then
+    run_suite kallithea --timeout 600000
+  else
+    failed=$((failed + 1)); broken+=("kallithea instance")
+  fi
+fi
+
+for sanitizer in scripts/asan-host.sh scripts/asan-dll.sh; do
+  [ -f "$sanitizer" ] || continue
+  say "sanitizers: $sanitizer"
+  log=.cache/logs/$(basename "$sanitizer" .sh).log
+  bash "$sanitizer" 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  p=$(grep -oE '^ +[0-9]+ passing' "$log" | awk '{s+=$1} END {print s+0}')
+  f=$(grep -oE '^ +[0-9]+ failing' "$log" | awk '{s+=$1} END {print s+0}')
+  passed=$((passed + p)) failed=$((failed + f))
+  if [ "$rc" -ne 0 ]; then [ "$f" -eq 0 ] && failed=$((failed + 1)); broken+=("$sanitizer"); fi
+done
+
+echo
+[ ${#broken[@]} -gt 0 ] && echo "failed parts: ${broken[*]}"
+echo "tests: $passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
