@@ -8,6 +8,7 @@ interface Command {
 
 const commands: Record<string, () => Promise<Command>> = {
   bridge: () => import('./commands/bridge.js'),
+  host: () => import('./commands/host.js'),
   check: () => import('./commands/check.js'),
   install: () => import('./commands/install.js'),
   trace: () => import('./commands/trace.js'),

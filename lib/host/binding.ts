@@ -1,0 +1,135 @@
+// The one place that finds and loads the isapi_host addon (build/Release/isapi_host.node,
+// built by node-gyp from binding.gyp) and checks that it is the build this code expects.
+// KALLITHEA_ISAPI_HOST_ADDON names another .node (the ASan build, for instance).
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BridgeError } from '../bridge/errors.js';
+
+/** The request facts the native side turns into an ECB and server variables. */
+export interface NativeRequestInfo {
+  method: string;
+  /** The raw request-target, latin1 (one char per byte). */
+  target: string;
+  httpVersion: string;
+  /** Flat [name, value, name, value...], latin1, as received. */
+  headers: string[];
+  remoteAddress: string;
+  remotePort: number;
+  localAddress: string;
+  localPort: number;
+  keepAlive: boolean;
+  lengthKnown: boolean;
+  contentLength: number;
+  tls: boolean;
+  tlsKeySize: number;
+  tlsSecretKeySize: number;
+  tlsServerIssuer: string;
+  tlsServerSubject: string;
+  authType: string;
+  authUser: string;
+  authPassword: string;
+}
+
+export interface NativeHostOptions {
+  dll: string;
+  virtualDir: string;
+  physicalPath: string;
+  siteId: number;
+  readAhead: number;
+  bodyBuffer: number;
+  threads: number;
+  verify: boolean;
+  doneTimeoutMs: number;
+}
+
+/** Event kinds, as native/host/core/events.h numbers them. */
+export const NativeEventKind = {
+  headers: 1,
+  write: 2,
+  resume: 3,
+  done: 4,
+  closeConnection: 5,
+  violation: 6,
+  log: 7,
+  closed: 8,
+} as const;
+
+export type NativeEventHandler = (
+  kind: number,
+  id: number,
+  text: string,
+  data: Buffer | undefined,
+  flag: boolean,
+  num: number,
+  text2: string,
+) => void;
+
+export interface NativeIsapiHost {
+  begin(info: NativeRequestInfo): number;
+  pushBody(id: number, chunk: Buffer): boolean;
+  endBody(id: number): void;
+  writeDone(id: number, ok: boolean): void;
+  clientGone(id: number): void;
+  close(deadlineMs: number): void;
+  releaseEvents(): void;
+  liveRequests(): number;
+  extension(): { version?: number; description?: string };
+}
+
+export interface IsapiHostBinding {
+  NativeIsapiHost: new (options: NativeHostOptions, onEvent: NativeEventHandler) => NativeIsapiHost;
+  abiVersion: number;
+}
+
+const expectedAbiVersion = 1;
+let loaded: IsapiHostBinding | undefined;
+
+/** The package root: the nearest folder above this file with binding.gyp. */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, 'binding.gyp')) && existsSync(join(dir, 'package.json'))) return dir;
+    const parent = dirname(dir);
+    if (parent === dir) throw new BridgeError('ERR_HOST_ADDON_MISSING', 'cannot find the package root');
+    dir = parent;
+  }
+}
+
+function candidates(): string[] {
+  const override = process.env['KALLITHEA_ISAPI_HOST_ADDON'];
+  if (override !== undefined && override !== '') return [override];
+  const root = packageRoot();
+  return [join(root, 'build', 'Release', 'isapi_host.node'), join(root, 'build', 'Debug', 'isapi_host.node')];
+}
+
+/** Loads (once) and checks the addon. Throws a BridgeError that says how to build it. */
+export function loadBinding(): IsapiHostBinding {
+  if (loaded !== undefined) return loaded;
+  const paths = candidates();
+  const path = paths.find((p) => existsSync(p));
+  if (path === undefined) {
+    throw new BridgeError(
+      'ERR_HOST_ADDON_MISSING',
+      `the isapi_host addon is not built (looked for ${paths.join(', ')}); run 'npx node-gyp rebuild'`,
+    );
+  }
+  const require = createRequire(import.meta.url);
+  const binding = require(path) as Partial<IsapiHostBinding>;
+  if (typeof binding.NativeIsapiHost !== 'function' || binding.abiVersion !== expectedAbiVersion) {
+    throw new BridgeError(
+      'ERR_HOST_ADDON_MISMATCH',
+      `${path} is not a matching isapi_host build (abiVersion ${String(binding.abiVersion)}, ` +
+        `expected ${expectedAbiVersion}); run 'npx node-gyp rebuild'`,
+    );
+  }
+  loaded = binding as IsapiHostBinding;
+  return loaded;
+}
+
+/** The package's version, for SERVER_SOFTWARE-style banners. */
+export function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version?: string };
+  return pkg.version ?? '0.0.0';
+}

@@ -1,0 +1,216 @@
+// One request on its way through the extension, seen from the JS thread: feeds the body
+// to native code with backpressure, and turns the extension's header block and writes
+// into the HTTP response the way IIS frames it (native/host/README.md):
+//   - Content-Length from the extension: passed on, keep-alive allowed;
+//   - `Transfer-Encoding: chunked` from the extension: its own chunk framing is passed
+//     through byte for byte (Node must not chunk it again);
+//   - neither: `Connection: close`, and the end of the body is the end of the connection.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { NativeIsapiHost } from './binding.js';
+import { parseResponseHead } from './header-block.js';
+
+export interface RequestRecord {
+  method: string;
+  url: string;
+  remoteAddress: string;
+  user: string;
+  status: number;
+  bytes: number;
+  logParameter: string;
+}
+
+export class HostedRequest {
+  readonly id: number;
+  readonly record: RequestRecord;
+  readonly #native: NativeIsapiHost;
+  readonly #req: IncomingMessage;
+  readonly #res: ServerResponse;
+  readonly #verify: boolean;
+  #headersSent = false;
+  #raw = false; // non-verifier: WriteClient before any header, bytes go to the socket as-is
+  #failed = false;
+  #done = false;
+  #closed = false;
+  #onFinished: () => void;
+
+  constructor(
+    id: number,
+    native: NativeIsapiHost,
+    req: IncomingMessage,
+    res: ServerResponse,
+    record: RequestRecord,
+    verify: boolean,
+    onFinished: () => void,
+  ) {
+    this.id = id;
+    this.#native = native;
+    this.#req = req;
+    this.#res = res;
+    this.record = record;
+    this.#verify = verify;
+    this.#onFinished = onFinished;
+    res.on('close', () => this.#socketClosed());
+  }
+
+  /** Feeds the request body to native code, pausing while its buffer is full. */
+  pumpBody(): void {
+    this.#req.on('data', (chunk: Buffer) => {
+      if (!this.#native.pushBody(this.id, chunk)) this.#req.pause();
+    });
+    this.#req.on('end', () => this.#native.endBody(this.id));
+  }
+
+  onResume(): void {
+    this.#req.resume();
+  }
+
+  onHeaders(statusText: string, block: Buffer, keep: boolean): void {
+    if (this.#failed || this.#closed) return;
+    const head = parseResponseHead(statusText, block);
+    const res = this.#res;
+    const hasLength = head.headers.some(([name]) => name.toLowerCase() === 'content-length');
+    const chunked = head.headers.some(
+      ([name, value]) => name.toLowerCase() === 'transfer-encoding' && /chunked/i.test(value),
+    );
+    const extensionCloses = head.headers.some(
+      ([name, value]) => name.toLowerCase() === 'connection' && /close/i.test(value),
+    );
+    // Keep-alive only when the extension asked for it, the client allows it and the
+    // response has framing the client can find the end of.
+    const keepAlive = keep && (hasLength || chunked) && !extensionCloses;
+    const flat: string[] = [];
+    let hasServer = false;
+    for (const [name, value] of head.headers) {
+      const lower = name.toLowerCase();
+      if (lower === 'connection' && !keepAlive) continue;
+      if (lower === 'server') hasServer = true;
+      flat.push(name, value);
+    }
+    if (!hasServer) flat.push('Server', 'Microsoft-IIS/10.0');
+    if (!keepAlive) flat.push('Connection', 'close');
+    if (!hasLength && !chunked) {
+      // Without both, Node ends the body by closing instead of chunking it (IIS behaviour).
+      res.removeHeader('Content-Length');
+      res.removeHeader('Transfer-Encoding');
+    }
+    this.record.status = head.status;
+    res.writeHead(head.status, head.reason, flat);
+    if (chunked) {
+      // The extension writes its own chunk framing: pass it through, do not frame again.
+      (res as unknown as { chunkedEncoding: boolean }).chunkedEncoding = false;
+    }
+    this.#headersSent = true;
+    if (head.body.length > 0) this.#write(head.body);
+  }
+
+  onWrite(data: Buffer): void {
+    if (this.#failed || this.#closed) {
+      this.#native.writeDone(this.id, false);
+      return;
+    }
+    if (!this.#headersSent) {
+      // Verifier mode never gets here (native reports a violation instead). Otherwise
+      // IIS sends the bytes as they are: the extension wrote its own status line.
+      this.#raw = true;
+      this.#headersSent = true;
+    }
+    const ok = this.#write(data);
+    if (ok) {
+      this.#native.writeDone(this.id, true);
+    } else {
+      const socket = this.#res.socket;
+      const acknowledge = (): void => {
+        this.#res.off('drain', acknowledge);
+        socket?.off('drain', acknowledge);
+        this.#native.writeDone(this.id, !this.#closed);
+      };
+      if (this.#raw) socket?.once('drain', acknowledge);
+      else this.#res.once('drain', acknowledge);
+    }
+  }
+
+  #write(data: Buffer): boolean {
+    this.record.bytes += data.length;
+    if (this.#raw) return this.#res.socket?.write(data) ?? true;
+    return this.#res.write(data);
+  }
+
+  onDone(status: number, sessionOk: boolean, logParameter: string): void {
+    this.#done = true;
+    this.record.logParameter = logParameter;
+    const res = this.#res;
+    if (this.#closed) {
+      this.#finish();
+      return;
+    }
+    if (this.#failed) {
+      this.#finish();
+      return;
+    }
+    if (this.#raw) {
+      res.socket?.end();
+      res.socket?.destroySoon();
+      this.#finish();
+      return;
+    }
+    if (!this.#headersSent) {
+      if (!sessionOk) {
+        this.#sendError(500, 'The extension returned HSE_STATUS_ERROR.');
+      } else {
+        this.record.status = 200;
+        res.writeHead(200, { 'Content-Length': '0', Server: 'Microsoft-IIS/10.0' });
+        res.end();
+      }
+      this.#finish();
+      return;
+    }
+    res.end();
+    if (!sessionOk || status === 4) res.once('finish', () => res.socket?.destroy());
+    this.#finish();
+  }
+
+  onCloseConnection(): void {
+    this.#res.socket?.destroy();
+  }
+
+  /** The verifier caught the extension: 500 if nothing was sent yet, else abort. */
+  onViolation(): void {
+    if (this.#failed) return;
+    this.#failed = true;
+    if (this.#closed) return;
+    if (!this.#headersSent && !this.#res.headersSent) {
+      this.#sendError(500, 'The ISAPI extension broke the host contract (verifier).');
+    } else {
+      this.#res.destroy();
+    }
+  }
+
+  #sendError(status: number, text: string): void {
+    const body = `${text}\n`;
+    this.record.status = status;
+    this.#headersSent = true;
+    this.#res.writeHead(status, {
+      'Content-Type': 'text/plain',
+      'Content-Length': String(Buffer.byteLength(body)),
+      Connection: 'close',
+      Server: 'Microsoft-IIS/10.0',
+    });
+    this.#res.end(body);
+  }
+
+  #socketClosed(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    // Before DONE: the client went away (or the response ended early); tell the extension.
+    if (!this.#done) this.#native.clientGone(this.id);
+    this.#finish();
+  }
+
+  #finish(): void {
+    if (this.#done && this.#closed) this.#onFinished();
+  }
+
+  get verify(): boolean {
+    return this.#verify;
+  }
+}

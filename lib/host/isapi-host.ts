@@ -1,0 +1,232 @@
+// IsapiHost: an IIS stand-in. Loads an ISAPI extension through the isapi_host addon and
+// serves Node http/https requests through it: `server.on('request', (q, s) => host.handle(q, s))`.
+import { EventEmitter } from 'node:events';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { TLSSocket } from 'node:tls';
+import { Authenticator } from './auth.js';
+import { loadBinding, NativeEventKind, type NativeIsapiHost, type NativeRequestInfo } from './binding.js';
+import { HostedRequest } from './hosted-request.js';
+import { checkOptions, type CheckedOptions, type IsapiHostOptions } from './options.js';
+import { tlsFacts } from './tls-facts.js';
+
+export type { IsapiHostOptions } from './options.js';
+
+/** A contract breach the verifier caught. */
+export interface Violation {
+  rule: string;
+  message: string;
+  method: string;
+  url: string;
+}
+
+export class IsapiHost extends EventEmitter {
+  readonly #options: CheckedOptions;
+  readonly #native: NativeIsapiHost;
+  readonly #auth: Authenticator;
+  readonly #requests = new Map<number, HostedRequest>();
+  readonly #violations: Violation[] = [];
+  #closing: Promise<void> | undefined;
+  #resolveClosed: (() => void) | undefined;
+
+  constructor(options: IsapiHostOptions) {
+    super();
+    this.#options = checkOptions(options);
+    this.#auth = new Authenticator(this.#options.auth);
+    const { NativeIsapiHost } = loadBinding();
+    this.#native = new NativeIsapiHost(this.#options, (kind, id, text, data, flag, num, text2) =>
+      this.#onEvent(kind, id, text, data, flag, num, text2),
+    );
+  }
+
+  /** GetExtensionVersion's answer. */
+  get extension(): { version: number; description: string } {
+    const info = this.#native.extension();
+    return { version: info.version ?? 0, description: info.description ?? '' };
+  }
+
+  /** Requests the extension has not finished yet. */
+  get liveRequests(): number {
+    return this.#native.liveRequests();
+  }
+
+  /** Every violation caught so far (verifier mode). */
+  violations(): Violation[] {
+    return [...this.#violations];
+  }
+
+  /** The request handler for a Node http/https server. */
+  handle(req: IncomingMessage, res: ServerResponse): void {
+    const url = req.url ?? '/';
+    if (this.#closing !== undefined) {
+      respond(res, 503, 'The host is shutting down.');
+      return;
+    }
+    if (!this.#insideVirtualDir(url)) {
+      respond(res, 404, 'Not found: outside the virtual directory.');
+      return;
+    }
+    const decision = this.#auth.authenticate(req);
+    if (!decision.ok) {
+      respond(res, 401, 'Unauthorized.', { 'WWW-Authenticate': decision.challenge });
+      return;
+    }
+    const info = requestInfo(req, decision.result.authType, decision.result.authUser);
+    const id = this.#native.begin(info);
+    if (id === 0) {
+      respond(res, 503, 'The host is shutting down.');
+      return;
+    }
+    const record = {
+      method: req.method ?? 'GET',
+      url,
+      remoteAddress: info.remoteAddress,
+      user: decision.result.authUser,
+      status: 0,
+      bytes: 0,
+      logParameter: '',
+    };
+    const hosted = new HostedRequest(id, this.#native, req, res, record, this.#options.verify, () =>
+      this.#finished(hosted),
+    );
+    this.#requests.set(id, hosted);
+    hosted.pumpBody();
+  }
+
+  /**
+   * Waits for outstanding requests (up to closeTimeoutMs), then TerminateExtension and
+   * unload. Stop the HTTP server first.
+   */
+  close(): Promise<void> {
+    if (this.#closing === undefined) {
+      this.#closing = new Promise<void>((resolve) => {
+        this.#resolveClosed = resolve;
+      });
+      this.#native.close(this.#options.closeTimeoutMs);
+    }
+    return this.#closing;
+  }
+
+  #insideVirtualDir(url: string): boolean {
+    const vdir = this.#options.virtualDir;
+    if (vdir === '/') return true;
+    let path = url.split('?')[0] ?? '';
+    try {
+      path = decodeURIComponent(path);
+    } catch {
+      // IIS compares the decoded path; an undecodable one is compared raw
+    }
+    const lower = path.toLowerCase();
+    const prefix = vdir.toLowerCase();
+    return lower === prefix || lower.startsWith(prefix + '/');
+  }
+
+  #finished(hosted: HostedRequest): void {
+    this.#requests.delete(hosted.id);
+    const r = hosted.record;
+    const line =
+      `${new Date().toISOString()} ${r.remoteAddress} ${r.method} ${r.url} ${r.user === '' ? '-' : r.user} ` +
+      `${r.status} ${r.bytes} ${r.logParameter === '' ? '-' : r.logParameter}`;
+    this.#options.accessLog?.(line);
+    this.emit('request-finished', r);
+  }
+
+  #onEvent(
+    kind: number,
+    id: number,
+    text: string,
+    data: Buffer | undefined,
+    flag: boolean,
+    num: number,
+    text2: string,
+  ): void {
+    const hosted = this.#requests.get(id);
+    switch (kind) {
+      case NativeEventKind.headers:
+        hosted?.onHeaders(text, data ?? Buffer.alloc(0), flag);
+        break;
+      case NativeEventKind.write:
+        if (hosted === undefined) this.#native.writeDone(id, false);
+        else hosted.onWrite(data ?? Buffer.alloc(0));
+        break;
+      case NativeEventKind.resume:
+        hosted?.onResume();
+        break;
+      case NativeEventKind.done:
+        hosted?.onDone(num, flag, text);
+        break;
+      case NativeEventKind.closeConnection:
+        hosted?.onCloseConnection();
+        break;
+      case NativeEventKind.violation: {
+        const violation: Violation = {
+          rule: text,
+          message: text2,
+          method: hosted?.record.method ?? '',
+          url: hosted?.record.url ?? '',
+        };
+        this.#violations.push(violation);
+        hosted?.onViolation();
+        this.emit('violation', violation);
+        break;
+      }
+      case NativeEventKind.log:
+        this.emit('log', text);
+        break;
+      case NativeEventKind.closed:
+        this.#native.releaseEvents();
+        this.#resolveClosed?.();
+        break;
+    }
+  }
+}
+
+function respond(
+  res: ServerResponse,
+  status: number,
+  text: string,
+  headers: Record<string, string> = {},
+): void {
+  const body = `${text}\n`;
+  res.writeHead(status, {
+    ...headers,
+    'Content-Type': 'text/plain',
+    'Content-Length': String(Buffer.byteLength(body)),
+    Server: 'Microsoft-IIS/10.0',
+  });
+  res.end(body);
+}
+
+function clientWantsKeepAlive(req: IncomingMessage): boolean {
+  const connection = (req.headers.connection ?? '').toLowerCase();
+  if (req.httpVersion === '1.0') return /keep-alive/.test(connection);
+  return !/close/.test(connection);
+}
+
+function requestInfo(req: IncomingMessage, authType: string, authUser: string): NativeRequestInfo {
+  const socket = req.socket;
+  const contentLength = req.headers['content-length'];
+  const chunked = req.headers['transfer-encoding'] !== undefined;
+  const tls = socket instanceof TLSSocket && socket.encrypted ? tlsFacts(socket) : undefined;
+  return {
+    method: req.method ?? 'GET',
+    // Node decodes the request line as latin1, so each char is one byte as sent.
+    target: req.url ?? '/',
+    httpVersion: req.httpVersion,
+    headers: req.rawHeaders,
+    remoteAddress: socket.remoteAddress ?? '',
+    remotePort: socket.remotePort ?? 0,
+    localAddress: socket.localAddress ?? '',
+    localPort: socket.localPort ?? 0,
+    keepAlive: clientWantsKeepAlive(req),
+    lengthKnown: !chunked,
+    contentLength: chunked || contentLength === undefined ? 0 : Number(contentLength),
+    tls: tls !== undefined,
+    tlsKeySize: tls?.keySize ?? 0,
+    tlsSecretKeySize: tls?.secretKeySize ?? 0,
+    tlsServerIssuer: tls?.issuer ?? '',
+    tlsServerSubject: tls?.subject ?? '',
+    authType,
+    authUser,
+    authPassword: '',
+  };
+}

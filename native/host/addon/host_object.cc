@@ -1,0 +1,226 @@
+#include "host_object.h"
+
+#include "../core/request.h"
+
+#include <stdexcept>
+
+namespace isapi_host {
+
+namespace {
+
+std::string string_option(const Napi::Object& options, const char* key) {
+  Napi::Value value = options.Get(key);
+  if (!value.IsString()) {
+    throw Napi::TypeError::New(options.Env(), std::string("option ") + key + " must be a string");
+  }
+  return value.As<Napi::String>().Utf8Value();
+}
+
+double number_option(const Napi::Object& options, const char* key) {
+  Napi::Value value = options.Get(key);
+  if (!value.IsNumber()) {
+    throw Napi::TypeError::New(options.Env(), std::string("option ") + key + " must be a number");
+  }
+  return value.As<Napi::Number>().DoubleValue();
+}
+
+std::string string_field(const Napi::Object& object, const char* key) {
+  Napi::Value value = object.Get(key);
+  return value.IsString() ? value.As<Napi::String>().Utf8Value() : std::string();
+}
+
+double number_field(const Napi::Object& object, const char* key) {
+  Napi::Value value = object.Get(key);
+  return value.IsNumber() ? value.As<Napi::Number>().DoubleValue() : 0;
+}
+
+bool bool_field(const Napi::Object& object, const char* key) {
+  Napi::Value value = object.Get(key);
+  return value.IsBoolean() && value.As<Napi::Boolean>().Value();
+}
+
+// Header names and values travel as latin1 strings so every byte survives.
+std::string latin1(const Napi::Value& value) {
+  std::u16string text = value.As<Napi::String>().Utf16Value();
+  std::string out;
+  out.reserve(text.size());
+  for (char16_t c : text)
+    out.push_back(static_cast<char>(c & 0xFF));
+  return out;
+}
+
+} // namespace
+
+Napi::Function HostObject::define(Napi::Env env) {
+  return DefineClass(env, "NativeIsapiHost",
+                     {InstanceMethod<&HostObject::JS_begin>("begin"),
+                      InstanceMethod<&HostObject::JS_pushBody>("pushBody"),
+                      InstanceMethod<&HostObject::JS_endBody>("endBody"),
+                      InstanceMethod<&HostObject::JS_writeDone>("writeDone"),
+                      InstanceMethod<&HostObject::JS_clientGone>("clientGone"),
+                      InstanceMethod<&HostObject::JS_close>("close"),
+                      InstanceMethod<&HostObject::JS_releaseEvents>("releaseEvents"),
+                      InstanceMethod<&HostObject::JS_liveRequests>("liveRequests"),
+                      InstanceMethod<&HostObject::JS_extension>("extension")});
+}
+
+// JS thread.
+HostObject::HostObject(const Napi::CallbackInfo& info) : Napi::ObjectWrap<HostObject>(info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsFunction()) {
+    throw Napi::TypeError::New(env, "new NativeIsapiHost(options, onEvent)");
+  }
+  Napi::Object options = info[0].As<Napi::Object>();
+  HostConfig config;
+  config.dll = string_option(options, "dll");
+  config.virtual_dir = string_option(options, "virtualDir");
+  config.physical_path = string_option(options, "physicalPath");
+  config.site_id = static_cast<std::uint32_t>(number_option(options, "siteId"));
+  config.read_ahead = static_cast<std::size_t>(number_option(options, "readAhead"));
+  config.body_buffer = static_cast<std::size_t>(number_option(options, "bodyBuffer"));
+  config.threads = static_cast<unsigned>(number_option(options, "threads"));
+  config.verify = bool_field(options, "verify");
+  config.done_timeout_ms = static_cast<std::uint32_t>(number_option(options, "doneTimeoutMs"));
+
+  sink_ = ThreadSafeSink::create(env, info[1].As<Napi::Function>());
+  try {
+    host_ = Host::create(config, sink_);
+  } catch (const std::exception& error) {
+    sink_->close();
+    throw Napi::Error::New(env, error.what());
+  }
+  cleanup_ = env.AddCleanupHook(&HostObject::at_exit, this);
+}
+
+// JS thread (garbage collection): a host dropped without close() still terminates.
+HostObject::~HostObject() {
+  if (!cleanup_.IsEmpty())
+    cleanup_.Remove(Env());
+  shut_down();
+}
+
+// JS thread, environment teardown (process or worker exit).
+void HostObject::at_exit(HostObject* self) {
+  self->cleanup_ = {};
+  self->shut_down();
+}
+
+void HostObject::shut_down() {
+  if (host_) {
+    // JS can no longer answer writes: abandon outstanding requests at once.
+    host_->close_now(0);
+    host_.reset();
+  }
+  if (sink_)
+    sink_->close();
+}
+
+std::shared_ptr<Request> HostObject::request_arg(const Napi::CallbackInfo& info) {
+  if (!host_ || info.Length() < 1 || !info[0].IsNumber())
+    return nullptr;
+  return host_->find(static_cast<std::uint64_t>(info[0].As<Napi::Number>().DoubleValue()));
+}
+
+// JS thread. begin(info) -> id (0 when closing).
+Napi::Value HostObject::JS_begin(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!host_)
+    return Napi::Number::New(env, 0);
+  if (info.Length() < 1 || !info[0].IsObject())
+    throw Napi::TypeError::New(env, "begin(info)");
+  Napi::Object object = info[0].As<Napi::Object>();
+  RequestInfo request;
+  request.method = string_field(object, "method");
+  request.raw_target = latin1(object.Get("target"));
+  request.http_version = string_field(object, "httpVersion");
+  Napi::Array headers = object.Get("headers").As<Napi::Array>();
+  for (std::uint32_t i = 0; i + 1 < headers.Length(); i += 2) {
+    request.headers.emplace_back(latin1(headers.Get(i)), latin1(headers.Get(i + 1)));
+  }
+  request.remote_addr = string_field(object, "remoteAddress");
+  request.remote_port = static_cast<std::uint16_t>(number_field(object, "remotePort"));
+  request.local_addr = string_field(object, "localAddress");
+  request.local_port = static_cast<std::uint16_t>(number_field(object, "localPort"));
+  request.client_keep_alive = bool_field(object, "keepAlive");
+  request.length_known = bool_field(object, "lengthKnown");
+  request.content_length = static_cast<std::uint64_t>(number_field(object, "contentLength"));
+  request.tls = bool_field(object, "tls");
+  request.tls_key_size = static_cast<std::uint32_t>(number_field(object, "tlsKeySize"));
+  request.tls_secret_key_size =
+      static_cast<std::uint32_t>(number_field(object, "tlsSecretKeySize"));
+  request.tls_server_issuer = string_field(object, "tlsServerIssuer");
+  request.tls_server_subject = string_field(object, "tlsServerSubject");
+  request.auth_type = string_field(object, "authType");
+  request.auth_user = string_field(object, "authUser");
+  request.auth_password = string_field(object, "authPassword");
+  return Napi::Number::New(env, static_cast<double>(host_->begin(request)));
+}
+
+// JS thread. pushBody(id, buffer) -> false when the host's buffer is full (pause).
+Napi::Value HostObject::JS_pushBody(const Napi::CallbackInfo& info) {
+  auto request = request_arg(info);
+  if (!request || info.Length() < 2 || !info[1].IsBuffer())
+    return Napi::Boolean::New(info.Env(), true);
+  auto buffer = info[1].As<Napi::Buffer<std::uint8_t>>();
+  return Napi::Boolean::New(info.Env(), request->push_body(buffer.Data(), buffer.Length()));
+}
+
+// JS thread.
+Napi::Value HostObject::JS_endBody(const Napi::CallbackInfo& info) {
+  if (auto request = request_arg(info))
+    request->end_body();
+  return info.Env().Undefined();
+}
+
+// JS thread. writeDone(id, ok): the socket took the last write (or failed).
+Napi::Value HostObject::JS_writeDone(const Napi::CallbackInfo& info) {
+  auto request = request_arg(info);
+  if (request)
+    request->write_done(info.Length() > 1 && info[1].ToBoolean().Value());
+  return info.Env().Undefined();
+}
+
+// JS thread.
+Napi::Value HostObject::JS_clientGone(const Napi::CallbackInfo& info) {
+  if (auto request = request_arg(info))
+    request->client_gone();
+  return info.Env().Undefined();
+}
+
+// JS thread. close(deadlineMs): a `closed` event follows; then call releaseEvents().
+Napi::Value HostObject::JS_close(const Napi::CallbackInfo& info) {
+  const double deadline =
+      info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : 30000;
+  if (host_)
+    host_->close_async(static_cast<std::uint32_t>(deadline));
+  return info.Env().Undefined();
+}
+
+// JS thread, after the `closed` event: no more events will come.
+Napi::Value HostObject::JS_releaseEvents(const Napi::CallbackInfo& info) {
+  if (!cleanup_.IsEmpty()) {
+    cleanup_.Remove(info.Env());
+    cleanup_ = {};
+  }
+  host_.reset();
+  if (sink_)
+    sink_->close();
+  return info.Env().Undefined();
+}
+
+// JS thread.
+Napi::Value HostObject::JS_liveRequests(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), host_ ? static_cast<double>(host_->live_requests()) : 0);
+}
+
+// JS thread. { version, description } from GetExtensionVersion.
+Napi::Value HostObject::JS_extension(const Napi::CallbackInfo& info) {
+  Napi::Object result = Napi::Object::New(info.Env());
+  if (host_) {
+    result.Set("version", Napi::Number::New(info.Env(), host_->extension_version()));
+    result.Set("description", Napi::String::New(info.Env(), host_->extension_description()));
+  }
+  return result;
+}
+
+} // namespace isapi_host

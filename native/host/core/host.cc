@@ -1,0 +1,210 @@
+#include "host.h"
+
+#include "connections.h"
+#include "request.h"
+
+#include <chrono>
+
+namespace isapi_host {
+
+namespace {
+// Verifier mode keeps this many finished requests answering their ConnID, so that a late
+// call is reported instead of reading freed memory.
+constexpr std::size_t retired_kept = 4096;
+// After the close deadline, abandoned requests get this long to unwind.
+constexpr auto abandon_grace = std::chrono::seconds(2);
+} // namespace
+
+std::shared_ptr<Host> Host::create(const HostConfig& config, std::shared_ptr<EventSink> sink) {
+  std::shared_ptr<Host> host(new Host(config, std::move(sink)));
+  if (config.verify)
+    host->watchdog_ = std::thread([host = host.get()] { host->do_watch(); });
+  return host;
+}
+
+Host::Host(const HostConfig& config, std::shared_ptr<EventSink> sink)
+    : config_(config), sink_(std::move(sink)), extension_(new Extension(config.dll)),
+      pool_(new ThreadPool(config.threads)) {}
+
+namespace {
+// The last reference to a host may be dropped on one of its own threads.
+void join_or_detach(std::thread& thread) {
+  if (!thread.joinable())
+    return;
+  if (thread.get_id() == std::this_thread::get_id()) {
+    thread.detach();
+  } else {
+    thread.join();
+  }
+}
+} // namespace
+
+Host::~Host() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    closed_ = true;
+  }
+  changed_.notify_all();
+  join_or_detach(closer_);
+  join_or_detach(watchdog_);
+}
+
+// JS thread.
+std::uint64_t Host::begin(const RequestInfo& info) {
+  const std::uint64_t id = next_connection_id();
+  auto request = std::make_shared<Request>(shared_from_this(), id, info);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (closing_)
+      return 0;
+    live_[id] = request;
+  }
+  register_connection(id, request);
+  request->start();
+  return id;
+}
+
+// JS thread.
+std::shared_ptr<Request> Host::find(std::uint64_t id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = live_.find(id);
+  return it == live_.end() ? nullptr : it->second;
+}
+
+std::size_t Host::live_requests() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return live_.size();
+}
+
+void Host::log(const std::string& line) {
+  HostEvent event{HostEvent::Kind::log, 0};
+  event.text = line;
+  post(std::move(event));
+}
+
+// Any thread (under the request's lock; takes only the host's lock).
+void Host::retire(std::uint64_t id) {
+  std::uint64_t forget = 0;
+  bool keep = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    live_.erase(id);
+    keep = config_.verify && !closed_;
+    if (keep) {
+      retired_.push_back(id);
+      if (retired_.size() > retired_kept) {
+        forget = retired_.front();
+        retired_.pop_front();
+      }
+    }
+  }
+  changed_.notify_all();
+  // The connection table is released outside this lock; the request itself may be the
+  // caller, so forgetting it here is fine: the caller holds its own reference.
+  if (!keep)
+    forget_connection(id);
+  if (forget != 0)
+    forget_connection(forget);
+}
+
+// JS thread.
+void Host::close_async(std::uint32_t deadline_ms) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (closing_)
+      return;
+    closing_ = true;
+  }
+  auto self = shared_from_this();
+  closer_ = std::thread([self, deadline_ms] {
+    self->do_close(deadline_ms);
+    self->post(HostEvent{HostEvent::Kind::closed, 0});
+  });
+}
+
+// JS thread, at environment cleanup.
+void Host::close_now(std::uint32_t deadline_ms) {
+  bool already = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    already = closing_;
+    closing_ = true;
+  }
+  if (already) {
+    if (closer_.joinable())
+      closer_.join();
+    return;
+  }
+  do_close(deadline_ms);
+}
+
+// Closing thread: wait for outstanding requests (or the deadline), TerminateExtension,
+// stop the pool, unload.
+void Host::do_close(std::uint32_t deadline_ms) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(deadline_ms);
+  changed_.wait_until(lock, deadline, [this] { return live_.empty(); });
+  if (!live_.empty()) {
+    std::vector<std::shared_ptr<Request>> stuck;
+    for (auto& entry : live_)
+      stuck.push_back(entry.second);
+    lock.unlock();
+    for (auto& request : stuck)
+      request->abandon();
+    stuck.clear();
+    lock.lock();
+    changed_.wait_for(lock, abandon_grace, [this] { return live_.empty(); });
+  }
+  const bool drained = live_.empty();
+  const std::size_t outstanding = live_.size();
+  lock.unlock();
+
+  extension_->terminate(HSE_TERM_MUST_UNLOAD);
+  if (drained) {
+    pool_->stop();
+    extension_->unload();
+  } else {
+    // Threads may still be inside the extension: unloading it would pull the code from
+    // under them. Leave both in place (IIS would kill the worker process here).
+    log("isapi-host: " + std::to_string(outstanding) +
+        " request(s) still outstanding at close; extension left loaded");
+    (void)pool_.release();
+  }
+
+  std::vector<std::uint64_t> forget;
+  {
+    std::lock_guard<std::mutex> guard(mutex_);
+    closed_ = true;
+    forget.assign(retired_.begin(), retired_.end());
+    retired_.clear();
+    for (auto& entry : live_)
+      forget.push_back(entry.first);
+    live_.clear();
+  }
+  changed_.notify_all();
+  for (auto id : forget)
+    forget_connection(id);
+}
+
+// Watchdog thread (verifier mode): PENDING requests that never call DONE.
+void Host::do_watch() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  const auto period =
+      std::chrono::milliseconds(std::max<std::uint32_t>(10, config_.done_timeout_ms / 4));
+  while (!closed_) {
+    changed_.wait_for(lock, period, [this] { return closed_; });
+    if (closed_)
+      break;
+    std::vector<std::shared_ptr<Request>> live;
+    for (auto& entry : live_)
+      live.push_back(entry.second);
+    lock.unlock();
+    const auto now = Request::clock::now();
+    for (auto& request : live)
+      request->check_deadline(now);
+    live.clear();
+    lock.lock();
+  }
+}
+
+} // namespace isapi_host

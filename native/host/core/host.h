@@ -1,0 +1,77 @@
+// One isapi-host instance: the loaded extension, its pool of threads, the live requests
+// and the way events reach JavaScript. Knows nothing of N-API.
+#ifndef KALLITHEA_ISAPI_HOST_HOST_H
+#define KALLITHEA_ISAPI_HOST_HOST_H
+
+#include "events.h"
+#include "extension.h"
+#include "host_config.h"
+#include "thread_pool.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+namespace isapi_host {
+
+class Request;
+
+class Host : public std::enable_shared_from_this<Host> {
+public:
+  /// JS thread. Loads the extension (throws std::runtime_error) and starts the threads.
+  static std::shared_ptr<Host> create(const HostConfig& config, std::shared_ptr<EventSink> sink);
+  ~Host();
+
+  // --- JS thread -----------------------------------------------------------------
+  /// A new request; 0 when the host is closing.
+  std::uint64_t begin(const RequestInfo& info);
+  /// A live request by id, or null.
+  std::shared_ptr<Request> find(std::uint64_t id);
+  /// Starts closing on a thread of its own; a `closed` event reports the end.
+  void close_async(std::uint32_t deadline_ms);
+  /// Closes on the calling thread (environment cleanup: JS can no longer run).
+  void close_now(std::uint32_t deadline_ms);
+  std::size_t live_requests();
+  const std::string& extension_description() const { return extension_->description(); }
+  DWORD extension_version() const { return extension_->version(); }
+
+  // --- any thread ----------------------------------------------------------------
+  const HostConfig& config() const { return config_; }
+  DWORD call_extension(EXTENSION_CONTROL_BLOCK* ecb) {
+    return extension_->http_extension_proc(ecb);
+  }
+  bool run_on_pool(std::function<void()> task) { return pool_->post(std::move(task)); }
+  bool post(HostEvent&& event) { return sink_->post(std::move(event)); }
+  void log(const std::string& line);
+  /// The request's session is over: it leaves the live set (kept for the verifier).
+  void retire(std::uint64_t id);
+
+private:
+  Host(const HostConfig& config, std::shared_ptr<EventSink> sink);
+  void do_close(std::uint32_t deadline_ms);
+  void do_watch();
+
+  const HostConfig config_;
+  std::shared_ptr<EventSink> sink_;
+  std::unique_ptr<Extension> extension_;
+  std::unique_ptr<ThreadPool> pool_;
+
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::map<std::uint64_t, std::shared_ptr<Request>> live_;
+  std::deque<std::uint64_t> retired_; ///< verifier: finished ids still answering the ECB
+  bool closing_ = false;
+  bool closed_ = false;
+  std::thread watchdog_;
+  std::thread closer_;
+};
+
+} // namespace isapi_host
+
+#endif

@@ -1,0 +1,525 @@
+#include "request.h"
+
+#include "connections.h"
+#include "host.h"
+#include "text_encoding.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace isapi_host {
+
+namespace {
+
+constexpr DWORD unknown_length = 0xFFFFFFFF;
+
+DWORD total_bytes(const RequestInfo& info) {
+  if (!info.length_known || info.content_length >= unknown_length)
+    return unknown_length;
+  return static_cast<DWORD>(info.content_length);
+}
+
+BOOL fail(DWORD error) {
+  isapi_set_last_error(error);
+  return FALSE;
+}
+
+std::string text_of(const char* text, DWORD count) {
+  if (text == nullptr)
+    return {};
+  if (count == 0)
+    return text;
+  return std::string(text, strnlen(text, count));
+}
+
+} // namespace
+
+Request::Request(std::shared_ptr<Host> host, std::uint64_t id, const RequestInfo& info)
+    : host_(std::move(host)), id_(id), variables_(host_->config(), info),
+      client_keep_alive_(info.client_keep_alive), method_(variables_.method()),
+      query_(variables_.query_string()), path_info_(variables_.path_info_ansi()),
+      path_translated_(variables_.path_translated_ansi()),
+      content_type_(variables_.content_type()) {
+  ecb_.cbSize = sizeof(ecb_);
+  ecb_.dwVersion = HSE_VERSION;
+  ecb_.ConnID = to_hconn(id_);
+  ecb_.dwHttpStatusCode = 200;
+  ecb_.lpszMethod = method_.data();
+  ecb_.lpszQueryString = query_.data();
+  ecb_.lpszPathInfo = path_info_.data();
+  ecb_.lpszPathTranslated = path_translated_.data();
+  ecb_.lpszContentType = content_type_.data();
+  ecb_.cbTotalBytes = total_bytes(info);
+  ecb_.GetServerVariable = ecb_get_server_variable;
+  ecb_.WriteClient = ecb_write_client;
+  ecb_.ReadClient = ecb_read_client;
+  ecb_.ServerSupportFunction = ecb_server_support_function;
+  const std::uint64_t declared = info.length_known ? info.content_length : UINT64_MAX;
+  read_ahead_target_ = std::min<std::uint64_t>(host_->config().read_ahead, declared);
+  if (info.length_known && info.content_length == 0)
+    body_ended_ = true;
+}
+
+// JS thread.
+void Request::start() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (read_ahead_ready_locked())
+    dispatch_locked();
+}
+
+// JS thread.
+bool Request::push_body(const std::uint8_t* data, std::size_t size) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (body_ended_ || disconnected_)
+    return true; // nobody will read it: let it drain
+  body_.append(data, size);
+  if (async_op_ == AsyncOp::read && body_.size() > 0) {
+    const std::size_t n = body_.take(async_read_buffer_, async_read_size_);
+    post_completion_locked(static_cast<DWORD>(n), ERROR_SUCCESS);
+  }
+  if (!dispatched_ && read_ahead_ready_locked())
+    dispatch_locked();
+  changed_.notify_all();
+  if (body_.size() >= host_->config().body_buffer) {
+    paused_ = true;
+    return false;
+  }
+  return true;
+}
+
+// JS thread.
+void Request::end_body() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  body_ended_ = true;
+  if (async_op_ == AsyncOp::read && body_.size() == 0)
+    post_completion_locked(0, ERROR_SUCCESS);
+  if (!dispatched_)
+    dispatch_locked();
+  changed_.notify_all();
+}
+
+// JS thread.
+void Request::write_done(bool ok) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!write_in_flight_)
+    return; // already failed by a disconnect
+  write_in_flight_ = false;
+  write_ok_ = ok;
+  if (write_is_async_) {
+    post_completion_locked(ok ? async_write_bytes_ : 0, ok ? ERROR_SUCCESS : ERROR_NETNAME_DELETED);
+  }
+  changed_.notify_all();
+}
+
+// JS thread (socket closed), or a host thread (abandon).
+void Request::client_gone() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (disconnected_)
+    return;
+  disconnected_ = true;
+  disconnect_error_ = ERROR_OPERATION_ABORTED;
+  fail_pending_io_locked(ERROR_OPERATION_ABORTED);
+  // A client that left before the extension ran never reaches it (IIS drops it too).
+  if (!dispatched_) {
+    dispatched_ = true;
+    proc_returned_ = true;
+    done_ = true;
+    maybe_retire_locked();
+  }
+  changed_.notify_all();
+}
+
+void Request::abandon() {
+  client_gone();
+}
+
+// Called with mutex_ held: every wait and pending operation ends as a failed I/O.
+void Request::fail_pending_io_locked(DWORD error) {
+  if (async_op_ == AsyncOp::read)
+    post_completion_locked(0, error);
+  if (write_in_flight_) {
+    write_in_flight_ = false;
+    write_ok_ = false;
+    if (write_is_async_)
+      post_completion_locked(0, error);
+  }
+}
+
+bool Request::read_ahead_ready_locked() const {
+  return body_ended_ || body_.size() >= read_ahead_target_;
+}
+
+void Request::dispatch_locked() {
+  dispatched_ = true;
+  const std::size_t n = std::min<std::uint64_t>(body_.size(), read_ahead_target_);
+  read_ahead_.resize(n + 1); // one spare byte: lpbData is never a null pointer
+  body_.take(read_ahead_.data(), n);
+  read_ahead_[n] = 0;
+  ecb_.cbAvailable = static_cast<DWORD>(n);
+  ecb_.lpbData = read_ahead_.data();
+  maybe_resume_locked();
+  auto self = shared_from_this();
+  if (!host_->run_on_pool([self] { self->do_extension_proc(); })) {
+    proc_returned_ = true;
+    done_ = true;
+    maybe_retire_locked();
+  }
+}
+
+// Pool thread.
+void Request::do_extension_proc() {
+  const DWORD status = host_->call_extension(&ecb_);
+  std::lock_guard<std::mutex> lock(mutex_);
+  proc_returned_ = true;
+  proc_returned_at_ = clock::now();
+  if (status != HSE_STATUS_PENDING && !done_)
+    finish_session_locked(status);
+  maybe_retire_locked();
+}
+
+// Pool thread. The routine and context were captured when the I/O finished.
+void Request::do_completion(PFN_HSE_IO_COMPLETION routine, void* context, DWORD bytes,
+                            DWORD error) {
+  routine(&ecb_, context, bytes, error);
+}
+
+void Request::post_completion_locked(DWORD bytes, DWORD error) {
+  async_op_ = AsyncOp::none;
+  async_read_buffer_ = nullptr;
+  PFN_HSE_IO_COMPLETION routine = completion_;
+  void* context = completion_context_;
+  if (routine == nullptr)
+    return;
+  auto self = shared_from_this();
+  host_->run_on_pool([self, routine, context, bytes, error] {
+    self->do_completion(routine, context, bytes, error);
+  });
+}
+
+void Request::maybe_resume_locked() {
+  if (paused_ && !disconnected_ && body_.size() <= host_->config().body_buffer / 2) {
+    paused_ = false;
+    post_locked(HostEvent{HostEvent::Kind::resume, id_});
+  }
+}
+
+void Request::finish_session_locked(DWORD status) {
+  done_ = true;
+  HostEvent event{HostEvent::Kind::done, id_};
+  event.number = status;
+  event.flag = status != HSE_STATUS_ERROR;
+  event.text = log_parameter_;
+  event.text2 = std::to_string(ecb_.dwHttpStatusCode);
+  post_locked(std::move(event));
+  changed_.notify_all();
+}
+
+void Request::maybe_retire_locked() {
+  if (retired_ || !done_ || !proc_returned_)
+    return;
+  retired_ = true;
+  host_->retire(id_);
+}
+
+bool Request::post_locked(HostEvent&& event) {
+  if (host_->post(std::move(event)))
+    return true;
+  // JS is gone: from the extension's side that is a client that went away.
+  if (!disconnected_) {
+    disconnected_ = true;
+    fail_pending_io_locked(ERROR_OPERATION_ABORTED);
+    changed_.notify_all();
+  }
+  return false;
+}
+
+void Request::violation_locked(const char* rule, const std::string& message) {
+  HostEvent event{HostEvent::Kind::violation, id_};
+  event.text = rule;
+  event.text2 = message;
+  event.flag = headers_sent_;
+  host_->post(std::move(event));
+  // The host answered (500) or aborted the connection: the rest of this request's I/O
+  // fails as if the client had gone.
+  if (!disconnected_) {
+    disconnected_ = true;
+    disconnect_error_ = ERROR_OPERATION_ABORTED;
+    fail_pending_io_locked(ERROR_OPERATION_ABORTED);
+    changed_.notify_all();
+  }
+}
+
+// Any ECB call: after the session is done the ECB is dead.
+bool Request::usable_locked(const char* call) {
+  if (!done_)
+    return true;
+  if (host_->config().verify && !given_up_) {
+    violation_locked("ecb_after_done", std::string(call) + " after DONE_WITH_SESSION");
+  }
+  isapi_set_last_error(ERROR_INVALID_PARAMETER);
+  return false;
+}
+
+// Watchdog thread.
+void Request::check_deadline(clock::time_point now) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (done_ || !proc_returned_)
+    return;
+  if (now - proc_returned_at_ < std::chrono::milliseconds(host_->config().done_timeout_ms))
+    return;
+  violation_locked("done_never", "HSE_STATUS_PENDING without DONE_WITH_SESSION after " +
+                                     std::to_string(host_->config().done_timeout_ms) + " ms");
+  given_up_ = true;
+  done_ = true;
+  maybe_retire_locked();
+}
+
+// Extension thread.
+BOOL Request::get_server_variable(const char* name, void* buffer, DWORD* size) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!usable_locked("GetServerVariable"))
+      return FALSE;
+  }
+  std::string value;
+  switch (variables_.lookup(name, value)) {
+  case ServerVariables::Lookup::unknown:
+    return fail(ERROR_INVALID_INDEX);
+  case ServerVariables::Lookup::no_data:
+    return fail(ERROR_NO_DATA);
+  case ServerVariables::Lookup::found:
+    break;
+  }
+  const bool wide = ascii_upper(std::string(name).substr(0, 8)) == "UNICODE_";
+  const std::size_t nul = wide ? 2 : 1;
+  const std::size_t needed = value.size() + nul;
+  if (buffer == nullptr || *size < needed) {
+    *size = static_cast<DWORD>(needed);
+    return fail(ERROR_INSUFFICIENT_BUFFER);
+  }
+  std::memcpy(buffer, value.data(), value.size());
+  std::memset(static_cast<char*>(buffer) + value.size(), 0, nul);
+  *size = static_cast<DWORD>(needed);
+  return TRUE;
+}
+
+// Extension thread. Sync writes block this thread until the socket took the bytes.
+BOOL Request::write_client(void* buffer, DWORD* bytes, DWORD flags) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (!usable_locked("WriteClient"))
+    return FALSE;
+  const bool async = (flags & HSE_IO_ASYNC) != 0;
+  if (async) {
+    if (completion_ == nullptr) {
+      if (host_->config().verify) {
+        violation_locked("async_without_completion",
+                         "WriteClient(HSE_IO_ASYNC) without an HSE_REQ_IO_COMPLETION routine");
+      }
+      return fail(ERROR_INVALID_PARAMETER);
+    }
+    if (async_op_ != AsyncOp::none) {
+      if (host_->config().verify) {
+        violation_locked("two_async_io", "WriteClient(HSE_IO_ASYNC) while another "
+                                         "asynchronous operation is in flight");
+      }
+      return fail(ERROR_INVALID_PARAMETER);
+    }
+  }
+  if (!headers_sent_ && host_->config().verify) {
+    violation_locked("write_before_headers", "WriteClient before any response header was sent");
+    return fail(ERROR_INVALID_PARAMETER);
+  }
+  // One write on the socket at a time: a sync write queues behind an async one.
+  changed_.wait(lock, [this] { return !write_in_flight_ || disconnected_; });
+  if (disconnected_)
+    return fail(disconnect_error_ == ERROR_OPERATION_ABORTED ? ERROR_NETNAME_DELETED
+                                                             : disconnect_error_);
+  const DWORD count = *bytes;
+  HostEvent event{HostEvent::Kind::write, id_};
+  event.data.assign(static_cast<std::uint8_t*>(buffer), static_cast<std::uint8_t*>(buffer) + count);
+  write_in_flight_ = true;
+  write_is_async_ = async;
+  if (async) {
+    async_op_ = AsyncOp::write;
+    async_write_bytes_ = count;
+  }
+  if (!post_locked(std::move(event)))
+    return fail(ERROR_NETNAME_DELETED);
+  if (async)
+    return TRUE;
+  changed_.wait(lock, [this] { return !write_in_flight_; });
+  if (!write_ok_)
+    return fail(ERROR_NETNAME_DELETED);
+  return TRUE;
+}
+
+// Extension thread. Blocks this thread until body bytes arrive, the body ends or the
+// client leaves. TRUE with *size 0 is the end of the body.
+BOOL Request::read_client(void* buffer, DWORD* size) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (!usable_locked("ReadClient"))
+    return FALSE;
+  if (*size == 0)
+    return TRUE;
+  maybe_resume_locked();
+  changed_.wait(lock, [this] { return body_.size() > 0 || body_ended_ || disconnected_; });
+  if (body_.size() > 0) {
+    *size = static_cast<DWORD>(body_.take(static_cast<std::uint8_t*>(buffer), *size));
+    maybe_resume_locked();
+    return TRUE;
+  }
+  *size = 0;
+  if (body_ended_)
+    return TRUE;
+  return fail(ERROR_NETNAME_DELETED);
+}
+
+BOOL Request::async_read_locked(void* buffer, DWORD* size, DWORD* flags) {
+  if (buffer == nullptr || size == nullptr)
+    return fail(ERROR_INVALID_PARAMETER);
+  (void)flags; // HSE_IO_ASYNC is the only mode; IIS does not check it either
+  if (completion_ == nullptr) {
+    if (host_->config().verify) {
+      violation_locked("async_without_completion",
+                       "HSE_REQ_ASYNC_READ_CLIENT without an HSE_REQ_IO_COMPLETION routine");
+    }
+    return fail(ERROR_INVALID_PARAMETER);
+  }
+  if (async_op_ != AsyncOp::none) {
+    if (host_->config().verify) {
+      violation_locked("two_async_io", "HSE_REQ_ASYNC_READ_CLIENT while another asynchronous "
+                                       "operation is in flight");
+    }
+    return fail(ERROR_INVALID_PARAMETER);
+  }
+  async_op_ = AsyncOp::read;
+  async_read_buffer_ = static_cast<std::uint8_t*>(buffer);
+  async_read_size_ = *size;
+  // Complete on a pool thread, never inline, even when the bytes are already here.
+  if (body_.size() > 0) {
+    const std::size_t n = body_.take(async_read_buffer_, async_read_size_);
+    post_completion_locked(static_cast<DWORD>(n), ERROR_SUCCESS);
+    maybe_resume_locked();
+  } else if (body_ended_) {
+    post_completion_locked(0, ERROR_SUCCESS);
+  } else if (disconnected_) {
+    post_completion_locked(0, disconnect_error_);
+  } else {
+    maybe_resume_locked();
+  }
+  return TRUE;
+}
+
+BOOL Request::send_headers_locked(const std::string& status, const std::string& headers,
+                                  bool keep) {
+  if (disconnected_)
+    return fail(ERROR_NETNAME_DELETED);
+  if (headers_sent_)
+    return fail(ERROR_INVALID_PARAMETER);
+  headers_sent_ = true;
+  HostEvent event{HostEvent::Kind::headers, id_};
+  event.text = status.empty() ? "200 OK" : status;
+  event.data.assign(headers.begin(), headers.end());
+  event.flag = keep && client_keep_alive_;
+  if (!post_locked(std::move(event)))
+    return fail(ERROR_NETNAME_DELETED);
+  return TRUE;
+}
+
+BOOL Request::done_with_session_locked(const DWORD* status) {
+  if (done_) {
+    if (host_->config().verify && !given_up_) {
+      violation_locked("done_twice", "HSE_REQ_DONE_WITH_SESSION called twice");
+    }
+    return fail(ERROR_INVALID_PARAMETER);
+  }
+  finish_session_locked(status != nullptr ? *status : HSE_STATUS_SUCCESS);
+  maybe_retire_locked();
+  return TRUE;
+}
+
+// Extension thread.
+BOOL Request::server_support_function(DWORD request, void* buffer, DWORD* size, DWORD* data_type) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (!usable_locked("ServerSupportFunction"))
+    return FALSE;
+  switch (request) {
+  case HSE_REQ_SEND_RESPONSE_HEADER: {
+    // Deprecated form: status in lpvBuffer, header block (with its final CRLF) in the
+    // fifth argument.
+    const std::string status = text_of(static_cast<const char*>(buffer), 0);
+    const std::string headers = text_of(reinterpret_cast<const char*>(data_type), 0);
+    return send_headers_locked(status, headers, true);
+  }
+  case HSE_REQ_SEND_RESPONSE_HEADER_EX: {
+    if (buffer == nullptr)
+      return fail(ERROR_INVALID_PARAMETER);
+    const auto* info = static_cast<const HSE_SEND_HEADER_EX_INFO*>(buffer);
+    return send_headers_locked(text_of(info->pszStatus, info->cchStatus),
+                               text_of(info->pszHeader, info->cchHeader), info->fKeepConn != 0);
+  }
+  case HSE_REQ_SEND_URL_REDIRECT_RESP: {
+    if (buffer == nullptr)
+      return fail(ERROR_INVALID_PARAMETER);
+    const std::string location = static_cast<const char*>(buffer);
+    const std::string body = "<head><title>Object moved</title></head><body><h1>Object Moved"
+                             "</h1>This object may be found <a HREF=\"" +
+                             location + "\">here</a>.</body>";
+    const std::string headers =
+        "Location: " + location +
+        "\r\nContent-Type: text/html\r\nContent-Length: " + std::to_string(body.size()) +
+        "\r\n\r\n" + body;
+    ecb_.dwHttpStatusCode = 302;
+    return send_headers_locked("302 Object Moved", headers, true);
+  }
+  case HSE_REQ_DONE_WITH_SESSION:
+    return done_with_session_locked(static_cast<const DWORD*>(buffer));
+  case HSE_REQ_IO_COMPLETION:
+    // The routine in lpvBuffer, its context in the fifth argument; NULL clears it.
+    completion_ = reinterpret_cast<PFN_HSE_IO_COMPLETION>(buffer);
+    completion_context_ = data_type;
+    return TRUE;
+  case HSE_REQ_ASYNC_READ_CLIENT:
+    return async_read_locked(buffer, size, data_type);
+  case HSE_REQ_IS_KEEP_CONN:
+    if (buffer == nullptr)
+      return fail(ERROR_INVALID_PARAMETER);
+    *static_cast<BOOL*>(buffer) = client_keep_alive_ ? TRUE : FALSE;
+    return TRUE;
+  case HSE_REQ_IS_CONNECTED:
+    if (buffer == nullptr)
+      return fail(ERROR_INVALID_PARAMETER);
+    *static_cast<BOOL*>(buffer) = disconnected_ ? FALSE : TRUE;
+    return TRUE;
+  case HSE_REQ_CLOSE_CONNECTION:
+    if (!disconnected_) {
+      post_locked(HostEvent{HostEvent::Kind::close_connection, id_});
+      disconnected_ = true;
+      disconnect_error_ = ERROR_NETNAME_DELETED;
+      fail_pending_io_locked(ERROR_NETNAME_DELETED);
+      changed_.notify_all();
+    }
+    return TRUE;
+  case HSE_REQ_APPEND_LOG_PARAMETER:
+    if (buffer == nullptr)
+      return fail(ERROR_INVALID_PARAMETER);
+    log_parameter_ += static_cast<const char*>(buffer);
+    return TRUE;
+  case HSE_REQ_MAP_URL_TO_PATH: {
+    if (buffer == nullptr || size == nullptr)
+      return fail(ERROR_INVALID_PARAMETER);
+    const std::string path = variables_.map_url_to_path(static_cast<const char*>(buffer));
+    if (*size < path.size() + 1) {
+      *size = static_cast<DWORD>(path.size() + 1);
+      return fail(ERROR_INSUFFICIENT_BUFFER);
+    }
+    std::memcpy(buffer, path.c_str(), path.size() + 1);
+    *size = static_cast<DWORD>(path.size() + 1);
+    return TRUE;
+  }
+  default:
+    return fail(ERROR_INVALID_PARAMETER);
+  }
+}
+
+} // namespace isapi_host

@@ -1,0 +1,134 @@
+// One HTTP request as the extension sees it: the ECB, its server variables, the body
+// the client is still sending, and the response the extension writes. A state machine
+// driven from three sides, all under mutex_:
+//   - the JS thread (body bytes arrive, a write was taken by the socket, the client left),
+//   - extension threads (the ECB callbacks; they may block here, never the JS thread),
+//   - host pool threads (HttpExtensionProc, I/O completions).
+// It ends (leaves the host's live set) when HttpExtensionProc has returned AND the
+// session is done (DONE_WITH_SESSION, or a non-PENDING return), in either order.
+#ifndef KALLITHEA_ISAPI_HOST_REQUEST_H
+#define KALLITHEA_ISAPI_HOST_REQUEST_H
+
+#include "body_buffer.h"
+#include "events.h"
+#include "host_config.h"
+#include "server_variables.h"
+#include "isapi/abi.h"
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace isapi_host {
+
+class Host;
+
+class Request : public std::enable_shared_from_this<Request> {
+public:
+  using clock = std::chrono::steady_clock;
+
+  Request(std::shared_ptr<Host> host, std::uint64_t id, const RequestInfo& info);
+  Request(const Request&) = delete;
+  Request& operator=(const Request&) = delete;
+
+  std::uint64_t id() const { return id_; }
+
+  // --- JS thread -------------------------------------------------------------------
+  /// Starts the request (dispatches at once when no body is expected).
+  void start();
+  /// Body bytes from the socket. Returns false when the host's buffer is full: JS pauses
+  /// the request stream until a `resume` event.
+  bool push_body(const std::uint8_t* data, std::size_t size);
+  /// The client's body ended.
+  void end_body();
+  /// The socket took (ok) or refused (!ok) the bytes of the last `write` event.
+  void write_done(bool ok);
+  /// The client connection is gone.
+  void client_gone();
+
+  // --- any thread: the ECB callbacks -----------------------------------------------
+  BOOL get_server_variable(const char* name, void* buffer, DWORD* size);
+  BOOL write_client(void* buffer, DWORD* bytes, DWORD flags);
+  BOOL read_client(void* buffer, DWORD* size);
+  BOOL server_support_function(DWORD request, void* buffer, DWORD* size, DWORD* data_type);
+
+  // --- host threads ------------------------------------------------------------------
+  /// Verifier watchdog: a PENDING request without DONE after the deadline.
+  void check_deadline(clock::time_point now);
+  /// Host closing past its deadline: fail every wait and pending I/O as a disconnect.
+  void abandon();
+
+private:
+  enum class AsyncOp { none, read, write };
+
+  void dispatch_locked();
+  void do_extension_proc();
+  void do_completion(PFN_HSE_IO_COMPLETION routine, void* context, DWORD bytes, DWORD error);
+  void post_completion_locked(DWORD bytes, DWORD error);
+  void fail_pending_io_locked(DWORD error);
+  void maybe_resume_locked();
+  bool read_ahead_ready_locked() const;
+  void finish_session_locked(DWORD status);
+  void maybe_retire_locked();
+  void violation_locked(const char* rule, const std::string& message);
+  bool post_locked(HostEvent&& event);
+  bool usable_locked(const char* call);
+
+  BOOL send_headers_locked(const std::string& status, const std::string& headers, bool keep);
+  BOOL done_with_session_locked(const DWORD* status);
+  BOOL async_read_locked(void* buffer, DWORD* size, DWORD* flags);
+
+  std::shared_ptr<Host> host_;
+  const std::uint64_t id_;
+  const ServerVariables variables_;
+  const bool client_keep_alive_;
+  std::string method_, query_, path_info_, path_translated_, content_type_;
+  std::vector<std::uint8_t> read_ahead_;
+
+  std::mutex mutex_;
+  std::condition_variable changed_;
+
+  // The ECB lives as long as the Request (shared_ptr held by every queued task).
+  EXTENSION_CONTROL_BLOCK ecb_{};
+
+  // Body from the client.
+  BodyBuffer body_;
+  std::uint64_t read_ahead_target_ = 0;
+  bool body_ended_ = false;
+  bool paused_ = false;     ///< JS was told to pause the request stream
+  bool dispatched_ = false; ///< HttpExtensionProc queued
+
+  // Connection.
+  bool disconnected_ = false; ///< client left, CLOSE_CONNECTION, or a violation ended it
+  DWORD disconnect_error_ = ERROR_OPERATION_ABORTED;
+
+  // Response.
+  bool headers_sent_ = false;
+  bool write_in_flight_ = false;
+  bool write_ok_ = false;
+  bool write_is_async_ = false;
+  DWORD async_write_bytes_ = 0;
+  std::string log_parameter_;
+
+  // Asynchronous I/O: one operation at a time.
+  PFN_HSE_IO_COMPLETION completion_ = nullptr;
+  void* completion_context_ = nullptr;
+  AsyncOp async_op_ = AsyncOp::none;
+  std::uint8_t* async_read_buffer_ = nullptr;
+  DWORD async_read_size_ = 0;
+
+  // Lifecycle.
+  bool proc_returned_ = false;
+  bool done_ = false;     ///< DONE_WITH_SESSION, a non-PENDING return, or the watchdog
+  bool given_up_ = false; ///< the watchdog ended it: later calls are not violations
+  bool retired_ = false;
+  clock::time_point proc_returned_at_{};
+};
+
+} // namespace isapi_host
+
+#endif

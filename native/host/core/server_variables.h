@@ -1,0 +1,60 @@
+// The server variables of one request, computed once from the request and the host's
+// configuration the way IIS computes them for a wildcard (`*`) script map at a virtual
+// directory (shared/reference/isapi.md sections 5, 8, 9). Immutable after construction,
+// so any thread may read it.
+#ifndef KALLITHEA_ISAPI_HOST_SERVER_VARIABLES_H
+#define KALLITHEA_ISAPI_HOST_SERVER_VARIABLES_H
+
+#include "host_config.h"
+
+#include <map>
+#include <string>
+
+namespace isapi_host {
+
+class ServerVariables {
+public:
+  ServerVariables(const HostConfig& config, const RequestInfo& info);
+
+  enum class Lookup {
+    found,   ///< value holds the bytes (without the NUL)
+    unknown, ///< ERROR_INVALID_INDEX
+    no_data, ///< ERROR_NO_DATA: a known variable with nothing to give on this request
+  };
+
+  /// Any thread. `name` as the extension passed it (case-insensitive).
+  Lookup lookup(const std::string& name, std::string& value) const;
+
+  const std::string& method() const { return method_; }
+  const std::string& query_string() const { return query_; }
+  const std::string& path_info_ansi() const { return path_ansi_; }
+  const std::string& path_translated_ansi() const { return path_translated_ansi_; }
+  const std::string& content_type() const { return content_type_; }
+
+  /// The physical path a URL maps to (MAP_URL_TO_PATH), UTF-8 in, ANSI out.
+  std::string map_url_to_path(const std::string& url) const;
+
+private:
+  struct Entry {
+    std::string ansi;    ///< the bytes GetServerVariable returns
+    std::string unicode; ///< UTF-8 text behind UNICODE_<name>
+    bool has_unicode = true;
+    bool available = true;
+  };
+
+  void set(const std::string& name, const std::string& ansi, const std::string& unicode);
+  void set(const std::string& name, const std::string& value) { set(name, value, value); }
+  void set_unavailable(const std::string& name);
+  bool header_value(const std::string& upper_name, bool by_http_name, std::string& value) const;
+  std::string translate(const std::string& decoded_path) const;
+
+  HostConfig config_;
+  std::vector<std::pair<std::string, std::string>> headers_;
+  std::map<std::string, Entry> table_;
+  std::string method_, query_, path_ansi_, path_translated_ansi_, content_type_;
+  char separator_ = '/';
+};
+
+} // namespace isapi_host
+
+#endif

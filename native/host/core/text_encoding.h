@@ -1,0 +1,32 @@
+// The byte-level conversions IIS applies to URLs and names: percent-decoding, the
+// system ANSI code page (Windows-1252 here) for the ANSI server variables, UTF-16LE for
+// the UNICODE_ ones.
+#ifndef KALLITHEA_ISAPI_HOST_TEXT_ENCODING_H
+#define KALLITHEA_ISAPI_HOST_TEXT_ENCODING_H
+
+#include <string>
+
+namespace isapi_host {
+
+/// %XX -> byte; a malformed escape stays as written. `%2F` becomes `/` as http.sys does.
+std::string percent_decode(const std::string& raw);
+
+/// Removes "." and ".." segments (http.sys canonicalises the path before IIS sees it).
+std::string remove_dot_segments(const std::string& path);
+
+/// UTF-8 -> Windows-1252; characters the code page lacks become '?', as IIS does for the
+/// ANSI variables. Bytes that are not valid UTF-8 are taken as already being 1252.
+std::string utf8_to_ansi(const std::string& utf8);
+
+/// UTF-8 -> UTF-16LE bytes (invalid bytes become U+FFFD).
+std::string utf8_to_utf16le(const std::string& utf8);
+
+/// ASCII upper case (header and variable names are ASCII).
+std::string ascii_upper(std::string s);
+
+/// Case-insensitive ASCII equality.
+bool ascii_iequals(const std::string& a, const std::string& b);
+
+} // namespace isapi_host
+
+#endif
