@@ -4,7 +4,12 @@
 // both well-formed requests (request(), getValues()) and raw bytes (send()).
 import { connect as netConnect, type Socket } from 'node:net';
 import { RecordParser, type FastCgiRecord } from '../../lib/bridge/fastcgi/record-parser.js';
-import { encodeBeginRequest, encodeParams, encodeStream, encodeGetValues } from '../../lib/bridge/fastcgi/records.js';
+import {
+  encodeBeginRequest,
+  encodeParams,
+  encodeStream,
+  encodeGetValues,
+} from '../../lib/bridge/fastcgi/records.js';
 import { FCGI_KEEP_CONN, RecordType, Role } from '../../lib/bridge/fastcgi/protocol.js';
 import { SECRET_PARAM } from '../../lib/bridge/fastcgi/handler.js';
 
@@ -107,7 +112,9 @@ export class FastCgiTestClient {
 
   /** Sends a whole request and collects its answer until END_REQUEST or close. */
   async request(request: TestRequest, secret: string | null): Promise<TestResponse> {
-    this.send(FastCgiTestClient.encodeRequest(request, request.secret === undefined ? secret : request.secret));
+    this.send(
+      FastCgiTestClient.encodeRequest(request, request.secret === undefined ? secret : request.secret),
+    );
     return this.readResponse(request.id ?? 1);
   }
 
@@ -121,7 +128,8 @@ export class FastCgiTestClient {
       }
       if (record.requestId !== id) throw new Error(`record for request ${record.requestId}, expected ${id}`);
       if (record.kind === 'stream' && record.type === RecordType.Stdout) stdout.push(record.content);
-      else if (record.kind === 'stream' && record.type === RecordType.Stderr) stderr += record.content.toString();
+      else if (record.kind === 'stream' && record.type === RecordType.Stderr)
+        stderr += record.content.toString();
       else if (record.kind === 'end-request') {
         const { appStatus, protocolStatus } = record;
         return { ended: true, stdout: Buffer.concat(stdout), stderr, appStatus, protocolStatus };
@@ -132,7 +140,8 @@ export class FastCgiTestClient {
   async getValues(names: string[]): Promise<Map<string, string>> {
     this.send(encodeGetValues(names));
     const record = await this.nextRecord();
-    if (record?.kind !== 'get-values-result') throw new Error(`expected GET_VALUES_RESULT, got ${record?.kind}`);
+    if (record?.kind !== 'get-values-result')
+      throw new Error(`expected GET_VALUES_RESULT, got ${record?.kind}`);
     return record.values;
   }
 
@@ -148,7 +157,11 @@ export class FastCgiTestClient {
 }
 
 /** Splits a CGI response (STDOUT) into status, headers and body. */
-export function parseCgiResponse(stdout: Buffer): { status: number; headers: Map<string, string>; body: Buffer } {
+export function parseCgiResponse(stdout: Buffer): {
+  status: number;
+  headers: Map<string, string>;
+  body: Buffer;
+} {
   const end = stdout.indexOf('\r\n\r\n');
   if (end < 0) throw new Error('no end of the CGI header block');
   const headers = new Map<string, string>();

@@ -56,7 +56,8 @@ export class FastCgiConnection {
     this.#socket = socket;
     this.#options = options;
     this.#parser = new RecordParser('web server', options.limits);
-    this.#peer = socket.remoteAddress !== undefined ? `${socket.remoteAddress}:${socket.remotePort}` : 'local';
+    this.#peer =
+      socket.remoteAddress !== undefined ? `${socket.remoteAddress}:${socket.remotePort}` : 'local';
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('close', () => this.#onClose());
@@ -107,9 +108,13 @@ export class FastCgiConnection {
       case 'stream':
         if (record.type === RecordType.Stdin) return this.#stdin(request, record.content);
         if (record.type === RecordType.Data) return; // only the FILTER role reads DATA
-        return this.#closeBad(new FastCgiUnexpectedRecordError('web server', recordTypeName(record.type)).message);
+        return this.#closeBad(
+          new FastCgiUnexpectedRecordError('web server', recordTypeName(record.type)).message,
+        );
       default:
-        return this.#closeBad(new FastCgiUnexpectedRecordError('web server', recordTypeName(record.type)).message);
+        return this.#closeBad(
+          new FastCgiUnexpectedRecordError('web server', recordTypeName(record.type)).message,
+        );
     }
   }
 
@@ -191,7 +196,8 @@ export class FastCgiConnection {
 
   #stdin(request: ActiveRequest, content: Buffer): void {
     const stdin = request.stdin;
-    if (stdin === null) return this.#closeBad(`web server sent STDIN before PARAMS for request ${request.id}`);
+    if (stdin === null)
+      return this.#closeBad(`web server sent STDIN before PARAMS for request ${request.id}`);
     if (stdin.destroyed || stdin.readableEnded) return; // the handler gave up on the body
     if (content.length === 0) {
       stdin.push(null);
@@ -230,7 +236,9 @@ export class FastCgiConnection {
         if (request.finished) return;
         // The contract: a body that fails mid-way closes the connection WITHOUT
         // END_REQUEST, so the web server treats the response as truncated.
-        this.#options.log(`fastcgi: request ${request.id} body failed, closing the connection: ${describe(error)}`);
+        this.#options.log(
+          `fastcgi: request ${request.id} body failed, closing the connection: ${describe(error)}`,
+        );
         request.finished = true;
         request.abort.abort(error);
         this.#socket.destroy();

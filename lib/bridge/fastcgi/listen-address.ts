@@ -69,7 +69,10 @@ export async function prepareUnixSocketPath(path: string): Promise<void> {
     throw error;
   }
   if (!stats.isSocket()) {
-    throw new ListenAddressError(`unix:${path}`, 'the path exists and is not a socket; remove it or pick another');
+    throw new ListenAddressError(
+      `unix:${path}`,
+      'the path exists and is not a socket; remove it or pick another',
+    );
   }
   if (await somebodyListens(path)) {
     throw new ListenAddressError(`unix:${path}`, 'another process is listening on this socket');

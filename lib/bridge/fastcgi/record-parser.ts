@@ -33,9 +33,7 @@ export type FastCgiRecord =
   | { kind: 'other'; type: number; requestId: number; content: Buffer };
 
 export type ParseResult =
-  | { status: 'ok'; record: FastCgiRecord }
-  | { status: 'again' }
-  | { status: 'error'; error: BridgeError };
+  { status: 'ok'; record: FastCgiRecord } | { status: 'again' } | { status: 'error'; error: BridgeError };
 
 export interface ParserLimits {
   /** Bytes of one request's whole PARAMS stream (default 1 MiB: hg's X-HgArg headers). */
@@ -103,7 +101,8 @@ export class RecordParser {
 
   /** Hands the parser the next chunk. Call parse() until it says 'again' before the next one. */
   input(chunk: Buffer): void {
-    if (this.#at < this.#input.length) throw new Error('RecordParser.input() before the last chunk was parsed');
+    if (this.#at < this.#input.length)
+      throw new Error('RecordParser.input() before the last chunk was parsed');
     this.#input = chunk;
     this.#at = 0;
   }
@@ -222,7 +221,13 @@ export class RecordParser {
     const type = this.#type;
     switch (type) {
       case RecordType.BeginRequest:
-        return { kind: 'begin-request', type, requestId, role: (content[0]! << 8) | content[1]!, flags: content[2]! };
+        return {
+          kind: 'begin-request',
+          type,
+          requestId,
+          role: (content[0]! << 8) | content[1]!,
+          flags: content[2]!,
+        };
       case RecordType.AbortRequest:
         return { kind: 'abort-request', type, requestId };
       case RecordType.EndRequest:

@@ -71,7 +71,11 @@ export class FastCgiServer {
     }
     await this.#bind({ host: parsed.host, port: parsed.port });
     const bound = this.#server.address() as AddressInfo;
-    return formatListenAddress({ kind: 'tcp', host: bound.address, port: bound.port } satisfies ListenAddress);
+    return formatListenAddress({
+      kind: 'tcp',
+      host: bound.address,
+      port: bound.port,
+    } satisfies ListenAddress);
   }
 
   /**

@@ -1,7 +1,11 @@
 // Test helper: runs bytes through a RecordParser, in chunks of the given sizes, and
 // collects the records (or the error) it gives back.
 import type { BridgeError } from '../../../lib/bridge/errors.js';
-import { RecordParser, type FastCgiRecord, type ParserLimits } from '../../../lib/bridge/fastcgi/record-parser.js';
+import {
+  RecordParser,
+  type FastCgiRecord,
+  type ParserLimits,
+} from '../../../lib/bridge/fastcgi/record-parser.js';
 
 export function parseAll(
   bytes: Buffer,

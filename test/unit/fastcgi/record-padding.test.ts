@@ -10,7 +10,9 @@ describe('FastCGI record padding', () => {
       const record = encodeStream(RecordType.Stdout, 1, Buffer.alloc(length, 1), { padTo8: true });
       assert.equal(record.length % 8, 0);
       assert.equal(record[6], record.length - FCGI_HEADER_LEN - length);
-      const parts = Buffer.concat(encodeStreamParts(RecordType.Stdout, 1, Buffer.alloc(length, 1), { padTo8: true }));
+      const parts = Buffer.concat(
+        encodeStreamParts(RecordType.Stdout, 1, Buffer.alloc(length, 1), { padTo8: true }),
+      );
       assert.deepEqual(parts, record);
     });
   }
@@ -18,7 +20,10 @@ describe('FastCGI record padding', () => {
   it('decodes records with any padding length, 0 to 255', () => {
     const records: Buffer[] = [];
     for (let padding = 0; padding <= 255; padding++) {
-      const record = Buffer.concat([encodeStream(RecordType.Stdin, 1, Buffer.from([padding])), Buffer.alloc(padding, 0xee)]);
+      const record = Buffer.concat([
+        encodeStream(RecordType.Stdin, 1, Buffer.from([padding])),
+        Buffer.alloc(padding, 0xee),
+      ]);
       record[6] = padding;
       records.push(record);
     }

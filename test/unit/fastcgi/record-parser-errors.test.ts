@@ -28,7 +28,10 @@ describe('FastCGI parser errors', () => {
 
   it('more params than the count limit', () => {
     const pairs = Array.from({ length: 11 }, (_, i) => [`P${i}`, 'v'] as const);
-    assert.equal(parseAll(encodeParams(1, pairs), 1000, { maxParams: 10 }).error?.code, 'ERR_FASTCGI_TOO_MANY_PARAMS');
+    assert.equal(
+      parseAll(encodeParams(1, pairs), 1000, { maxParams: 10 }).error?.code,
+      'ERR_FASTCGI_TOO_MANY_PARAMS',
+    );
     assert.equal(parseAll(encodeParams(1, pairs.slice(0, 10)), 1000, { maxParams: 10 }).error, null);
   });
 

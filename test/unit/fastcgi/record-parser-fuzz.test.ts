@@ -6,7 +6,12 @@ import assert from 'node:assert/strict';
 import { FastCgiServer } from '../../../lib/bridge/fastcgi/server.js';
 import { FCGI_KEEP_CONN, RecordType, Role } from '../../../lib/bridge/fastcgi/protocol.js';
 import { RecordParser } from '../../../lib/bridge/fastcgi/record-parser.js';
-import { encodeBeginRequest, encodeParams, encodeRecord, encodeStream } from '../../../lib/bridge/fastcgi/records.js';
+import {
+  encodeBeginRequest,
+  encodeParams,
+  encodeRecord,
+  encodeStream,
+} from '../../../lib/bridge/fastcgi/records.js';
 import { FastCgiTestClient, parseCgiResponse } from '../../support/fastcgi-client.js';
 import { bodyOf } from '../../support/fastcgi-echo-handler.js';
 
@@ -91,7 +96,11 @@ function makeInputs(count: number, seed: number): Buffer[] {
     // name-value lengths that overrun their block
     () => {
       const block = Buffer.from([0x80 | int(128), int(256), int(256), int(256), 0x80, 0, 0, 1, 0x41]);
-      return Buffer.concat([encodeBeginRequest(1, Role.Responder, 0), encodeRecord(RecordType.Params, 1, block), encodeRecord(RecordType.Params, 1)]);
+      return Buffer.concat([
+        encodeBeginRequest(1, Role.Responder, 0),
+        encodeRecord(RecordType.Params, 1, block),
+        encodeRecord(RecordType.Params, 1),
+      ]);
     },
   ];
   return Array.from({ length: count }, () => makers[int(makers.length)]!());
@@ -107,7 +116,7 @@ describe('FastCGI parser fuzz', function () {
     for (const input of inputs) {
       const parser = new RecordParser('web server', LIMITS);
       let failed = false;
-      for (let at = 0; at < input.length && !failed; ) {
+      for (let at = 0; at < input.length && !failed;) {
         const size = 1 + Math.floor(random() * 3000);
         parser.input(input.subarray(at, at + size));
         at += size;

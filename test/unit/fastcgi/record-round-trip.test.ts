@@ -23,7 +23,9 @@ describe('FastCGI records round trip', () => {
   });
 
   it('ABORT_REQUEST', () => {
-    assert.deepEqual(parseAll(encodeAbortRequest(7)).records, [{ kind: 'abort-request', type: 2, requestId: 7 }]);
+    assert.deepEqual(parseAll(encodeAbortRequest(7)).records, [
+      { kind: 'abort-request', type: 2, requestId: 7 },
+    ]);
   });
 
   it('END_REQUEST keeps a 32-bit app status and the protocol status', () => {
@@ -51,7 +53,9 @@ describe('FastCGI records round trip', () => {
   ] as const) {
     it(`${name} content, and the empty record that ends it`, () => {
       const data = Buffer.from('some bytes \x00\xff', 'latin1');
-      const { records } = parseAll(Buffer.concat([encodeStream(type, 9, data), encodeStream(type, 9, Buffer.alloc(0))]));
+      const { records } = parseAll(
+        Buffer.concat([encodeStream(type, 9, data), encodeStream(type, 9, Buffer.alloc(0))]),
+      );
       assert.deepEqual(records, [
         { kind: 'stream', type, requestId: 9, content: data },
         { kind: 'stream', type, requestId: 9, content: Buffer.alloc(0) },

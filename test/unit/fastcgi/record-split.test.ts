@@ -3,7 +3,12 @@
 import assert from 'node:assert/strict';
 import { FCGI_KEEP_CONN, RecordType, Role } from '../../../lib/bridge/fastcgi/protocol.js';
 import { RecordParser, type FastCgiRecord } from '../../../lib/bridge/fastcgi/record-parser.js';
-import { encodeBeginRequest, encodeParams, encodeRecord, encodeStream } from '../../../lib/bridge/fastcgi/records.js';
+import {
+  encodeBeginRequest,
+  encodeParams,
+  encodeRecord,
+  encodeStream,
+} from '../../../lib/bridge/fastcgi/records.js';
 import { parseAll } from './parse-all.js';
 
 function sampleRequest(): Buffer {
@@ -28,7 +33,9 @@ function parseInTwo(bytes: Buffer, cut: number): FastCgiRecord[] {
     parser.input(part);
     for (let r = parser.parse(); r.status !== 'again'; r = parser.parse()) {
       if (r.status === 'error') throw r.error;
-      records.push('content' in r.record ? { ...r.record, content: Buffer.from(r.record.content) } : r.record);
+      records.push(
+        'content' in r.record ? { ...r.record, content: Buffer.from(r.record.content) } : r.record,
+      );
     }
   }
   return records;

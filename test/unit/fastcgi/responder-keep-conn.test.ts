@@ -21,7 +21,8 @@ describe('FastCGI responder: connection reuse', () => {
     for (let i = 0; i < 100; i++) {
       const body = Buffer.alloc(i * 997, i);
       const id = 1 + (i % 3);
-      const response = await client.request({ id, params: { REQUEST_METHOD: 'POST' }, stdin: body }, SECRET);
+      const params = { REQUEST_METHOD: 'POST', PATH_INFO: i % 2 === 0 ? '/stream' : '/read-first' };
+      const response = await client.request({ id, params, stdin: body }, SECRET);
       assert.equal(response.ended, true);
       assert.equal(response.appStatus, 0);
       const cgi = parseCgiResponse(response.stdout);
@@ -48,7 +49,9 @@ describe('FastCGI responder: connection reuse', () => {
         client.request({ params: { REQUEST_METHOD: 'POST' }, stdin: Buffer.from(`client ${i}`) }, SECRET),
       ),
     );
-    responses.forEach((response, i) => assert.equal(parseCgiResponse(response.stdout).body.toString(), `client ${i}`));
+    responses.forEach((response, i) =>
+      assert.equal(parseCgiResponse(response.stdout).body.toString(), `client ${i}`),
+    );
     assert.equal(server.acceptedConnections, 20);
     for (const client of clients) client.close();
   });

@@ -18,7 +18,12 @@ describe('FastCGI responder: management records', () => {
 
   it('answers FCGI_MAX_CONNS, FCGI_MAX_REQS and FCGI_MPXS_CONNS=0, and skips names it does not know', async () => {
     const client = await FastCgiTestClient.connect(address);
-    const values = await client.getValues(['FCGI_MAX_CONNS', 'FCGI_MAX_REQS', 'FCGI_MPXS_CONNS', 'NOT_A_NAME']);
+    const values = await client.getValues([
+      'FCGI_MAX_CONNS',
+      'FCGI_MAX_REQS',
+      'FCGI_MPXS_CONNS',
+      'NOT_A_NAME',
+    ]);
     assert.deepEqual(
       values,
       new Map([
@@ -33,7 +38,12 @@ describe('FastCGI responder: management records', () => {
   it('answers a management record of an unknown type with UNKNOWN_TYPE and stays open', async () => {
     const client = await FastCgiTestClient.connect(address);
     client.send(encodeRecord(77, 0, Buffer.from('what')));
-    assert.deepEqual(await client.nextRecord(), { kind: 'unknown-type', type: RecordType.UnknownType, requestId: 0, unknownType: 77 });
+    assert.deepEqual(await client.nextRecord(), {
+      kind: 'unknown-type',
+      type: RecordType.UnknownType,
+      requestId: 0,
+      unknownType: 77,
+    });
     const values = await client.getValues(['FCGI_MPXS_CONNS']);
     assert.equal(values.get('FCGI_MPXS_CONNS'), '0');
     client.close();

@@ -78,7 +78,8 @@ describe('FastCGI responder: STDIN backpressure', function () {
       chunk.fill(i & 0xff);
       hash.update(chunk);
       sent += chunk.length;
-      if (!client.send(encodeStream(RecordType.Stdin, 1, chunk)) && !(await drainedWithin(client, 300))) break;
+      if (!client.send(encodeStream(RecordType.Stdin, 1, chunk)) && !(await drainedWithin(client, 300)))
+        break;
       assert.ok(sent < 64 * 1024 * 1024, 'the writer never stalled');
     }
     assert.ok(request !== null, 'the handler was called before the body was read');
