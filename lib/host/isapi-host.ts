@@ -158,11 +158,13 @@ export class IsapiHost extends EventEmitter {
         hosted?.onCloseConnection();
         break;
       case NativeEventKind.violation: {
+        const line = (data ?? Buffer.alloc(0)).toString('latin1');
+        const space = line.indexOf(' ');
         const violation: Violation = {
           rule: text,
           message: text2,
-          method: hosted?.record.method ?? '',
-          url: hosted?.record.url ?? '',
+          method: line.slice(0, space),
+          url: line.slice(space + 1),
         };
         this.#violations.push(violation);
         hosted?.onViolation();

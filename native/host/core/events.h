@@ -19,9 +19,9 @@ struct HostEvent {
     resume = 3,           ///< the host's body buffer has room again: resume the request
     done = 4,             ///< number = HSE status, flag = keep, text = log parameter
     close_connection = 5, ///< HSE_REQ_CLOSE_CONNECTION: destroy the socket
-    violation = 6,        ///< text = rule, text2 = message, flag = headers were sent
-    log = 7,              ///< text = a line for the host's error log
-    closed = 8,           ///< the host finished closing (extension terminated)
+    violation = 6, ///< text = rule, text2 = message, data = "METHOD target", flag = headers sent
+    log = 7,       ///< text = a line for the host's error log
+    closed = 8,    ///< the host finished closing (extension terminated)
   };
   HostEvent(Kind kind_of, std::uint64_t request) : kind(kind_of), request_id(request) {}
 

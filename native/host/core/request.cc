@@ -36,7 +36,8 @@ std::string text_of(const char* text, DWORD count) {
 
 Request::Request(std::shared_ptr<Host> host, std::uint64_t id, const RequestInfo& info)
     : host_(std::move(host)), id_(id), variables_(host_->config(), info),
-      client_keep_alive_(info.client_keep_alive), method_(variables_.method()),
+      client_keep_alive_(info.client_keep_alive),
+      request_line_(info.method + " " + info.raw_target), method_(variables_.method()),
       query_(variables_.query_string()), path_info_(variables_.path_info_ansi()),
       path_translated_(variables_.path_translated_ansi()),
       content_type_(variables_.content_type()) {
@@ -238,6 +239,7 @@ void Request::violation_locked(const char* rule, const std::string& message) {
   event.text = rule;
   event.text2 = message;
   event.flag = headers_sent_;
+  event.data.assign(request_line_.begin(), request_line_.end());
   host_->post(std::move(event));
   // The host answered (500) or aborted the connection: the rest of this request's I/O
   // fails as if the client had gone.
@@ -441,6 +443,10 @@ BOOL Request::done_with_session_locked(const DWORD* status) {
 // Extension thread.
 BOOL Request::server_support_function(DWORD request, void* buffer, DWORD* size, DWORD* data_type) {
   std::unique_lock<std::mutex> lock(mutex_);
+  // A second DONE is its own breach, not just "the ECB after DONE".
+  if (request == HSE_REQ_DONE_WITH_SESSION) {
+    return done_with_session_locked(static_cast<const DWORD*>(buffer));
+  }
   if (!usable_locked("ServerSupportFunction"))
     return FALSE;
   switch (request) {
@@ -472,8 +478,6 @@ BOOL Request::server_support_function(DWORD request, void* buffer, DWORD* size, 
     ecb_.dwHttpStatusCode = 302;
     return send_headers_locked("302 Object Moved", headers, true);
   }
-  case HSE_REQ_DONE_WITH_SESSION:
-    return done_with_session_locked(static_cast<const DWORD*>(buffer));
   case HSE_REQ_IO_COMPLETION:
     // The routine in lpvBuffer, its context in the fifth argument; NULL clears it.
     completion_ = reinterpret_cast<PFN_HSE_IO_COMPLETION>(buffer);

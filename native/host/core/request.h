@@ -86,6 +86,7 @@ private:
   const std::uint64_t id_;
   const ServerVariables variables_;
   const bool client_keep_alive_;
+  const std::string request_line_; ///< "GET /raw/target", for violation reports
   std::string method_, query_, path_info_, path_translated_, content_type_;
   std::vector<std::uint8_t> read_ahead_;
 

@@ -1,0 +1,80 @@
+// ServerSupportFunction requests beyond headers and DONE: redirect, MAP_URL_TO_PATH,
+// IS_KEEP_CONN/IS_CONNECTED, CLOSE_CONNECTION, APPEND_LOG_PARAMETER, the deprecated
+// SEND_RESPONSE_HEADER with a body in the header string, HSE_STATUS_ERROR, and
+// FALSE + ERROR_INVALID_PARAMETER for anything unsupported.
+import assert from 'node:assert/strict';
+import { fetchBuffer, rawExchange, startHost, type RunningHost } from './support/harness.js';
+
+describe('isapi-host ServerSupportFunction', () => {
+  let running: RunningHost;
+  before(async () => {
+    running = await startHost('support_functions');
+  });
+  after(() => running.stop());
+
+  const op = (name: string): Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }> =>
+    fetchBuffer(running.url(`/kallithea/x?op=${name}`));
+
+  it('SEND_URL_REDIRECT_RESP answers 302 with Location', async () => {
+    const response = await op('redirect');
+    assert.equal(response.status, 302);
+    assert.equal(response.headers['location'], '/kallithea/elsewhere');
+  });
+
+  it('MAP_URL_TO_PATH maps under the physical path, with ERROR_INSUFFICIENT_BUFFER for a small buffer', async () => {
+    const response = await op('map');
+    assert.equal(response.body.toString(), 'probe=0:122 ok=1 path=C:\\inetpub\\kallithea\\a\\b.txt');
+  });
+
+  it('IS_KEEP_CONN and IS_CONNECTED write a BOOL', async () => {
+    const request = (extra: string): Promise<Buffer> =>
+      rawExchange(running.port, `GET /kallithea/x?op=keepconn HTTP/1.1\r\nHost: t\r\n${extra}\r\n`, (got) =>
+        /connected=\d$/.test(got.toString('latin1')),
+      );
+    assert.match((await request('')).toString('latin1'), /keep=1 connected=1$/);
+    assert.match((await request('Connection: close\r\n')).toString('latin1'), /keep=0 connected=1$/);
+  });
+
+  it('CLOSE_CONNECTION closes the connection (IS_CONNECTED is then FALSE)', async () => {
+    const raw = await rawExchange(running.port, 'GET /kallithea/x?op=close HTTP/1.1\r\nHost: t\r\n\r\n');
+    assert.match(raw.toString('latin1'), /^HTTP\/1\.1 200 OK/);
+    assert.match(raw.toString('latin1'), /bye\n$/);
+  });
+
+  it('unsupported requests fail with ERROR_INVALID_PARAMETER', async () => {
+    assert.equal((await op('unknown')).body.toString(), '9999=0:87 exec_url=0:87');
+  });
+
+  it('APPEND_LOG_PARAMETER text appears in the access log', async () => {
+    await op('log');
+    assert.ok(running.accessLog.some((line) => line.includes('op=log') && line.endsWith(' hello-world')));
+  });
+
+  it('the deprecated SEND_RESPONSE_HEADER takes a body after the blank line', async () => {
+    const response = await op('legacy');
+    assert.equal(response.status, 201);
+    assert.equal(response.body.toString(), 'legacy');
+  });
+
+  it('HSE_STATUS_ERROR before any header is a 500', async () => {
+    assert.equal((await op('error')).status, 500);
+  });
+
+  it('requests outside the virtual directory get 404 from the host', async () => {
+    assert.equal((await fetchBuffer(running.url('/other/x'))).status, 404);
+    assert.equal((await fetchBuffer(running.url('/kallitheax'))).status, 404);
+    assert.equal((await fetchBuffer(running.url('/KALLITHEA/x?op=keepconn'))).status, 200);
+  });
+});
+
+describe('isapi-host without the verifier', () => {
+  it('sends a WriteClient without a header call as raw bytes, as IIS does', async () => {
+    const running = await startHost('support_functions', { verify: false });
+    try {
+      const raw = await rawExchange(running.port, 'GET /kallithea/x?op=raw HTTP/1.1\r\nHost: t\r\n\r\n');
+      assert.equal(raw.toString('latin1'), 'HTTP/1.1 200 OK\r\nContent-Length: 3\r\nX-Raw: 1\r\n\r\nraw');
+    } finally {
+      await running.stop();
+    }
+  });
+});
