@@ -39,8 +39,8 @@ struct error_text {
   const std::string& file;
   std::string operator()(const std::string& key, const std::string& problem,
                          const std::string& fix) const {
-    return (file.empty() ? std::string("kallithea-isapi.ini") : file) + ": [isapi] " + key +
-           ": " + problem + "; " + fix;
+    return (file.empty() ? std::string("kallithea-isapi.ini") : file) + ": [isapi] " + key + ": " +
+           problem + "; " + fix;
   }
 };
 
@@ -155,8 +155,8 @@ config_result parse_config(const std::string& text, const std::string& file,
                                   : c.drain_timeout) = ms;
     } else if (key == "rapid_fails_per_minute") {
       if (!parse_count(value, 1000, n) || n == 0) {
-        r.error = err(key, "'" + value + "' is not a count",
-                      "use a number from 1 to 1000 (default 5)");
+        r.error =
+            err(key, "'" + value + "' is not a count", "use a number from 1 to 1000 (default 5)");
         return r;
       }
       c.rapid_fails_per_minute = static_cast<unsigned>(n);

@@ -14,12 +14,12 @@ namespace kallithea_isapi {
 enum class bridge_mode { spawn, connect };
 
 struct config {
-  std::string file;                ///< The ini file this came from ("" when none was found).
+  std::string file; ///< The ini file this came from ("" when none was found).
   bridge_mode mode = bridge_mode::spawn;
-  std::string bridge_address;      ///< connect mode: unix:/..., tcp:host:port, pipe:\\.\pipe\x
-  std::string node = "node";       ///< spawn: the node executable (PATH lookup when bare)
-  std::string bridge_script;       ///< spawn: bin/kallithea-isapi.js
-  unsigned threads = 0;            ///< pool threads; 0 = 2 x CPUs
+  std::string bridge_address; ///< connect mode: unix:/..., tcp:host:port, pipe:\\.\pipe\x
+  std::string node = "node";  ///< spawn: the node executable (PATH lookup when bare)
+  std::string bridge_script;  ///< spawn: bin/kallithea-isapi.js
+  unsigned threads = 0;       ///< pool threads; 0 = 2 x CPUs
   std::size_t max_connections = 64;
   std::size_t max_queued = 1000;
   std::chrono::milliseconds connect_timeout{5000};

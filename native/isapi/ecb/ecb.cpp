@@ -47,8 +47,8 @@ bool ecb_calls::send_headers(const std::string& status, const std::string& heade
   info.cchStatus = static_cast<DWORD>(status.size());
   info.cchHeader = static_cast<DWORD>(header_block.size());
   info.fKeepConn = keep_conn ? TRUE : FALSE;
-  return ecb_->ServerSupportFunction(ecb_->ConnID, HSE_REQ_SEND_RESPONSE_HEADER_EX, &info,
-                                     nullptr, nullptr) != FALSE;
+  return ecb_->ServerSupportFunction(ecb_->ConnID, HSE_REQ_SEND_RESPONSE_HEADER_EX, &info, nullptr,
+                                     nullptr) != FALSE;
 }
 
 bool ecb_calls::async_write(const void* data, std::size_t size) const {

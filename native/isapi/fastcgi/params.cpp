@@ -7,7 +7,9 @@
 namespace kallithea_isapi::fastcgi {
 namespace {
 
-std::size_t length_size(std::size_t n) { return n < 128 ? 1 : 4; }
+std::size_t length_size(std::size_t n) {
+  return n < 128 ? 1 : 4;
+}
 
 std::uint8_t* put_length(std::uint8_t* p, std::size_t n) {
   if (n < 128) {
@@ -58,7 +60,7 @@ encoded_request encode_request_start(const param_list& params, bool close_stdin,
     }
   }
   std::size_t records = (stream + max_content - 1) / max_content;
-  std::size_t total = header_size + 8                 // BEGIN_REQUEST
+  std::size_t total = header_size + 8                  // BEGIN_REQUEST
                       + records * header_size + stream // PARAMS
                       + header_size                    // empty PARAMS
                       + (close_stdin ? header_size : 0);

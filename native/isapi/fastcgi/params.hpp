@@ -16,8 +16,8 @@ using param_list = std::vector<std::pair<std::string, std::string>>;
 
 /// Limits on what one request may carry in PARAMS.
 struct params_limits {
-  std::size_t max_value = 1024 * 1024;       ///< one value (ALL_RAW holds every header)
-  std::size_t max_total = 2 * 1024 * 1024;   ///< all pairs together
+  std::size_t max_value = 1024 * 1024;     ///< one value (ALL_RAW holds every header)
+  std::size_t max_total = 2 * 1024 * 1024; ///< all pairs together
 };
 
 enum class params_error { none, value_too_large, params_too_large };

@@ -112,8 +112,7 @@ void bridge_pool::connect_once(std::shared_ptr<attempt> a) {
 void bridge_pool::on_connect_failed(std::shared_ptr<attempt> a, std::error_code ec) {
   a->stream.reset();
   std::unique_lock<std::mutex> lock(mutex_);
-  bool give_up = stopping_ || state_ == bridge_state::failed ||
-                 state_ == bridge_state::stopped ||
+  bool give_up = stopping_ || state_ == bridge_state::failed || state_ == bridge_state::stopped ||
                  std::chrono::steady_clock::now() + a->backoff >= a->deadline;
   if (!give_up) {
     lock.unlock();
@@ -134,9 +133,9 @@ void bridge_pool::on_connect_failed(std::shared_ptr<attempt> a, std::error_code 
   if (log_it && !stopping)
     log_.error("bridge unreachable at " + where + " after " + std::to_string(a->tries) +
                " connect attempts: " + ec.message());
-  acquire_error e = stopping                     ? acquire_error::stopping
-                    : s == bridge_state::ready   ? acquire_error::unreachable
-                                                 : acquire_error::unavailable;
+  acquire_error e = stopping                   ? acquire_error::stopping
+                    : s == bridge_state::ready ? acquire_error::unreachable
+                                               : acquire_error::unavailable;
   a->handler(e, nullptr);
 }
 

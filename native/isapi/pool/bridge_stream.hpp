@@ -70,8 +70,12 @@ public:
   /// Closes the handle; outstanding operations complete with operation_aborted.
   void close();
 
-  const std::string& secret() const { return secret_; }
-  std::uint64_t generation() const { return generation_; }
+  const std::string& secret() const {
+    return secret_;
+  }
+  std::uint64_t generation() const {
+    return generation_;
+  }
   /// Requests served on this connection so far (0 = fresh).
   std::uint64_t uses = 0;
 

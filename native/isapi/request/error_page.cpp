@@ -40,8 +40,9 @@ error_page make_error_page(unsigned status, const std::string& detail, unsigned 
   p.body = "<!DOCTYPE html>\n<html><head><title>" + p.status_text + "</title></head><body>\n<h1>" +
            p.status_text + "</h1>\n<p>" + escape_html(detail) +
            "</p>\n<p>kallithea-isapi</p>\n</body></html>\n";
-  p.header_block = "Content-Type: text/html; charset=utf-8\r\nContent-Length: " +
-                   std::to_string(p.body.size()) + "\r\nCache-Control: no-store\r\n";
+  p.header_block =
+      "Content-Type: text/html; charset=utf-8\r\nContent-Length: " + std::to_string(p.body.size()) +
+      "\r\nCache-Control: no-store\r\n";
   if (retry_after > 0)
     p.header_block += "Retry-After: " + std::to_string(retry_after) + "\r\n";
   p.header_block += "\r\n";

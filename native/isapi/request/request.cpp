@@ -18,10 +18,13 @@ constexpr DWORD unknown_length = 0xFFFFFFFF;
 
 /// Server variables copied into PARAMS as they are (CONVENTIONS.md, "Params the DLL sends").
 const char* const copied_variables[] = {
-    "ALL_RAW",     "APPL_MD_PATH",    "APPL_PHYSICAL_PATH", "UNENCODED_URL",      "HTTP_URL",
-    "URL",         "HTTPS",           "SERVER_NAME",        "SERVER_PORT",        "SERVER_PROTOCOL",
-    "SERVER_SOFTWARE", "SERVER_PORT_SECURE", "REMOTE_ADDR", "REMOTE_PORT",        "REMOTE_HOST",
-    "AUTH_TYPE",   "AUTH_USER",       "LOGON_USER",         "REMOTE_USER",        "INSTANCE_ID",
+    "ALL_RAW",         "APPL_MD_PATH",    "APPL_PHYSICAL_PATH",
+    "UNENCODED_URL",   "HTTP_URL",        "URL",
+    "HTTPS",           "SERVER_NAME",     "SERVER_PORT",
+    "SERVER_PROTOCOL", "SERVER_SOFTWARE", "SERVER_PORT_SECURE",
+    "REMOTE_ADDR",     "REMOTE_PORT",     "REMOTE_HOST",
+    "AUTH_TYPE",       "AUTH_USER",       "LOGON_USER",
+    "REMOTE_USER",     "INSTANCE_ID",
 };
 
 } // namespace
@@ -29,7 +32,9 @@ const char* const copied_variables[] = {
 request::request(runtime& rt, EXTENSION_CONTROL_BLOCK* ecb)
     : rt_(rt), ecb_(ecb), strand_(asio::make_strand(rt.io())) {}
 
-request::~request() { assert(done_ && "a request ended without DONE_WITH_SESSION"); }
+request::~request() {
+  assert(done_ && "a request ended without DONE_WITH_SESSION");
+}
 
 void WINAPI request::on_isapi_complete(EXTENSION_CONTROL_BLOCK*, LPVOID context, DWORD cb,
                                        DWORD error) {
@@ -101,9 +106,8 @@ void request::do_acquire(bool fresh) {
   auto self = shared_from_this();
   rt_.pool().acquire(
       [self](acquire_error e, bridge_pool::connection c) {
-        asio::post(self->strand_, [self, e, c = std::move(c)]() mutable {
-          self->on_connection(e, std::move(c));
-        });
+        asio::post(self->strand_,
+                   [self, e, c = std::move(c)]() mutable { self->on_connection(e, std::move(c)); });
       },
       fresh);
 }
@@ -145,8 +149,8 @@ void request::encode_and_send_start() {
   bool close_stdin = body_length_known_ && body_total_ == 0;
   fastcgi::encoded_request enc = fastcgi::encode_request_start(params, close_stdin);
   if (enc.error != fastcgi::params_error::none) {
-    rt_.log().warn(std::string("431: ") + fastcgi::describe(enc.error) + " (" +
-                   enc.offending_name + ")");
+    rt_.log().warn(std::string("431: ") + fastcgi::describe(enc.error) + " (" + enc.offending_name +
+                   ")");
     release_connection(true);
     respond_with_page(make_error_page(431, std::string(fastcgi::describe(enc.error)) + " (" +
                                                enc.offending_name + ")."));
@@ -155,11 +159,12 @@ void request::encode_and_send_start() {
   start_bytes_ = std::move(enc.bytes);
   upload_done_ = close_stdin;
   stdin_writing_ = true;
-  conn_->async_write(asio::buffer(start_bytes_),
-                     asio::bind_executor(strand_, [self = shared_from_this(), epoch = epoch_](
-                                                      std::error_code ec, std::size_t) {
-                       self->on_stdin_written(epoch, static_cast<std::size_t>(-1), ec); // not an end marker
-                     }));
+  conn_->async_write(
+      asio::buffer(start_bytes_),
+      asio::bind_executor(
+          strand_, [self = shared_from_this(), epoch = epoch_](std::error_code ec, std::size_t) {
+            self->on_stdin_written(epoch, static_cast<std::size_t>(-1), ec); // not an end marker
+          }));
   do_read_bridge();
 }
 
@@ -191,18 +196,22 @@ void request::do_upload_next() {
 void request::do_write_stdin(std::size_t content) {
   fastcgi::write_header(up_.data(), fastcgi::stdin_, fastcgi::request_id, content);
   stdin_writing_ = true;
-  conn_->async_write(
-      asio::buffer(up_.data(), fastcgi::header_size + content),
-      asio::bind_executor(strand_, [self = shared_from_this(), epoch = epoch_, content](
-                                       std::error_code ec, std::size_t) {
-        self->on_stdin_written(epoch, content, ec);
-      }));
+  conn_->async_write(asio::buffer(up_.data(), fastcgi::header_size + content),
+                     asio::bind_executor(strand_, [self = shared_from_this(), epoch = epoch_,
+                                                   content](std::error_code ec, std::size_t) {
+                       self->on_stdin_written(epoch, content, ec);
+                     }));
 }
 
 void request::on_stdin_written(std::uint64_t epoch, std::size_t content, std::error_code ec) {
   if (epoch != epoch_)
     return; // a connection given up on (retry)
   stdin_writing_ = false;
+  if (release_after_stdin_) {
+    release_after_stdin_ = false;
+    rt_.pool().release(std::move(conn_), !ec);
+    return;
+  }
   if (done_ || finishing_ || bridge_failed_)
     return;
   if (ec) {
@@ -242,8 +251,8 @@ void request::on_client_read(DWORD cb, DWORD error) {
   }
   if (cb == 0) {
     if (body_length_known_) {
-      fail_client("client closed the connection after " + std::to_string(body_received_) +
-                  " of " + std::to_string(body_total_) + " body bytes");
+      fail_client("client closed the connection after " + std::to_string(body_received_) + " of " +
+                  std::to_string(body_total_) + " body bytes");
       return;
     }
     client_body_eof_ = true;
@@ -263,9 +272,8 @@ void request::do_read_bridge() {
   rx_pos_ = rx_end_ = 0;
   bridge_reading_ = true;
   conn_->async_read_some(
-      asio::buffer(rx_),
-      asio::bind_executor(strand_, [self = shared_from_this(), epoch = epoch_](std::error_code ec,
-                                                                               std::size_t n) {
+      asio::buffer(rx_), asio::bind_executor(strand_, [self = shared_from_this(), epoch = epoch_](
+                                                          std::error_code ec, std::size_t n) {
         if (epoch != self->epoch_)
           return;
         self->bridge_reading_ = false;
@@ -555,9 +563,12 @@ void request::finish(bool complete) {
     body_all_read = true;
   finish_keep_conn_ = complete && plan_.keep_conn && body_all_read && !close_client_;
   if (conn_) {
-    bool reusable = complete && !local_page_ && end_request_seen_ && upload_done_ &&
-                    !stdin_writing_ && !bridge_reading_;
-    release_connection(reusable);
+    bool reusable =
+        complete && !local_page_ && end_request_seen_ && upload_done_ && !bridge_reading_;
+    if (reusable && stdin_writing_)
+      release_after_stdin_ = true; // its completion is already on the way
+    else
+      release_connection(reusable);
   }
   if (isapi_op_ == isapi_op::read || (close_client_ && isapi_op_ != isapi_op::none)) {
     // A pending read may wait forever for a client that waits for us, and a pending write
@@ -585,8 +596,8 @@ void request::release_connection(bool reusable) {
     return;
   if (!reusable && !stdin_writing_ && !bridge_failed_ && !end_request_seen_) {
     // Tell the bridge to stop work on this request; the connection is dropped anyway.
-    static const std::uint8_t abort_record[8] = {fastcgi::version_1, fastcgi::abort_request, 0,
-                                                 fastcgi::request_id, 0, 0, 0, 0};
+    static const std::uint8_t abort_record[8] = {
+        fastcgi::version_1, fastcgi::abort_request, 0, fastcgi::request_id, 0, 0, 0, 0};
     auto shared = std::make_shared<bridge_pool::connection>(std::move(conn_));
     (*shared)->async_write(asio::buffer(abort_record),
                            [shared](std::error_code, std::size_t) { shared->reset(); });

@@ -102,7 +102,8 @@ private:
   // Client -> bridge window.
   std::vector<std::uint8_t> up_;
   bool stdin_writing_ = false;
-  bool upload_done_ = false; ///< the empty STDIN record went out
+  bool release_after_stdin_ = false; ///< finished while the last STDIN write was completing
+  bool upload_done_ = false;         ///< the empty STDIN record went out
   bool want_client_read_ = false;
   bool client_body_read_ = false; ///< any byte beyond lpbData was read (no retry after that)
 
@@ -111,8 +112,8 @@ private:
   std::size_t rx_pos_ = 0, rx_end_ = 0;
   bool bridge_reading_ = false;
   fastcgi::record_parser parser_;
-  fastcgi::record_piece piece_;       ///< the STDOUT piece being moved into the window
-  std::size_t piece_used_ = 0;        ///< of piece_.size
+  fastcgi::record_piece piece_; ///< the STDOUT piece being moved into the window
+  std::size_t piece_used_ = 0;  ///< of piece_.size
   bool have_piece_ = false;
   fastcgi::cgi_header_parser head_parser_;
   bool head_done_ = false;

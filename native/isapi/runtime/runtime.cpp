@@ -79,7 +79,9 @@ runtime::runtime(const std::string& ini_path, const std::string& dll_dir) {
   pool_ = std::make_unique<bridge_pool>(io_, config_, *log_);
 }
 
-runtime::~runtime() { stop(); }
+runtime::~runtime() {
+  stop();
+}
 
 void runtime::start() {
   unsigned n = config_.threads;
@@ -157,10 +159,8 @@ void runtime::stop() {
              " requests in flight, drain_timeout " + std::to_string(config_.drain_timeout.count()) +
              " ms");
   std::unique_lock<std::mutex> lock(requests_mutex_);
-  if (!requests_changed_.wait_for(lock, config_.drain_timeout,
-                                  [&] { return requests_.empty(); })) {
-    log_->warn("drain_timeout passed: aborting " + std::to_string(requests_.size()) +
-               " requests");
+  if (!requests_changed_.wait_for(lock, config_.drain_timeout, [&] { return requests_.empty(); })) {
+    log_->warn("drain_timeout passed: aborting " + std::to_string(requests_.size()) + " requests");
     for (auto& [ptr, weak] : requests_)
       if (auto r = weak.lock())
         r->abort();

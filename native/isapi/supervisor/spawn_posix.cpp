@@ -40,8 +40,7 @@ std::string describe_status(int st) {
 
 } // namespace
 
-std::unique_ptr<child_process> child_process::launch(const launch_spec& spec,
-                                                     std::string& error) {
+std::unique_ptr<child_process> child_process::launch(const launch_spec& spec, std::string& error) {
   int lifeline[2];
   if (pipe2(lifeline, O_CLOEXEC) != 0) {
     error = std::string("pipe2: ") + std::strerror(errno);
@@ -70,8 +69,8 @@ std::unique_ptr<child_process> child_process::launch(const launch_spec& spec,
   posix_spawnattr_setsigmask(&attr, &none);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
 
-  std::vector<std::string> args = {spec.node,   spec.script, "bridge",   "--config",
-                                   spec.ini,    "--listen",  spec.listen};
+  std::vector<std::string> args = {spec.node, spec.script, "bridge",   "--config",
+                                   spec.ini,  "--listen",  spec.listen};
   std::vector<char*> argv;
   for (auto& a : args)
     argv.push_back(a.data());

@@ -60,8 +60,7 @@ std::string last_error_text(const char* what) {
 
 } // namespace
 
-std::unique_ptr<child_process> child_process::launch(const launch_spec& spec,
-                                                     std::string& error) {
+std::unique_ptr<child_process> child_process::launch(const launch_spec& spec, std::string& error) {
   std::wstring cmd;
   for (const std::string* a : {&spec.node, &spec.script}) {
     append_quoted(cmd, widen(*a));
@@ -90,8 +89,8 @@ std::unique_ptr<child_process> child_process::launch(const launch_spec& spec,
 
   SECURITY_ATTRIBUTES sa{sizeof sa, nullptr, TRUE};
   HANDLE log = CreateFileW(widen(spec.log_file.empty() ? "NUL" : spec.log_file).c_str(),
-                           FILE_APPEND_DATA, FILE_SHARE_READ | FILE_SHARE_WRITE, &sa,
-                           OPEN_ALWAYS, FILE_ATTRIBUTE_NORMAL, nullptr);
+                           FILE_APPEND_DATA, FILE_SHARE_READ | FILE_SHARE_WRITE, &sa, OPEN_ALWAYS,
+                           FILE_ATTRIBUTE_NORMAL, nullptr);
   HANDLE nul = CreateFileW(L"NUL", GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE, &sa,
                            OPEN_EXISTING, 0, nullptr);
 
@@ -176,7 +175,9 @@ std::string child_process::wait() {
   return "exit code " + std::to_string(code);
 }
 
-void child_process::terminate() { kill(); }
+void child_process::terminate() {
+  kill();
+}
 
 void child_process::kill() {
   std::lock_guard<std::mutex> lock(impl_->mutex);
@@ -203,8 +204,8 @@ bool probe_address(const bridge_address& address, std::uint32_t server_pid) {
   if (address.type != bridge_address::kind::pipe)
     return false;
   std::wstring name = widen(address.path);
-  HANDLE h = CreateFileW(name.c_str(), GENERIC_READ | GENERIC_WRITE, 0, nullptr, OPEN_EXISTING,
-                         0, nullptr);
+  HANDLE h = CreateFileW(name.c_str(), GENERIC_READ | GENERIC_WRITE, 0, nullptr, OPEN_EXISTING, 0,
+                         nullptr);
   if (h == INVALID_HANDLE_VALUE)
     return GetLastError() == ERROR_PIPE_BUSY; // listening, all instances taken
   ULONG pid = 0;

@@ -7,9 +7,13 @@ using clock_type = std::chrono::steady_clock;
 supervisor::supervisor(const config& cfg, std::string ini_path, logger& log, bridge_pool& pool)
     : config_(cfg), ini_path_(std::move(ini_path)), log_(log), pool_(pool) {}
 
-supervisor::~supervisor() { stop(std::chrono::milliseconds(0)); }
+supervisor::~supervisor() {
+  stop(std::chrono::milliseconds(0));
+}
 
-void supervisor::start() { thread_ = std::thread([this] { run(); }); }
+void supervisor::start() {
+  thread_ = std::thread([this] { run(); });
+}
 
 bool supervisor::stopping() {
   std::lock_guard<std::mutex> lock(mutex_);
@@ -45,11 +49,10 @@ void supervisor::run() {
       pool_.set_state(bridge_state::failed);
       log_.error("bridge failed " + std::to_string(failures_.size()) +
                  " times within a minute (rapid_fails_per_minute = " +
-                 std::to_string(config_.rapid_fails_per_minute) +
-                 "): not restarting it for " +
-                 std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
-                                    resume - clock_type::now())
-                                    .count()) +
+                 std::to_string(config_.rapid_fails_per_minute) + "): not restarting it for " +
+                 std::to_string(
+                     std::chrono::duration_cast<std::chrono::seconds>(resume - clock_type::now())
+                         .count()) +
                  " s; requests get 503 meanwhile. Check node = " + config_.node +
                  " and bridge_script = " + config_.bridge_script +
                  " and the bridge's own lines above.");
@@ -69,8 +72,8 @@ void supervisor::run() {
       continue;
     }
     pool_.set_state(bridge_state::starting);
-    launch_spec spec{config_.node, config_.bridge_script, ini_path_, listen, secret,
-                     config_.log_file};
+    launch_spec spec{config_.node, config_.bridge_script, ini_path_, listen,
+                     secret,       config_.log_file};
     auto started = clock_type::now();
     std::unique_ptr<child_process> child = child_process::launch(spec, error);
     if (!child) {

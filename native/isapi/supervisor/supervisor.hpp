@@ -47,7 +47,7 @@ private:
   std::condition_variable wake_;
   bool stopping_ = false;
   bool child_running_ = false;
-  std::unique_ptr<child_process> child_; ///< guarded by mutex_ for stop()
+  std::unique_ptr<child_process> child_;                       ///< guarded by mutex_ for stop()
   std::deque<std::chrono::steady_clock::time_point> failures_; ///< within the last minute
   unsigned consecutive_failures_ = 0;
   std::uint64_t generation_ = 0;

@@ -1,0 +1,63 @@
+// A small in-process ISAPI host for the DLL's unit tests: ECBs with real callbacks, async
+// completions on a host thread (never inline), and a record of what the extension did.
+// The full host (isapi-host, native/host) is exercised by test/e2e.
+#pragma once
+
+#include <isapi/abi.h>
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+
+namespace fake {
+
+/// One request as the host sees it.
+struct connection {
+  EXTENSION_CONTROL_BLOCK ecb{};
+  std::map<std::string, std::string> variables;
+  std::string method = "GET", path_info = "/", query, content_type;
+  std::string body;                                  ///< the whole request body
+  std::size_t preread = 0;                           ///< bytes of body in lpbData
+  bool unknown_length = false;                       ///< cbTotalBytes = 0xFFFFFFFF
+  std::size_t client_gone_after = std::string::npos; ///< reads return 0 past this offset
+  std::size_t write_fails_after = std::string::npos; ///< WriteClient errors past this many bytes
+
+  // What the extension did.
+  std::string status, headers, output;
+  bool keep_conn_header = false;
+  bool closed = false;
+  int done_calls = 0;
+  DWORD done_status = 0;
+  int async_in_flight = 0, max_async_in_flight = 0;
+  std::size_t body_offset = 0;
+
+  PFN_HSE_IO_COMPLETION callback = nullptr;
+  void* context = nullptr;
+};
+
+class host {
+public:
+  host();
+  ~host();
+  /// Fills the ECB and calls HttpExtensionProc; `c` must outlive DONE.
+  DWORD run(connection& c, PFN_HTTPEXTENSIONPROC proc);
+  /// Waits until DONE_WITH_SESSION was called for `c` (false on timeout).
+  bool wait_done(connection& c, int seconds = 20);
+
+  void post(std::function<void()> f);
+  std::mutex mutex;
+  std::condition_variable changed;
+
+private:
+  std::thread thread_;
+  std::mutex queue_mutex_;
+  std::condition_variable queue_cv_;
+  std::deque<std::function<void()>> queue_;
+  bool stopping_ = false;
+};
+
+} // namespace fake

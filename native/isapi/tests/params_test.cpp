@@ -1,0 +1,86 @@
+// PARAMS encoding: exact size, lengths of 1 and 4 bytes, records split at 65535, limits.
+#include "fastcgi/params.hpp"
+#include "fastcgi/record.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace kallithea_isapi::fastcgi;
+
+namespace {
+
+/// Splits the encoded start into records and returns the concatenated PARAMS stream.
+std::vector<std::uint8_t> params_stream(const std::vector<std::uint8_t>& b, int& records,
+                                        bool& saw_empty_stdin) {
+  std::vector<std::uint8_t> s;
+  std::size_t pos = 16; // after BEGIN_REQUEST
+  records = 0;
+  saw_empty_stdin = false;
+  while (pos < b.size()) {
+    std::size_t len = (std::size_t{b[pos + 4]} << 8) | b[pos + 5];
+    if (b[pos + 1] == params) {
+      ++records;
+      s.insert(s.end(), b.begin() + static_cast<long>(pos + 8),
+               b.begin() + static_cast<long>(pos + 8 + len));
+    } else if (b[pos + 1] == stdin_ && len == 0) {
+      saw_empty_stdin = true;
+    }
+    pos += 8 + len;
+  }
+  EXPECT_EQ(pos, b.size());
+  return s;
+}
+
+} // namespace
+
+TEST(params, begin_request_asks_to_keep_the_connection) {
+  auto e = encode_request_start({{"A", "b"}}, false);
+  ASSERT_EQ(e.error, params_error::none);
+  EXPECT_EQ(e.bytes[0], 1);
+  EXPECT_EQ(e.bytes[1], begin_request);
+  EXPECT_EQ(e.bytes[9], responder_role);
+  EXPECT_EQ(e.bytes[10], keep_conn_flag);
+}
+
+TEST(params, round_trips_short_and_long_values) {
+  param_list in = {
+      {"SHORT", "x"}, {"LONG", std::string(200, 'v')}, {"EMPTY", ""}, {std::string(130, 'N'), "n"}};
+  auto e = encode_request_start(in, true);
+  ASSERT_EQ(e.error, params_error::none);
+  int records = 0;
+  bool empty_stdin = false;
+  auto s = params_stream(e.bytes, records, empty_stdin);
+  param_list out;
+  ASSERT_TRUE(decode_params(s.data(), s.size(), out));
+  EXPECT_EQ(out, in);
+  EXPECT_EQ(records, 2); // one with content, the empty one
+  EXPECT_TRUE(empty_stdin);
+}
+
+TEST(params, a_stream_over_65535_bytes_spans_records) {
+  param_list in = {{"ALL_RAW", std::string(200000, 'r')}, {"B", "c"}};
+  auto e = encode_request_start(in, false);
+  ASSERT_EQ(e.error, params_error::none);
+  int records = 0;
+  bool empty_stdin = true;
+  auto s = params_stream(e.bytes, records, empty_stdin);
+  EXPECT_EQ(records, 5); // 4 with content + the empty one
+  EXPECT_FALSE(empty_stdin);
+  param_list out;
+  ASSERT_TRUE(decode_params(s.data(), s.size(), out));
+  EXPECT_EQ(out, in);
+}
+
+TEST(params, refuses_values_over_the_limit_by_name) {
+  params_limits limits;
+  limits.max_value = 100;
+  auto e = encode_request_start({{"OK", "x"}, {"ALL_RAW", std::string(101, 'x')}}, false, limits);
+  EXPECT_EQ(e.error, params_error::value_too_large);
+  EXPECT_EQ(e.offending_name, "ALL_RAW");
+  EXPECT_TRUE(e.bytes.empty());
+  limits.max_value = 1000;
+  limits.max_total = 150;
+  e = encode_request_start({{"A", std::string(100, 'x')}, {"B", std::string(100, 'x')}}, false,
+                           limits);
+  EXPECT_EQ(e.error, params_error::params_too_large);
+  EXPECT_EQ(e.offending_name, "B");
+}

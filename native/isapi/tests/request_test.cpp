@@ -1,0 +1,276 @@
+// The request driver end to end inside one process: fake host -> runtime -> FastCGI ->
+// fake responder. Each test checks DONE_WITH_SESSION exactly once and one async I/O at most.
+#include "fake_host.hpp"
+#include "fake_responder.hpp"
+#include "runtime/runtime.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <unistd.h>
+
+namespace {
+
+kallithea_isapi::runtime* current = nullptr;
+
+DWORD WINAPI proc(EXTENSION_CONTROL_BLOCK* ecb) {
+  return current->handle(ecb);
+}
+
+class request_test : public ::testing::Test {
+protected:
+  void SetUp() override {
+    char templ[] = "/tmp/kallithea-isapi-test-XXXXXX";
+    dir_ = mkdtemp(templ);
+    std::ofstream(dir_ + "/secret") << "s3cret\n";
+    write_ini("");
+  }
+  void TearDown() override {
+    runtime_.reset();
+    responder_.reset();
+    std::system(("rm -rf " + dir_).c_str());
+  }
+  void write_ini(const std::string& extra) {
+    std::ofstream(dir_ + "/kallithea-isapi.ini")
+        << "[isapi]\nmode = connect\nbridge_address = unix:" << dir_
+        << "/b.sock\nsecret_file = secret\nconnect_timeout = 0.3\nthreads = 4\n"
+        << extra;
+  }
+  void start(bool with_responder = true) {
+    if (with_responder)
+      responder_ = std::make_unique<fake::responder>(dir_ + "/b.sock", "s3cret");
+    runtime_ = std::make_unique<kallithea_isapi::runtime>(dir_ + "/kallithea-isapi.ini", dir_);
+    runtime_->start();
+    current = runtime_.get();
+  }
+  void run(fake::connection& c) {
+    ASSERT_EQ(host_.run(c, proc), static_cast<DWORD>(HSE_STATUS_PENDING));
+    ASSERT_TRUE(host_.wait_done(c));
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    EXPECT_EQ(c.done_calls, 1);
+    EXPECT_LE(c.max_async_in_flight, 1);
+  }
+  std::string log_text() {
+    runtime_->log().flush();
+    std::ifstream f(dir_ + "/kallithea_isapi.log");
+    return std::string(std::istreambuf_iterator<char>(f), {});
+  }
+
+  std::string dir_;
+  fake::host host_;
+  std::unique_ptr<fake::responder> responder_;
+  std::unique_ptr<kallithea_isapi::runtime> runtime_;
+};
+
+std::string dechunk(const std::string& s, bool& complete) {
+  std::string out;
+  std::size_t pos = 0;
+  complete = false;
+  while (pos < s.size()) {
+    std::size_t eol = s.find("\r\n", pos);
+    if (eol == std::string::npos)
+      return out;
+    std::size_t n = std::stoul(s.substr(pos, eol - pos), nullptr, 16);
+    pos = eol + 2;
+    if (n == 0) {
+      complete = s.compare(pos, 2, "\r\n") == 0 && pos + 2 == s.size();
+      return out;
+    }
+    out += s.substr(pos, n);
+    pos += n + 2;
+  }
+  return out;
+}
+
+} // namespace
+
+TEST_F(request_test, get_relays_status_headers_and_body) {
+  start();
+  fake::connection c;
+  c.path_info = "/hello";
+  run(c);
+  EXPECT_EQ(c.status, "200 OK");
+  EXPECT_NE(c.headers.find("Content-Length: 5\r\n"), std::string::npos);
+  EXPECT_EQ(c.output, "hello");
+  EXPECT_EQ(c.done_status, static_cast<DWORD>(HSE_STATUS_SUCCESS_AND_KEEP_CONN));
+}
+
+TEST_F(request_test, post_body_from_preread_and_async_reads_arrives_whole) {
+  start();
+  fake::connection c;
+  c.method = "POST";
+  c.path_info = "/echo";
+  for (int i = 0; i < 300000; ++i)
+    c.body += static_cast<char>('a' + i % 26);
+  c.preread = 49152;
+  c.variables["REMOTE_USER"] = "DOMAIN\\alice";
+  run(c);
+  EXPECT_EQ(c.status, "200 OK");
+  EXPECT_EQ(c.output.size(), c.body.size());
+  EXPECT_TRUE(c.output == c.body);
+  EXPECT_NE(c.headers.find("X-Content-Length-Param: 300000"), std::string::npos);
+  EXPECT_NE(c.headers.find("X-User: DOMAIN\\alice"), std::string::npos);
+}
+
+TEST_F(request_test, unknown_length_body_is_read_to_eof_without_content_length) {
+  start();
+  fake::connection c;
+  c.method = "POST";
+  c.path_info = "/echo";
+  c.body = std::string(150000, 'z');
+  c.preread = 1000;
+  c.unknown_length = true;
+  run(c);
+  EXPECT_EQ(c.output, c.body);
+  EXPECT_NE(c.headers.find("X-Content-Length-Param: absent"), std::string::npos);
+}
+
+TEST_F(request_test, response_without_length_is_chunked_for_http11) {
+  start();
+  fake::connection c;
+  c.path_info = "/nolength";
+  run(c);
+  EXPECT_NE(c.headers.find("Transfer-Encoding: chunked\r\n"), std::string::npos);
+  bool complete = false;
+  EXPECT_EQ(dechunk(c.output, complete), "abcd" + std::string(70000, 'e'));
+  EXPECT_TRUE(complete);
+  EXPECT_TRUE(c.keep_conn_header);
+}
+
+TEST_F(request_test, response_without_length_ends_by_close_for_http10) {
+  start();
+  fake::connection c;
+  c.path_info = "/nolength";
+  c.variables["SERVER_PROTOCOL"] = "HTTP/1.0";
+  run(c);
+  EXPECT_EQ(c.headers.find("Transfer-Encoding"), std::string::npos);
+  EXPECT_EQ(c.output, "abcd" + std::string(70000, 'e'));
+  EXPECT_FALSE(c.keep_conn_header);
+  EXPECT_EQ(c.done_status, static_cast<DWORD>(HSE_STATUS_SUCCESS));
+}
+
+TEST_F(request_test, head_gets_no_body_and_no_chunking) {
+  start();
+  fake::connection c;
+  c.method = "HEAD";
+  c.path_info = "/nolength";
+  run(c);
+  EXPECT_EQ(c.headers.find("Transfer-Encoding"), std::string::npos);
+  EXPECT_EQ(c.output, "");
+}
+
+TEST_F(request_test, bridge_stderr_goes_to_the_log) {
+  start();
+  fake::connection c;
+  c.path_info = "/stderr";
+  run(c);
+  EXPECT_EQ(c.status, "204 No Content");
+  EXPECT_NE(log_text().find("bridge stderr: a warning line"), std::string::npos);
+}
+
+TEST_F(request_test, bridge_dying_mid_response_cuts_the_client_off) {
+  start();
+  fake::connection c;
+  c.path_info = "/die";
+  run(c);
+  EXPECT_TRUE(c.closed);
+  EXPECT_EQ(c.output.find("0\r\n\r\n"), std::string::npos);
+  EXPECT_NE(c.done_status, static_cast<DWORD>(HSE_STATUS_SUCCESS_AND_KEEP_CONN));
+}
+
+TEST_F(request_test, unreachable_bridge_gives_a_502_page) {
+  start(false);
+  fake::connection c;
+  c.path_info = "/hello";
+  run(c);
+  EXPECT_EQ(c.status, "502 Bad Gateway");
+  EXPECT_EQ(c.ecb.dwHttpStatusCode, 502u);
+  EXPECT_NE(c.output.find("cannot be reached"), std::string::npos);
+  EXPECT_NE(log_text().find("bridge unreachable"), std::string::npos);
+}
+
+TEST_F(request_test, client_leaving_mid_upload_ends_with_done_and_aborts_the_bridge_request) {
+  start();
+  fake::connection c;
+  c.method = "POST";
+  c.path_info = "/echo";
+  c.body = std::string(200000, 'x');
+  c.preread = 100;
+  c.client_gone_after = 50000;
+  run(c);
+  EXPECT_TRUE(c.status.empty());
+  EXPECT_TRUE(c.closed);
+}
+
+TEST_F(request_test, client_leaving_mid_download_ends_with_done) {
+  start();
+  fake::connection c;
+  c.method = "POST";
+  c.path_info = "/echo";
+  c.body = std::string(500000, 'x');
+  c.preread = 100;
+  c.write_fails_after = 100000;
+  run(c);
+  EXPECT_EQ(c.status, "200 OK");
+  EXPECT_LE(c.output.size(), 100000u);
+}
+
+TEST_F(request_test, bad_config_answers_500_naming_file_and_key) {
+  write_ini("max_connections = many\n");
+  start();
+  fake::connection c;
+  run(c);
+  EXPECT_EQ(c.status, "500 Internal Server Error");
+  EXPECT_NE(c.output.find("max_connections"), std::string::npos);
+  EXPECT_NE(c.output.find("kallithea-isapi.ini"), std::string::npos);
+}
+
+TEST_F(request_test, many_concurrent_requests_share_a_bounded_pool) {
+  write_ini("max_connections = 8\n");
+  start();
+  std::vector<std::unique_ptr<fake::connection>> conns;
+  for (int i = 0; i < 300; ++i) {
+    conns.push_back(std::make_unique<fake::connection>());
+    conns.back()->path_info = i % 3 == 0 ? "/slow" : "/hello";
+    ASSERT_EQ(host_.run(*conns.back(), proc), static_cast<DWORD>(HSE_STATUS_PENDING));
+  }
+  for (auto& c : conns) {
+    ASSERT_TRUE(host_.wait_done(*c));
+    EXPECT_EQ(c->status, "200 OK");
+  }
+  EXPECT_LE(responder_->connections.load(), 8);
+  EXPECT_EQ(responder_->requests.load(), 300);
+  EXPECT_EQ(responder_->bad_secret.load(), 0);
+}
+
+TEST_F(request_test, queue_overflow_answers_503_with_retry_after) {
+  write_ini("max_connections = 1\nmax_queued = 1\n");
+  start();
+  std::vector<std::unique_ptr<fake::connection>> conns;
+  for (int i = 0; i < 10; ++i) {
+    conns.push_back(std::make_unique<fake::connection>());
+    conns.back()->path_info = "/slow";
+    host_.run(*conns.back(), proc);
+  }
+  int refused = 0;
+  for (auto& c : conns) {
+    ASSERT_TRUE(host_.wait_done(*c));
+    if (c->status.rfind("503", 0) == 0) {
+      ++refused;
+      EXPECT_NE(c->headers.find("Retry-After:"), std::string::npos);
+    }
+  }
+  EXPECT_GE(refused, 1);
+}
+
+TEST_F(request_test, terminate_drains_and_refuses_new_requests) {
+  start();
+  fake::connection slow;
+  slow.path_info = "/slow";
+  host_.run(slow, proc);
+  runtime_->stop(); // waits for the slow one
+  EXPECT_EQ(slow.done_calls, 1);
+  EXPECT_EQ(slow.status, "200 OK");
+}
