@@ -12,6 +12,7 @@ const commands: Record<string, () => Promise<Command>> = {
   check: () => import('./commands/check.js'),
   install: () => import('./commands/install.js'),
   trace: () => import('./commands/trace.js'),
+  serve: () => import('./commands/serve.js'),
 };
 
 function usage(): string {

@@ -1,0 +1,132 @@
+// `kallithea-isapi serve -c my.ini`: Kallithea behind the whole ISAPI path on this machine
+// (isapi-host -> DLL -> bridge -> Kallithea), with emulated Windows logins, until Ctrl-C.
+import { parseArgs } from 'node:util';
+import { defaultUsersFile } from '../../serve/package-paths.js';
+import { startServe, WINDOWS_DOMAIN, type RunningServe } from '../../serve/serve.js';
+
+export const summary = 'run Kallithea behind isapi-host, the DLL and the bridge on this machine';
+
+const usage = `usage: kallithea-isapi serve -c my.ini [options]
+  -c, --config FILE     Kallithea's my.ini (gearbox serve runs in its folder)
+  --port N              port to listen on (default 8080; 0 = any, printed)
+  --host ADDR           address to listen on (default 127.0.0.1)
+  --virtualdir PATH     IIS application path (default /); my.ini needs the prefix filter for it
+  --users FILE          emulated Windows users, user:password lines
+                        (default: scripts/kallithea/windows-users.txt of this package)
+  --no-users            no Windows logins: every request reaches Kallithea anonymously
+  --venv DIR            Kallithea's venv (default: venv beside my.ini, else gearbox on PATH)
+  --dll FILE            the ISAPI extension (default: build-dll/Release of this package)
+  --dll-log FILE        the DLL's log (default: a temporary file, printed)
+  -q, --quiet           do not echo Kallithea's own output
+Ctrl-C or SIGTERM stops everything and exits 0.
+`;
+
+function instructions(running: RunningServe): string {
+  const lines = [`kallithea-isapi serve: ready at ${running.url}`];
+  if (running.windowsUsers.length > 0) {
+    const users = running.windowsUsers.map((u) => `${WINDOWS_DOMAIN}\\${u}`).join(', ');
+    lines.push(
+      `  Windows logins (emulated with Basic auth): ${users}; a request carrying one of these`,
+      `  user:password pairs reaches Kallithea as that user (created on first sight), e.g.`,
+      `    curl -u ${running.windowsUsers[0]}:<password> ${running.url}`,
+      '  A browser must send them up front (it gets no Windows challenge, as under IIS with',
+      "  anonymous access enabled); otherwise it sees Kallithea's own login form.",
+    );
+  } else {
+    lines.push('  no Windows logins (--no-users): log in with Kallithea accounts');
+  }
+  lines.push(
+    '  hg and git use Kallithea accounts with Basic credentials, passed through unchanged:',
+    `    hg clone ${running.url.replace('://', '://USER@')}REPO`,
+    `    git clone ${running.url.replace('://', '://USER@')}REPO`,
+    `  DLL log: ${running.dllLog}`,
+    '  Ctrl-C stops it.',
+  );
+  return lines.join('\n') + '\n';
+}
+
+export async function run(args: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        config: { type: 'string', short: 'c' },
+        port: { type: 'string', default: '8080' },
+        host: { type: 'string', default: '127.0.0.1' },
+        virtualdir: { type: 'string', default: '/' },
+        users: { type: 'string' },
+        'no-users': { type: 'boolean', default: false },
+        venv: { type: 'string' },
+        dll: { type: 'string' },
+        'dll-log': { type: 'string' },
+        quiet: { type: 'boolean', short: 'q', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }));
+  } catch (error) {
+    process.stderr.write(`kallithea-isapi serve: ${(error as Error).message}\n${usage}`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(usage);
+    return 0;
+  }
+  if (values.config === undefined) {
+    process.stderr.write(`kallithea-isapi serve: -c my.ini is required\n${usage}`);
+    return 2;
+  }
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    process.stderr.write(`kallithea-isapi serve: --port must be a port number, got ${values.port}\n`);
+    return 2;
+  }
+  const log = (line: string): void => void process.stderr.write(`${line}\n`);
+
+  // A signal during start-up is remembered and acted on once start-up has settled.
+  let stopRequested: (() => void) | undefined;
+  let signalled = false;
+  const onSignal = (): void => {
+    if (signalled) {
+      log('kallithea-isapi serve: second signal; still stopping (in-flight requests get up to 30 s)');
+      return;
+    }
+    signalled = true;
+    stopRequested?.();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  let running: RunningServe;
+  try {
+    running = await startServe({
+      config: values.config,
+      port,
+      host: values.host,
+      virtualDir: values.virtualdir,
+      usersFile: values['no-users'] ? undefined : (values.users ?? defaultUsersFile()),
+      venv: values.venv,
+      dll: values.dll,
+      dllLog: values['dll-log'],
+      log,
+      kallitheaOutput: values.quiet ? undefined : (chunk) => void process.stderr.write(chunk),
+    });
+  } catch (error) {
+    log(`kallithea-isapi serve: ${(error as Error).message}`);
+    return 1;
+  }
+  if (running.firstStatus === 0 || running.firstStatus >= 500) {
+    log(
+      `kallithea-isapi serve: warning: the first request through the path answered ` +
+        `${running.firstStatus === 0 ? 'nothing' : running.firstStatus}; see the DLL log ${running.dllLog}`,
+    );
+  }
+  process.stdout.write(instructions(running));
+  if (!signalled) await new Promise<void>((resolve) => (stopRequested = resolve));
+  log('kallithea-isapi serve: stopping (host, extension and bridge, then Kallithea)');
+  await running.close();
+  log('kallithea-isapi serve: stopped');
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  return 0;
+}

@@ -1,0 +1,50 @@
+// The kallithea-isapi.ini serve hands the DLL (through env KALLITHEA_ISAPI_INI): spawn mode,
+// this node and this package's bridge script, and Kallithea's my.ini for the bridge. It lives
+// in a private temporary folder (mode 0700) that serve removes when it stops, so several
+// serve runs never share or overwrite each other's settings.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface SpawnIniInput {
+  node: string;
+  bridgeScript: string;
+  kallitheaConfig: string;
+  /** The DLL's log; default kallithea_isapi.log in the temporary folder. */
+  logFile?: string;
+}
+
+export interface SpawnIni {
+  folder: string;
+  file: string;
+  logFile: string;
+  remove(): Promise<void>;
+}
+
+export function spawnIniText(input: Required<SpawnIniInput>): string {
+  return [
+    "; written by 'kallithea-isapi serve' for this run only; removed when it stops",
+    '[isapi]',
+    'mode = spawn',
+    `node = ${input.node}`,
+    `bridge_script = ${input.bridgeScript}`,
+    `log_file = ${input.logFile}`,
+    '',
+    '[bridge]',
+    `kallithea_config = ${input.kallitheaConfig}`,
+    '',
+  ].join('\n');
+}
+
+export async function writeSpawnIni(input: SpawnIniInput): Promise<SpawnIni> {
+  const folder = await mkdtemp(join(tmpdir(), 'kallithea-isapi-serve-'));
+  const logFile = input.logFile ?? join(folder, 'kallithea_isapi.log');
+  const file = join(folder, 'kallithea-isapi.ini');
+  await writeFile(file, spawnIniText({ ...input, logFile }), { mode: 0o600 });
+  return {
+    folder,
+    file,
+    logFile,
+    remove: () => rm(folder, { recursive: true, force: true }),
+  };
+}
