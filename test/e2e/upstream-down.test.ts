@@ -1,0 +1,39 @@
+// Kallithea (the upstream) down: the bridge answers 502 through the DLL, and the DLL's own
+// path keeps working for the next request.
+import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import { fetchBuffer } from '../native/support/harness.js';
+import { startStack, waitForBridge, type Stack } from './support/stack.js';
+
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', () => done()));
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  await new Promise<void>((done) => server.close(() => done()));
+  return port;
+}
+
+describe('e2e: upstream down', function () {
+  this.timeout(60_000);
+  let stack: Stack;
+
+  before(async () => {
+    stack = await startStack({ upstream: `http://127.0.0.1:${await closedPort()}` });
+    await waitForBridge(stack);
+  });
+  after(async () => {
+    await stack?.stop();
+  });
+
+  it('answers 502', async () => {
+    for (let i = 0; i < 3; i++) {
+      const res = await fetchBuffer(stack.url(`/x${i}`));
+      assert.equal(res.status, 502);
+    }
+  });
+
+  it('reports no ISAPI contract violation', () => {
+    assert.deepEqual(stack.violations(), []);
+  });
+});
