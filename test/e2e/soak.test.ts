@@ -1,0 +1,47 @@
+// 10,000 requests in a row: no growth in the host's threads, fds or memory (the DLL's
+// pool threads, pooled connections and per-request state all come back).
+import assert from 'node:assert/strict';
+import { Agent } from 'node:http';
+import { fetchBuffer } from '../native/support/harness.js';
+import { startUpstream, type Upstream } from '../support/upstream.js';
+import { startStack, waitForBridge, type Stack } from './support/stack.js';
+
+describe('e2e: 10,000 requests in a row', function () {
+  this.timeout(300_000);
+  let upstream: Upstream;
+  let stack: Stack;
+
+  before(async () => {
+    upstream = await startUpstream();
+    stack = await startStack({ upstream: `http://127.0.0.1:${upstream.port}` });
+    await waitForBridge(stack);
+  });
+  after(async () => {
+    await stack?.stop();
+    await upstream?.stop();
+  });
+
+  it('leaves threads, fds and memory where they were', async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 4 });
+    const batch = async (n: number, offset: number): Promise<void> => {
+      for (let i = 0; i < n; i += 4) {
+        const results = await Promise.all(
+          [0, 1, 2, 3].map((k) => fetchBuffer(stack.url(`/soak/${offset + i + k}`), { agent })),
+        );
+        for (const r of results) assert.equal(r.status, 200);
+      }
+    };
+    await batch(1000, 0); // warm up: pools and allocators reach their working size
+    const before = stack.usage();
+    await batch(9000, 1000);
+    const after = stack.usage();
+    agent.destroy();
+    assert.ok(after.threads <= before.threads, `threads ${before.threads} -> ${after.threads}`);
+    assert.ok(after.fds <= before.fds + 4, `fds ${before.fds} -> ${after.fds}`);
+    assert.ok(after.rssKiB < before.rssKiB + 32 * 1024, `VmRSS ${before.rssKiB} -> ${after.rssKiB} KiB`);
+  });
+
+  it('reports no ISAPI contract violation', () => {
+    assert.deepEqual(stack.violations(), []);
+  });
+});
