@@ -1,0 +1,299 @@
+// The Kallithea suite's shared fixture. Importing this module registers root-level mocha
+// hooks (once per run, however many test files import it): before() builds or reuses the
+// cached instance (scripts/kallithea-instance.sh), copies its database and repositories into
+// a private folder with ini files on free ports, and starts the whole path twice as child
+// processes, `kallithea-isapi serve` at the site root (my.ini) and at /kallithea
+// (my-vdir.ini); after() stops both and removes the copy. Tests change only the copy.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { run, runOk } from './vcs.js';
+
+export const repoRoot = resolve(fileURLToPath(import.meta.url), '..', '..', '..', '..');
+export const cachedInstance = join(repoRoot, '.cache', 'kallithea');
+export const outDir = join(repoRoot, 'test', 'out', 'kallithea');
+const venvPython = join(cachedInstance, 'venv', 'bin', 'python');
+const provisionScript = join(repoRoot, 'scripts', 'kallithea', 'provision.py');
+export const windowsUsersFile = join(repoRoot, 'scripts', 'kallithea', 'windows-users.txt');
+
+/** Accounts of the cached instance (scripts/kallithea/README.md) and the emulated Windows users. */
+export const accounts = {
+  admin: { user: 'admin', password: process.env.KALLITHEA_ADMIN_PASSWORD ?? 'admin-secret-1' },
+  bob: { user: 'bob', password: process.env.KALLITHEA_BOB_PASSWORD ?? 'bob-secret-1' },
+  carol: { user: 'carol', password: process.env.KALLITHEA_CAROL_PASSWORD ?? 'carol-secret-1' },
+  alice: { user: 'alice', password: 'alice-pass' },
+  dave: { user: 'dave', password: 'dave-pass' },
+};
+
+export interface ServedPath {
+  name: 'root' | 'vdir';
+  /** Through isapi-host -> DLL -> bridge, ending in '/'. */
+  url: string;
+  /** Kallithea's own waitress, same path, ending in '/'. */
+  direct: string;
+  /** The `kallithea-isapi serve` process (isapi-host runs in it). */
+  serve: ChildProcess;
+  log: string;
+}
+
+export interface KallitheaInstance {
+  dir: string;
+  reposDir: string;
+  root: ServedPath;
+  vdir: ServedPath;
+  /** Kallithea's JSON API as admin, straight to the root Kallithea. */
+  api(method: string, args: Record<string, unknown>): Promise<unknown>;
+  /** A new repository with bob write and carol read, as provision.py gives hgrepo/gitrepo. */
+  createRepo(name: string, type: 'hg' | 'git'): Promise<void>;
+  /** provision.py user-info NAME on the copy. */
+  userInfo(name: string): Promise<string>;
+}
+
+let instance: KallitheaInstance | undefined;
+let cleanup: (() => Promise<void>) | undefined;
+
+export function kallithea(): KallitheaInstance {
+  if (instance === undefined) throw new Error('the Kallithea fixture did not start (see before all hook)');
+  return instance;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => done(port));
+    });
+  });
+}
+
+// --- /proc: the processes of the path -----------------------------------------------------
+
+export async function childPids(pid: number): Promise<number[]> {
+  const pids: number[] = [];
+  let tasks: string[];
+  try {
+    tasks = await readdir(`/proc/${pid}/task`);
+  } catch {
+    return pids;
+  }
+  for (const task of tasks) {
+    const text = await readFile(`/proc/${pid}/task/${task}/children`, 'utf8').catch(() => '');
+    pids.push(
+      ...text
+        .split(/\s+/)
+        .filter((s) => s !== '')
+        .map(Number),
+    );
+  }
+  return pids;
+}
+
+export async function commandLine(pid: number): Promise<string> {
+  const raw = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+  return raw.split('\0').join(' ').trim();
+}
+
+/** The first descendant of pid whose command line matches. */
+export async function findDescendant(pid: number, pattern: RegExp): Promise<number | undefined> {
+  for (const child of await childPids(pid)) {
+    if (pattern.test(await commandLine(child))) return child;
+    const deeper = await findDescendant(child, pattern);
+    if (deeper !== undefined) return deeper;
+  }
+  return undefined;
+}
+
+/** VmHWM / VmRSS of a process, in bytes. */
+export async function memory(pid: number): Promise<{ hwm: number; rss: number }> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const field = (name: string): number => {
+    const match = new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status);
+    if (match === null) throw new Error(`no ${name} in /proc/${pid}/status`);
+    return Number(match[1]) * 1024;
+  };
+  return { hwm: field('VmHWM'), rss: field('VmRSS') };
+}
+
+/** Resets a process's peak RSS (VmHWM) to its current RSS. */
+export async function resetPeak(pid: number): Promise<void> {
+  await writeFile(`/proc/${pid}/clear_refs`, '5');
+}
+
+export const gearboxPattern = /gearbox serve/;
+export const bridgePattern = /kallithea-isapi\.js bridge/;
+
+// --- start and stop ---------------------------------------------------------------------------
+
+async function instanceCopy(): Promise<{ dir: string; ports: { root: number; vdir: number } }> {
+  await runOk('bash', [join(repoRoot, 'scripts', 'kallithea-instance.sh')], {
+    cwd: repoRoot,
+    env: process.env,
+  });
+  const dir = await mkdtemp(join(tmpdir(), 'kallithea-test-'));
+  await cp(join(cachedInstance, 'kallithea.db'), join(dir, 'kallithea.db'));
+  await cp(join(cachedInstance, 'repos'), join(dir, 'repos'), { recursive: true });
+  const ports = { root: await freePort(), vdir: await freePort() };
+  for (const [file, port] of [
+    ['my.ini', ports.root],
+    ['my-vdir.ini', ports.vdir],
+  ] as const) {
+    const text = await readFile(join(cachedInstance, file), 'utf8');
+    await writeFile(join(dir, file), text.replace(/^port = \d+$/m, `port = ${port}`));
+  }
+  // The repositories' location lives in the database: point the copy at its own.
+  const script =
+    'import sqlite3, sys\n' +
+    'c = sqlite3.connect(sys.argv[1] + "/kallithea.db")\n' +
+    'c.execute("update ui set ui_value = ? where ui_section = \'paths\' and ui_key = \'/\'", (sys.argv[1] + "/repos",))\n' +
+    'c.execute("update ui set ui_value = ? where ui_section = \'largefiles\' and ui_key = \'usercache\'", (sys.argv[1] + "/repos/.cache/largefiles",))\n' +
+    'c.commit()\n';
+  await runOk(venvPython, ['-c', script, dir], { cwd: dir, env: process.env });
+  return { dir, ports };
+}
+
+async function startServe(
+  name: 'root' | 'vdir',
+  config: string,
+  direct: string,
+  virtualDir: string,
+  children: ChildProcess[],
+): Promise<ServedPath> {
+  const port = await freePort();
+  const log = join(outDir, `serve-${name}.log`);
+  const args = [
+    join(repoRoot, 'bin', 'kallithea-isapi.js'),
+    'serve',
+    '-c',
+    config,
+    '--port',
+    String(port),
+    '--virtualdir',
+    virtualDir,
+    '--users',
+    windowsUsersFile,
+    '--dll-log',
+    join(outDir, `dll-${name}.log`),
+  ];
+  const serve = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(serve);
+  const logStream = createWriteStream(log);
+  serve.stderr.pipe(logStream);
+  const url = await new Promise<string>((done, fail) => {
+    let text = '';
+    const timer = setTimeout(
+      () => fail(new Error(`serve (${name}) not ready after 180 s; see ${log}`)),
+      180_000,
+    );
+    serve.stdout.on('data', (chunk: Buffer) => {
+      text += chunk.toString('utf8');
+      const match = /ready at (\S+)/.exec(text);
+      if (match !== null) {
+        clearTimeout(timer);
+        done(match[1] as string);
+      }
+    });
+    serve.once('exit', (code) => {
+      clearTimeout(timer);
+      fail(new Error(`serve (${name}) exited ${code} before it was ready; see ${log}`));
+    });
+  });
+  serve.stdout.resume();
+  return { name, url, direct, serve, log };
+}
+
+async function stopServe(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+before(async function () {
+  this.timeout(600_000);
+  await mkdir(outDir, { recursive: true });
+  const { dir, ports } = await instanceCopy();
+  const children: ChildProcess[] = [];
+  cleanup = async () => {
+    await Promise.all(children.map(stopServe));
+    await rm(dir, { recursive: true, force: true });
+  };
+  const [root, vdir] = await Promise.all([
+    startServe('root', join(dir, 'my.ini'), `http://127.0.0.1:${ports.root}/`, '/', children),
+    startServe(
+      'vdir',
+      join(dir, 'my-vdir.ini'),
+      `http://127.0.0.1:${ports.vdir}/kallithea/`,
+      '/kallithea',
+      children,
+    ),
+  ]);
+  const apiKey = await adminApiKey(dir);
+  const api = async (method: string, args: Record<string, unknown>): Promise<unknown> => {
+    const response = await fetch(new URL('_admin/api', root.direct), {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ id: 1, api_key: apiKey, method, args }),
+    });
+    const answer = (await response.json()) as { result: unknown; error: unknown };
+    if (answer.error !== null) throw new Error(`API ${method}: ${JSON.stringify(answer.error)}`);
+    return answer.result;
+  };
+  instance = {
+    dir,
+    reposDir: join(dir, 'repos'),
+    root,
+    vdir,
+    api,
+    async createRepo(name, type) {
+      await api('create_repo', { repo_name: name, repo_type: type });
+      for (const [user, perm] of [
+        ['bob', 'repository.write'],
+        ['carol', 'repository.read'],
+      ]) {
+        await api('grant_user_permission', { repoid: name, userid: user, perm });
+      }
+    },
+    async userInfo(name) {
+      const result = await run(venvPython, [provisionScript, '-c', join(dir, 'my.ini'), 'user-info', name], {
+        cwd: dir,
+        env: process.env,
+      });
+      return result.stdout + result.stderr;
+    },
+  };
+  // The cached instance's --check logs in alice and dave; here they must be new.
+  for (const user of ['alice', 'dave']) {
+    await api('delete_user', { userid: user }).catch(() => undefined);
+  }
+});
+
+after(async function () {
+  this.timeout(120_000);
+  await cleanup?.();
+  instance = undefined;
+});
+
+async function adminApiKey(dir: string): Promise<string> {
+  const result = await runOk(
+    venvPython,
+    [
+      '-c',
+      'import sqlite3, sys\n' +
+        'c = sqlite3.connect(sys.argv[1] + "/kallithea.db")\n' +
+        'print(c.execute("select api_key from users where username = ?", (sys.argv[2],)).fetchone()[0])\n',
+      dir,
+      accounts.admin.user,
+    ],
+    { cwd: dir, env: process.env },
+  );
+  return result.stdout.trim();
+}
