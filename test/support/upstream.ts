@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 
 export interface EchoResult {
   method: string;
@@ -151,4 +151,39 @@ export class Upstream {
 
 export async function startUpstream(): Promise<Upstream> {
   return new Upstream().start();
+}
+
+/**
+ * Node's HTTP parser refuses raw non-ASCII bytes in a request target (waitress accepts
+ * them), so raw targets are checked against this: a TCP server that reads one request head,
+ * answers with the request line's target as base64 JSON (`{"target": ...}`) and closes.
+ */
+export async function startRawTargetUpstream(): Promise<{ origin: string; stop(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createNetServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    let head = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => {
+      head = Buffer.concat([head, chunk]);
+      const end = head.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const line = head.subarray(0, head.indexOf('\r\n'));
+      const target = line.subarray(line.indexOf(' ') + 1, line.lastIndexOf(' '));
+      const body = JSON.stringify({ target: target.toString('base64') });
+      socket.end(
+        `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n` +
+          `Connection: close\r\n\r\n${body}`,
+      );
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    stop: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
 }
