@@ -1,0 +1,139 @@
+// kallithea-isapi.ini [bridge] and Kallithea's my.ini: defaults, upstream resolution, and
+// errors that name the file, the key and the fix.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bridgeDefaults, readBridgeSettings } from '../../../lib/config/bridge-section.js';
+import { ConfigError } from '../../../lib/bridge/errors.js';
+
+describe('config: [bridge] section', () => {
+  let folder: string;
+  before(async () => {
+    folder = await mkdtemp(join(tmpdir(), 'kallithea-isapi-config-'));
+  });
+  after(async () => {
+    await rm(folder, { recursive: true, force: true });
+  });
+
+  async function write(name: string, text: string): Promise<string> {
+    const file = join(folder, name);
+    await writeFile(file, text);
+    return file;
+  }
+
+  function configError(file: string, key: string | undefined, fix: RegExp) {
+    return (error: unknown): boolean => {
+      assert.ok(error instanceof ConfigError, String(error));
+      assert.equal(error.file, file);
+      assert.equal(error.key, key);
+      assert.ok(error.message.includes(file));
+      if (key !== undefined) assert.ok(error.message.includes(key));
+      assert.match(error.message, fix);
+      return true;
+    };
+  }
+
+  it('reads every key, ignores [isapi], accepts inline comments and decimals', async () => {
+    const file = await write(
+      'full.ini',
+      [
+        '[isapi]',
+        'mode = connect',
+        '[bridge]',
+        'listen = unix:/run/k.sock ; standalone',
+        'upstream = http://127.0.0.1:5055',
+        'user_header = X-Kallithea-User',
+        'connect_timeout = 2.5',
+        'headers_timeout = 60',
+        'body_timeout = 7200',
+        'max_connections = 8',
+        'access_log = logs/access.log',
+        'shutdown_timeout = 5',
+        '',
+      ].join('\n'),
+    );
+    const settings = await readBridgeSettings(file);
+    assert.deepEqual(settings, {
+      listen: 'unix:/run/k.sock',
+      kallitheaConfig: undefined,
+      upstream: 'http://127.0.0.1:5055',
+      userHeader: 'X-Kallithea-User',
+      connectTimeout: 2.5,
+      headersTimeout: 60,
+      bodyTimeout: 7200,
+      maxConnections: 8,
+      accessLog: join(folder, 'logs/access.log'),
+      shutdownTimeout: 5,
+    });
+  });
+
+  it('uses the defaults without a file or without a [bridge] section', async () => {
+    assert.deepEqual(await readBridgeSettings(undefined), bridgeDefaults);
+    assert.deepEqual(
+      await readBridgeSettings(await write('empty.ini', '[isapi]\nthreads = 4\n')),
+      bridgeDefaults,
+    );
+  });
+
+  it('takes the upstream from my.ini [server:main] (relative to the ini), upstream wins over it', async () => {
+    await write('my.ini', '[server:main]\nuse = egg:waitress#main\nhost = 0.0.0.0\nport = 5123\n');
+    const fromMyIni = await readBridgeSettings(
+      await write('k1.ini', '[bridge]\nkallithea_config = my.ini\n'),
+    );
+    assert.equal(fromMyIni.upstream, 'http://127.0.0.1:5123');
+    assert.equal(fromMyIni.kallitheaConfig, join(folder, 'my.ini'));
+    const both = await readBridgeSettings(
+      await write('k2.ini', '[bridge]\nkallithea_config = my.ini\nupstream = http://localhost:6000\n'),
+    );
+    assert.equal(both.upstream, 'http://localhost:6000');
+  });
+
+  it('refuses a missing file, naming it', async () => {
+    const file = join(folder, 'missing.ini');
+    await assert.rejects(
+      readBridgeSettings(file),
+      configError(file, undefined, /ENOENT.*check that the path/),
+    );
+  });
+
+  it('refuses a missing my.ini, and one without [server:main]', async () => {
+    const file = await write('k3.ini', '[bridge]\nkallithea_config = nowhere.ini\n');
+    await assert.rejects(
+      readBridgeSettings(file),
+      configError(join(folder, 'nowhere.ini'), undefined, /ENOENT/),
+    );
+    await write('noserver.ini', '[app:main]\nuse = egg:kallithea\n');
+    const file2 = await write('k4.ini', '[bridge]\nkallithea_config = noserver.ini\n');
+    await assert.rejects(
+      readBridgeSettings(file2),
+      configError(join(folder, 'noserver.ini'), '[server:main]', /missing.*gearbox serve/),
+    );
+  });
+
+  it('refuses an unknown key, listing the known ones', async () => {
+    const file = await write('unknown.ini', '[bridge]\nheader_timeout = 5\n');
+    await assert.rejects(
+      readBridgeSettings(file),
+      configError(file, '[bridge] header_timeout', /headers_timeout/),
+    );
+  });
+
+  const bad: Array<[key: string, value: string, fix: RegExp]> = [
+    ['headers_timeout', 'soon', /seconds as a number/],
+    ['body_timeout', '0', /seconds as a number above 0/],
+    ['connect_timeout', '-1', /seconds/],
+    ['max_connections', '0', /whole number of connections from 1 to 1024/],
+    ['max_connections', '2.5', /whole number/],
+    ['user_header', 'X_Forwarded_User', /no underscores/],
+    ['upstream', 'https://kallithea', /http:\/\/host:port/],
+    ['upstream', 'http://127.0.0.1:5000/kallithea', /no path/],
+    ['upstream', 'localhost:5000', /http:\/\/host:port/],
+  ];
+  for (const [key, value, fix] of bad) {
+    it(`refuses ${key} = ${value}`, async () => {
+      const file = await write(`bad-${key}.ini`, `[bridge]\n${key} = ${value}\n`);
+      await assert.rejects(readBridgeSettings(file), configError(file, `[bridge] ${key}`, fix));
+    });
+  }
+});
