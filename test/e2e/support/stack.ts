@@ -11,6 +11,9 @@ export function dllPath(): string {
   return process.env['KALLITHEA_ISAPI_DLL'] ?? join(repoRoot, 'build-dll', 'Release', 'kallithea_isapi.so');
 }
 
+/** Running the ASan/UBSan build (scripts/asan-dll.sh): memory figures then mean nothing. */
+export const sanitized = process.env['KALLITHEA_ISAPI_ASAN_PRELOAD'] !== undefined;
+
 export interface StackOptions {
   /** Upstream URL for [bridge] upstream. */
   upstream: string;

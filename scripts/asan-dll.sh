@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Builds the ISAPI DLL and its unit tests with -fsanitize=address,undefined, runs the unit
+# tests, then the e2e suite with the sanitized .so loaded into isapi-host (the ASan runtime
+# is preloaded, since node itself is not built with it).
+# Usage: scripts/asan-dll.sh [mocha file globs...]   (default: every e2e test)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=build-dll/asan
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DBUILD_TESTING=ON \
+  -DKALLITHEA_ISAPI_SANITIZE=ON >/dev/null
+cmake --build "$build"
+export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:verify_asan_link_order=0:halt_on_error=1"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+"$build/kallithea_isapi_tests"
+npx tsc -p tsconfig.json
+export KALLITHEA_ISAPI_DLL="$PWD/$build/kallithea_isapi.so"
+export KALLITHEA_ISAPI_ASAN_PRELOAD="$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so)"
+if [ $# -eq 0 ]; then set -- 'dist/test/e2e/**/*.test.js'; fi
+npx mocha --timeout 600000 "$@"
