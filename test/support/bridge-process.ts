@@ -1,0 +1,88 @@
+// Runs the bridge as a child process (`node bin/kallithea-isapi.js bridge ...`), as the DLL
+// does, so tests can read its memory from /proc and stop it with a signal.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** bin/kallithea-isapi.js, from dist/test/support/. */
+export const CLI = fileURLToPath(new URL('../../../bin/kallithea-isapi.js', import.meta.url));
+
+export interface BridgeProcessOptions {
+  /** Folder for the ini and the socket. */
+  dir: string;
+  /** The [bridge] section's lines (without listen). */
+  bridge: Record<string, string | number>;
+  secret?: string;
+}
+
+export interface BridgeProcess {
+  readonly socket: string;
+  readonly secret: string;
+  readonly pid: number;
+  /** What the bridge wrote to stderr so far (lifecycle lines, access log). */
+  output(): string;
+  /** A field of /proc/<pid>/status in KiB (VmHWM: peak resident set, VmRSS: current). */
+  memoryKiB(field: 'VmHWM' | 'VmRSS'): number;
+  /** SIGTERM, then the exit code. */
+  stop(): Promise<number | null>;
+}
+
+function canConnect(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(path);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+export async function startBridgeProcess(options: BridgeProcessOptions): Promise<BridgeProcess> {
+  const secret = options.secret ?? randomBytes(16).toString('hex');
+  const socket = join(options.dir, 'bridge.sock');
+  const ini = join(options.dir, 'kallithea-isapi.ini');
+  const lines = Object.entries(options.bridge).map(([key, value]) => `${key} = ${value}`);
+  writeFileSync(ini, `[bridge]\n${lines.join('\n')}\n`);
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [CLI, 'bridge', '--config', ini, '--listen', `unix:${socket}`],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, KALLITHEA_ISAPI_SECRET: secret },
+    },
+  );
+  let output = '';
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  let exitCode: number | null | undefined;
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      exitCode = code;
+      resolve(code);
+    }),
+  );
+  while (!(await canConnect(socket))) {
+    if (exitCode !== undefined) throw new Error(`the bridge exited with ${exitCode}:\n${output}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  const pid = child.pid as number;
+  return {
+    socket,
+    secret,
+    pid,
+    output: () => output,
+    memoryKiB(field) {
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
+      if (match === null) throw new Error(`no ${field} in /proc/${pid}/status`);
+      return Number(match[1]);
+    },
+    async stop() {
+      if (exitCode === undefined) child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
