@@ -21,6 +21,8 @@ export interface BridgeOptions {
 export interface RunningBridge {
   /** The address bound (tcp port 0 resolved). */
   readonly address: string;
+  /** FastCGI connections accepted so far (kept-alive reuse shows as a small number). */
+  acceptedConnections(): number;
   close(): Promise<void>;
 }
 
@@ -68,6 +70,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
   let closing: Promise<void> | undefined;
   return {
     address,
+    acceptedConnections: () => server.acceptedConnections,
     close() {
       closing ??= (async () => {
         await server.close(settings.shutdownTimeout * 1000);
