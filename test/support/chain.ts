@@ -23,17 +23,24 @@ export interface Chain {
 export interface ChainOptions {
   /** Overrides for the [bridge] section (upstream defaults to the test upstream). */
   bridge?: Record<string, string | number>;
+  /**
+   * nginx `fastcgi_buffering`. Off by default (streaming). nginx 1.22 in unbuffered mode ends
+   * the client response as if complete when the FastCGI connection closes without
+   * END_REQUEST; only its buffered mode reports it ("upstream prematurely closed") and cuts
+   * the client connection, so truncation tests turn it on.
+   */
+  nginxBuffering?: boolean;
 }
 
 /** The server block: every request to the bridge, unbuffered both ways (`bridge` is nginxFastCgiHttp's upstream). */
-export function nginxFastCgiServer(secret: string): string {
+export function nginxFastCgiServer(secret: string, buffering = false): string {
   return `
     client_max_body_size 0;
     location / {
       fastcgi_pass bridge;
       fastcgi_keep_conn on;
       fastcgi_request_buffering off;
-      fastcgi_buffering off;
+      fastcgi_buffering ${buffering ? 'on' : 'off'};
       fastcgi_read_timeout 120s;
       fastcgi_param REQUEST_METHOD $request_method;
       fastcgi_param REQUEST_URI $request_uri;
@@ -74,7 +81,7 @@ export async function startChain(options: ChainOptions = {}): Promise<Chain> {
           port,
           dir: nginxDir,
           http: nginxFastCgiHttp(running.socket),
-          server: nginxFastCgiServer(running.secret),
+          server: nginxFastCgiServer(running.secret, options.nginxBuffering ?? false),
         }),
     });
     return {
