@@ -269,7 +269,7 @@ void request::on_client_read(DWORD cb, DWORD error) {
 void request::do_read_bridge() {
   if (bridge_reading_ || !conn_ || bridge_failed_ || end_request_seen_)
     return;
-  rx_pos_ = rx_end_ = 0;
+  rx_pos_ = rx_end_ = 0; // only called once every byte of rx_ went through the parser
   bridge_reading_ = true;
   conn_->async_read_some(
       asio::buffer(rx_), asio::bind_executor(strand_, [self = shared_from_this(), epoch = epoch_](
@@ -383,6 +383,14 @@ void request::process_bridge_bytes() {
       return;
     }
     want_client_write_ = true;
+  }
+  if (!end_request_seen_ && !have_piece_ && headers_sent_ && out_len_ < window / 2 &&
+      conn_->available() > 0) {
+    // More STDOUT is already here and the window has room: fill it before writing, so the
+    // client gets fewer, larger writes. Nothing is in flight to the client yet.
+    want_client_write_ = false;
+    do_read_bridge();
+    return;
   }
   if (want_client_write_ || out_len_ > 0) {
     want_client_write_ = true;

@@ -23,6 +23,8 @@ export interface StackOptions {
   bridgeScript?: string;
   /** Extra host arguments (e.g. --auth basic:FILE). */
   hostArgs?: string[];
+  /** The host's verifier mode (default on; benchmarks turn it off). */
+  verify?: boolean;
 }
 
 export interface Stack {
@@ -58,7 +60,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const env: NodeJS.ProcessEnv = { KALLITHEA_ISAPI_INI: '' };
   if (process.env['KALLITHEA_ISAPI_ASAN_PRELOAD'] !== undefined)
     env['LD_PRELOAD'] = process.env['KALLITHEA_ISAPI_ASAN_PRELOAD'];
-  const host = await startHostProcess(['--dll', dll, '--verify', ...(options.hostArgs ?? [])], env);
+  const verify = options.verify === false ? [] : ['--verify'];
+  const host = await startHostProcess(['--dll', dll, ...verify, ...(options.hostArgs ?? [])], env);
   const log = (): string => {
     try {
       return readFileSync(join(dir, 'kallithea_isapi.log'), 'utf8');
