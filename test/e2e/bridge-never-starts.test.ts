@@ -1,7 +1,7 @@
 // A bridge that exits at once: requests get a 503 page with Retry-After (never a hang or a
 // crash), the log says why, and rapid-fail protection stops the restart loop.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventually, fetchBuffer } from '../native/support/harness.js';
@@ -22,6 +22,7 @@ describe('e2e: bridge never starts', function () {
   });
   after(async () => {
     await stack?.stop();
+    rmSync(script, { force: true });
   });
 
   it('answers 503 with Retry-After and logs the rapid-fail stop', async () => {

@@ -1,7 +1,7 @@
 // GET through the whole path: status, raw target (%2F, non-ASCII) byte for byte, and the
 // user from emulated Windows auth arriving as X-Forwarded-User.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { rawExchange } from '../native/support/harness.js';
 import { startUpstream, type EchoResult, type Upstream } from '../support/upstream.js';
@@ -11,11 +11,12 @@ describe('e2e: GET', function () {
   this.timeout(60_000);
   let upstream: Upstream;
   let stack: Stack;
+  let users = '';
 
   before(async () => {
     upstream = await startUpstream();
     const usersDir = join(process.env['TMPDIR'] ?? '/tmp');
-    const users = join(usersDir, `kallithea-isapi-e2e-users-${process.pid}`);
+    users = join(usersDir, `kallithea-isapi-e2e-users-${process.pid}`);
     writeFileSync(users, 'alice:secret\n');
     stack = await startStack({
       upstream: `http://127.0.0.1:${upstream.port}`,
@@ -26,6 +27,7 @@ describe('e2e: GET', function () {
   after(async () => {
     await stack?.stop();
     await upstream?.stop();
+    if (users !== '') rmSync(users, { force: true });
   });
 
   function echoOf(raw: Buffer): EchoResult {

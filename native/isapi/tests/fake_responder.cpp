@@ -156,6 +156,16 @@ void responder::serve(int fd) {
       } else if (path == "/die") {
         send_record(fd, kf::stdout_, "Status: 200 OK\r\n\r\npartial");
         goto out; // no END_REQUEST
+      } else if (path == "/hang") {
+        while (!stopping_) // never answers; waits for the abort or the test's end
+          std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        goto out;
+      } else if (path == "/once") {
+        // Answers, then closes the kept connection as a restarting bridge would.
+        send_record(fd, kf::stdout_, "Status: 200 OK\r\nContent-Length: 4\r\n\r\nonce");
+        send_record(fd, kf::stdout_, "");
+        send_end(fd);
+        goto out;
       } else if (path == "/slow") {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
         ok = send_record(fd, kf::stdout_, "Status: 200 OK\r\nContent-Length: 4\r\n\r\nslow");

@@ -274,3 +274,38 @@ TEST_F(request_test, terminate_drains_and_refuses_new_requests) {
   EXPECT_EQ(slow.done_calls, 1);
   EXPECT_EQ(slow.status, "200 OK");
 }
+
+TEST_F(request_test, terminate_refuses_new_requests_then_aborts_what_outlives_drain_timeout) {
+  write_ini("drain_timeout = 0.5\n");
+  start();
+  fake::connection hung;
+  hung.path_info = "/hang";
+  host_.run(hung, proc);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  std::thread stopper([&] { runtime_->stop(); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  fake::connection late; // arrives while draining
+  late.path_info = "/hello";
+  EXPECT_EQ(host_.run(late, proc), static_cast<DWORD>(HSE_STATUS_PENDING));
+  ASSERT_TRUE(host_.wait_done(late));
+  EXPECT_EQ(late.status.substr(0, 3), "503");
+  stopper.join();
+  EXPECT_EQ(hung.done_calls, 1);
+  EXPECT_TRUE(hung.closed);
+  EXPECT_NE(log_text().find("drain_timeout passed: aborting 1 requests"), std::string::npos);
+}
+
+TEST_F(request_test, a_dead_pooled_connection_is_retried_once_on_a_new_one) {
+  start();
+  fake::connection first;
+  first.path_info = "/once";
+  run(first);
+  EXPECT_EQ(first.output, "once");
+  std::this_thread::sleep_for(std::chrono::milliseconds(50)); // the responder has closed it
+  fake::connection second;
+  second.path_info = "/hello";
+  run(second);
+  EXPECT_EQ(second.status, "200 OK");
+  EXPECT_EQ(second.output, "hello");
+  EXPECT_EQ(responder_->connections.load(), 2);
+}
