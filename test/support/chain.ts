@@ -62,7 +62,7 @@ export function nginxFastCgiServer(secret: string, buffering = false): string {
 }
 
 export function nginxFastCgiHttp(socket: string): string {
-  return `upstream bridge { server unix:${socket}; keepalive 8; }`;
+  return `upstream bridge { server unix:${socket}; keepalive 64; }`;
 }
 
 export async function startChain(options: ChainOptions = {}): Promise<Chain> {
