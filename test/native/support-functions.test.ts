@@ -3,7 +3,7 @@
 // SEND_RESPONSE_HEADER with a body in the header string, HSE_STATUS_ERROR, and
 // FALSE + ERROR_INVALID_PARAMETER for anything unsupported.
 import assert from 'node:assert/strict';
-import { fetchBuffer, rawExchange, startHost, type RunningHost } from './support/harness.js';
+import { eventually, fetchBuffer, rawExchange, startHost, type RunningHost } from './support/harness.js';
 
 describe('isapi-host ServerSupportFunction', () => {
   let running: RunningHost;
@@ -47,7 +47,11 @@ describe('isapi-host ServerSupportFunction', () => {
 
   it('APPEND_LOG_PARAMETER text appears in the access log', async () => {
     await op('log');
-    assert.ok(running.accessLog.some((line) => line.includes('op=log') && line.endsWith(' hello-world')));
+    assert.ok(
+      await eventually(() =>
+        running.accessLog.some((line) => line.includes('op=log') && line.endsWith(' hello-world')),
+      ),
+    );
   });
 
   it('the deprecated SEND_RESPONSE_HEADER takes a body after the blank line', async () => {

@@ -3,7 +3,7 @@
 // TRUE with 0 bytes, and the body comes back unchanged.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { fetchBuffer, startHost, type RunningHost } from './support/harness.js';
+import { eventually, fetchBuffer, startHost, type RunningHost } from './support/harness.js';
 
 describe('isapi-host synchronous ReadClient', () => {
   let running: RunningHost;
@@ -47,7 +47,9 @@ describe('isapi-host synchronous ReadClient', () => {
   it('logs the APPEND_LOG_PARAMETER text in the access log', async () => {
     await fetchBuffer(running.url('/kallithea/echo?log'), { method: 'POST', body: 'x' });
     assert.ok(
-      running.accessLog.some((line) => line.includes('/kallithea/echo?log') && line.endsWith(' echo_sync')),
+      await eventually(() =>
+        running.accessLog.some((line) => line.includes('/kallithea/echo?log') && line.endsWith(' echo_sync')),
+      ),
     );
   });
 
