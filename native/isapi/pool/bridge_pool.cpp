@@ -4,11 +4,16 @@ namespace kallithea_isapi {
 
 /// One connection being opened: owns the stream until it connects or gives up.
 struct bridge_pool::attempt {
-  attempt(asio::io_context& io) : timer(io) {}
+  attempt(asio::io_context& io) : strand(asio::make_strand(io)), timer(io), connect_timer(strand) {}
+  asio::strand<asio::io_context::executor_type> strand; ///< orders the connect and its timer
   acquire_handler handler;
   connection stream;
   bridge_target target;
-  asio::steady_timer timer;
+  asio::steady_timer timer; ///< back-off between tries
+  asio::basic_waitable_timer<std::chrono::steady_clock,
+                             asio::wait_traits<std::chrono::steady_clock>,
+                             asio::strand<asio::io_context::executor_type>>
+      connect_timer; ///< bounds one try (a TCP SYN can hang for minutes)
   std::chrono::steady_clock::time_point deadline;
   std::chrono::milliseconds backoff{25};
   unsigned tries = 0;
@@ -102,10 +107,18 @@ void bridge_pool::connect_once(std::shared_ptr<attempt> a) {
   ++a->tries;
   a->stream = std::make_unique<bridge_stream>(io_);
   bridge_stream* s = a->stream.get();
+  a->connect_timer.expires_at(a->deadline);
+  a->connect_timer.async_wait([a, s](std::error_code ec) {
+    if (!ec && a->stream.get() == s)
+      s->close(); // the connect completes with operation_aborted
+  });
   s->async_connect(a->target, [this, a](std::error_code ec) {
-    if (ec)
-      return on_connect_failed(a, ec);
-    a->handler(acquire_error::none, std::move(a->stream));
+    asio::post(a->strand, [this, a, ec] {
+      a->connect_timer.cancel();
+      if (ec)
+        return on_connect_failed(a, ec);
+      a->handler(acquire_error::none, std::move(a->stream));
+    });
   });
 }
 
