@@ -163,14 +163,35 @@ export class ClientAbortedError extends BridgeError {
 
 // --- Configuration: kallithea-isapi.ini [bridge] and Kallithea's my.ini ---
 
-/** A configuration problem, naming the file, the key (when one is at fault) and the fix. */
+/** Where a configuration problem is and what to do: `file[:line]: [key: ]problem; fix`. */
+export function configProblemText(
+  file: string,
+  line: number | undefined,
+  key: string | undefined,
+  problem: string,
+  fix: string,
+): string {
+  const where = `${file}${line === undefined ? '' : `:${line}`}${key === undefined ? '' : `: ${key}`}`;
+  return `${where}: ${problem}; ${fix}`;
+}
+
+/**
+ * A configuration problem, naming the file, the key (when one is at fault) and the fix. When a
+ * file has several, the first is the error's own and the others follow it, one per line.
+ */
 export class ConfigError extends BridgeError {
   readonly file: string;
   readonly key: string | undefined;
 
-  constructor(file: string, key: string | undefined, problem: string, fix: string) {
-    const where = key === undefined ? file : `${file}: ${key}`;
-    super('ERR_CONFIG', `${where}: ${problem}; ${fix}`);
+  constructor(
+    file: string,
+    key: string | undefined,
+    problem: string,
+    fix: string,
+    options: { line?: number; others?: readonly string[] } = {},
+  ) {
+    const first = configProblemText(file, options.line, key, problem, fix);
+    super('ERR_CONFIG', [first, ...(options.others ?? [])].join('\n'));
     this.file = file;
     this.key = key;
   }

@@ -1,11 +1,11 @@
 // The [bridge] section of kallithea-isapi.ini: defaults, validation and the upstream it
-// resolves to. Keys and defaults are fixed in the team conventions. Every problem stops
-// start-up with a ConfigError naming the file, the key and the fix. Other sections ([isapi]
-// belongs to the DLL) are not looked at here.
+// resolves to. Keys and defaults are fixed in the team conventions. Every problem is
+// collected (file, key, fix): `check` lists them all, the bridge's start-up stops with a
+// ConfigError naming them. [isapi] belongs to the DLL and is read by isapi-section.ts.
 import { dirname, resolve } from 'node:path';
-import { ConfigError } from '../bridge/errors.js';
-import { readIniFile, type IniSection } from './ini-file.js';
-import { kallitheaUpstream } from './kallithea-ini.js';
+import { bridgeAddressProblem } from './isapi-section.js';
+import type { IniSection } from './ini-text.js';
+import type { ConfigProblem } from './problems.js';
 
 export interface BridgeSettings {
   /** The FastCGI listen address, or undefined when only `--listen` gives it. */
@@ -23,6 +23,8 @@ export interface BridgeSettings {
   /** `-` for stderr, else an absolute file path. */
   accessLog: string;
   shutdownTimeout: number;
+  /** Seconds a new FastCGI connection has to deliver its first whole request. */
+  handshakeTimeout: number;
 }
 
 export const bridgeDefaults: BridgeSettings = {
@@ -36,6 +38,7 @@ export const bridgeDefaults: BridgeSettings = {
   maxConnections: 32,
   accessLog: '-',
   shutdownTimeout: 30,
+  handshakeTimeout: 10,
 };
 
 type Key = keyof BridgeSettings;
@@ -52,9 +55,16 @@ const KEYS: Record<string, Key> = {
   max_connections: 'maxConnections',
   access_log: 'accessLog',
   shutdown_timeout: 'shutdownTimeout',
+  handshake_timeout: 'handshakeTimeout',
 };
 
-const SECONDS_KEYS = new Set<Key>(['connectTimeout', 'headersTimeout', 'bodyTimeout', 'shutdownTimeout']);
+const SECONDS_KEYS = new Set<Key>([
+  'connectTimeout',
+  'headersTimeout',
+  'bodyTimeout',
+  'shutdownTimeout',
+  'handshakeTimeout',
+]);
 
 function seconds(text: string): number | undefined {
   if (!/^\d+(\.\d+)?$/.test(text)) return undefined;
@@ -97,10 +107,12 @@ function check(settings: BridgeSettings, key: Key, text: string, folder: string)
       settings.upstream = url.origin;
       return undefined;
     }
-    case 'listen':
-      if (text === '') return 'give an address such as unix:/run/kallithea-isapi.sock or tcp:127.0.0.1:9000';
+    case 'listen': {
+      const problem = bridgeAddressProblem(text);
+      if (problem !== undefined) return problem;
       settings.listen = text;
       return undefined;
+    }
     case 'kallitheaConfig':
       if (text === '') return "give the path of Kallithea's my.ini, or remove the key";
       settings.kallitheaConfig = resolve(folder, text);
@@ -114,37 +126,29 @@ function check(settings: BridgeSettings, key: Key, text: string, folder: string)
   }
 }
 
-/** Validates a [bridge] section already read from `file`. */
-export async function bridgeSettingsFrom(
+/** Validates a [bridge] section already read from `file`; the upstream is not resolved yet. */
+export function checkBridgeSection(
   file: string,
   section: IniSection | undefined,
-): Promise<BridgeSettings> {
+): { settings: BridgeSettings; problems: ConfigProblem[] } {
   const settings: BridgeSettings = { ...bridgeDefaults };
+  const problems: ConfigProblem[] = [];
   const folder = dirname(resolve(file));
-  let upstreamSet = false;
   for (const [name, raw] of Object.entries(section ?? {})) {
     const key = KEYS[name];
     if (key === undefined) {
-      throw new ConfigError(
+      problems.push({
         file,
-        `[bridge] ${name}`,
-        'unknown key',
-        `remove it or use one of: ${Object.keys(KEYS).join(', ')}`,
-      );
+        key: `[bridge] ${name}`,
+        problem: 'unknown key',
+        fix: `the [bridge] keys are ${Object.keys(KEYS).join(', ')}`,
+      });
+      continue;
     }
     const fix = check(settings, key, raw.trim(), folder);
-    if (fix !== undefined) throw new ConfigError(file, `[bridge] ${name}`, `bad value '${raw}'`, fix);
-    if (key === 'upstream') upstreamSet = true;
+    if (fix !== undefined) {
+      problems.push({ file, key: `[bridge] ${name}`, problem: `bad value ${JSON.stringify(raw)}`, fix });
+    }
   }
-  if (!upstreamSet && settings.kallitheaConfig !== undefined) {
-    settings.upstream = await kallitheaUpstream(settings.kallitheaConfig);
-  }
-  return settings;
-}
-
-/** Reads kallithea-isapi.ini's [bridge] section; no file at all means every default. */
-export async function readBridgeSettings(file: string | undefined): Promise<BridgeSettings> {
-  if (file === undefined) return { ...bridgeDefaults };
-  const ini = await readIniFile(file, 'the kallithea-isapi configuration');
-  return bridgeSettingsFrom(file, ini.bridge);
+  return { settings, problems };
 }

@@ -3,6 +3,8 @@
 // key before IIS loads the DLL, and lets `install` validate what it writes. Keys, defaults and
 // meanings are fixed in the team conventions; keep the two readers in step.
 
+import type { ConfigProblem } from './problems.js';
+
 export type IsapiMode = 'spawn' | 'connect';
 
 export interface IsapiSettings {
@@ -19,14 +21,6 @@ export interface IsapiSettings {
   rapidFailsPerMinute: number;
   logFile: string;
   secretFile: string | undefined;
-}
-
-/** One bad key: where, which, and how to fix it. */
-export interface SectionProblem {
-  file: string;
-  section: string;
-  key: string;
-  message: string;
 }
 
 export const isapiDefaults: IsapiSettings = {
@@ -117,32 +111,34 @@ export const isapiKeys: readonly string[] = Object.keys(readers);
 export function readIsapiSection(
   raw: Readonly<Record<string, string>>,
   file: string,
-): { settings: IsapiSettings; problems: SectionProblem[] } {
+): { settings: IsapiSettings; problems: ConfigProblem[] } {
   const settings: IsapiSettings = { ...isapiDefaults };
-  const problems: SectionProblem[] = [];
-  const problem = (key: string, message: string): void => {
-    problems.push({ file, section: 'isapi', key, message: `${file}: [isapi] ${key}: ${message}` });
+  const problems: ConfigProblem[] = [];
+  const problem = (key: string, what: string, fix: string): void => {
+    problems.push({ file, key: `[isapi] ${key}`, problem: what, fix });
   };
   for (const [key, text] of Object.entries(raw)) {
     const entry = readers[key];
     if (entry === undefined) {
-      problem(key, `unknown key; the [isapi] keys are ${isapiKeys.join(', ')}`);
+      problem(key, 'unknown key', `the [isapi] keys are ${isapiKeys.join(', ')}`);
       continue;
     }
     const [field, read] = entry;
     const result = read(text.trim());
-    if ('fix' in result) problem(key, `bad value ${JSON.stringify(text)}: ${result.fix}`);
+    if ('fix' in result) problem(key, `bad value ${JSON.stringify(text)}`, result.fix);
     else (settings as unknown as Record<string, unknown>)[field] = result.value;
   }
   if (settings.mode === 'connect' && settings.bridgeAddress === undefined && !('bridge_address' in raw)) {
     problem(
       'bridge_address',
+      'missing',
       'mode = connect needs the address of a running bridge, e.g. tcp:127.0.0.1:9000',
     );
   }
   if (settings.mode === 'spawn' && settings.bridgeScript === undefined && !('bridge_script' in raw)) {
     problem(
       'bridge_script',
+      'missing',
       'mode = spawn needs the path of bin/kallithea-isapi.js to start the bridge with',
     );
   }

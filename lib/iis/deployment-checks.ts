@@ -2,15 +2,14 @@
 // over it, each as one result with the fix. `kallithea-isapi check` prints them; the first
 // request through IIS would otherwise find the same faults one at a time, as 500s.
 import { constants } from 'node:fs';
-import { access, readFile, stat } from 'node:fs/promises';
+import { access, stat } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
-import { readIsapiSection } from '../config/isapi-section.js';
-import { readBridgeSection } from './bridge-section.js';
+import { prefixMismatch } from '../config/kallithea-ini.js';
+import { readKallitheaIsapiIni } from '../config/kallithea-isapi-ini.js';
+import { problemText } from '../config/problems.js';
 import { readRegistrationNote } from './isapi-ini-text.js';
-import { type KallitheaIniFacts, prefixMismatch, readKallitheaIni } from './kallithea-ini-facts.js';
 import { inspectPeFile } from './pe-machine.js';
-import { parseIniStrict } from './strict-ini.js';
 
 export interface CheckResult {
   ok: boolean;
@@ -81,69 +80,45 @@ export async function runDeploymentChecks(options: CheckOptions): Promise<CheckR
   const iniPath = path.resolve(options.iniPath);
   const iniDir = path.dirname(iniPath);
 
-  let text: string;
-  try {
-    text = await readFile(iniPath, 'utf8');
-  } catch (error) {
-    fail(
-      'ini file',
-      `cannot read ${iniPath}: ${(error as Error).message}; run 'kallithea-isapi install' or give --config`,
-    );
+  const ini = await readKallitheaIsapiIni(iniPath);
+  const text = ini.text;
+  if (text === undefined) {
+    fail('ini file', `cannot read ${iniPath}; run 'kallithea-isapi install' or give --config`);
     return results;
   }
-  const parsed = parseIniStrict(text, iniPath);
-  if (parsed.problems.length === 0) ok('ini syntax', iniPath);
-  for (const problem of parsed.problems) fail('ini syntax', problem);
-  for (const name of Object.keys(parsed.sections)) {
-    if (name !== 'isapi' && name !== 'bridge') {
-      fail('ini sections', `${iniPath}: unknown section [${name}]; the sections are [isapi] and [bridge]`);
-    }
+  if (ini.fileProblems.length === 0) ok('ini syntax', iniPath);
+  for (const problem of ini.fileProblems) {
+    fail(problem.line === undefined ? 'ini sections' : 'ini syntax', problemText(problem));
   }
-
-  const isapi = readIsapiSection(parsed.sections.isapi ?? {}, iniPath);
+  const { isapi, bridge } = ini;
   if (isapi.problems.length === 0) ok('[isapi] keys', `mode = ${isapi.settings.mode}`);
-  for (const problem of isapi.problems) fail(`[isapi] ${problem.key}`, problem.message);
-  const bridge = readBridgeSection(parsed.sections.bridge ?? {}, iniPath);
+  for (const problem of isapi.problems) fail(problem.key ?? '[isapi]', problemText(problem));
   if (bridge.problems.length === 0) ok('[bridge] keys', 'all known, all valid');
-  for (const problem of bridge.problems) fail(`[bridge] ${problem.key}`, problem.message);
+  for (const problem of bridge.problems) fail(problem.key ?? '[bridge]', problemText(problem));
 
   // Kallithea's my.ini, and where Kallithea listens.
-  let facts: KallitheaIniFacts | undefined;
-  const myIniSetting = bridge.settings.kallitheaConfig;
-  const myIni = myIniSetting === undefined ? undefined : path.resolve(iniDir, myIniSetting);
+  const myIni = bridge.settings.kallitheaConfig;
+  const upstreamSet = ini.upstreamFrom === 'upstream';
+  const facts = ini.kallithea?.problems.length === 0 ? ini.kallithea.facts : undefined;
   if (myIni === undefined) {
-    if (bridge.settings.upstream === undefined) {
+    if (!upstreamSet) {
       fail('my.ini', `${iniPath}: [bridge] kallithea_config is not set: give the path of Kallithea's my.ini`);
     }
   } else if (!(await isFile(myIni))) {
     fail('my.ini', `${myIni} (from [bridge] kallithea_config) does not exist: fix the path`);
+  } else if (facts !== undefined) {
+    ok('my.ini', `${myIni} parses`);
   } else {
-    try {
-      facts = await readKallitheaIni(myIni);
-      ok('my.ini', `${myIni} parses`);
-    } catch (error) {
-      fail('my.ini', `${myIni} does not parse: ${(error as Error).message}`);
-    }
+    for (const problem of ini.kallithea?.problems ?? []) fail('my.ini', problemText(problem));
   }
 
-  let upstream: URL | undefined = bridge.settings.upstream;
-  if (upstream !== undefined) {
+  let upstream: URL | undefined;
+  if (upstreamSet) {
+    upstream = new URL(bridge.settings.upstream);
     ok('upstream', `${upstream.host} (from [bridge] upstream)`);
-  } else if (facts !== undefined) {
-    if (facts.port === undefined || facts.port < 1 || facts.port > 65535) {
-      fail(
-        'upstream',
-        `${myIni}: [server:main] has no valid port; set port there, or [bridge] upstream in ${iniPath}`,
-      );
-    } else {
-      // A server bound to all interfaces is reached on loopback.
-      const host =
-        facts.host === undefined || facts.host === '0.0.0.0' || facts.host === '' ? '127.0.0.1' : facts.host;
-      const bracketed =
-        host.includes(':') && !host.startsWith('[') ? `[${host === '::' ? '::1' : host}]` : host;
-      upstream = new URL(`http://${bracketed}:${facts.port}/`);
-      ok('upstream', `${upstream.host} (from ${myIni} [server:main])`);
-    }
+  } else if (ini.upstreamFrom === 'kallithea_config') {
+    upstream = new URL(bridge.settings.upstream);
+    ok('upstream', `${upstream.host} (from ${myIni} [server:main])`);
   }
   if (upstream !== undefined) {
     const timeoutMs = options.httpTimeoutMs ?? 5000;

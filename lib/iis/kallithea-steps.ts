@@ -1,7 +1,7 @@
 // What the administrator still has to do inside Kallithea once IIS is registered (the old
 // route's documentation listed the same steps; kallithea.md sections 1 and 2). Kallithea keeps
 // these settings in its database, so the installer can only say them, not make them.
-import { type KallitheaIniFacts, prefixMismatch } from './kallithea-ini-facts.js';
+import { type KallitheaIniFacts, prefixMismatch } from '../config/kallithea-ini.js';
 
 export function kallitheaSteps(
   userHeader: string,

@@ -3,15 +3,13 @@
 // authentication, so that http://127.0.0.1:<port>/ behaves like IIS in front of Kallithea:
 // browser -> isapi-host -> DLL -> bridge (started by the DLL) -> Kallithea.
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import { BridgeError } from '../bridge/errors.js';
-import { kallitheaUpstream } from '../config/kallithea-ini.js';
+import { kallitheaUpstream, prefixMismatch, readKallitheaIni } from '../config/kallithea-ini.js';
 import { readUsersFile, type AuthOptions } from '../host/auth.js';
 import { IsapiHost } from '../host/isapi-host.js';
 import { normalizeVirtualDir } from '../host/options.js';
-import { parseConfigParserIni, prefixMismatch, readKallitheaIni } from '../iis/kallithea-ini-facts.js';
 import { KallitheaProcess } from './kallithea-process.js';
 import { bridgeScript, defaultExtension } from './package-paths.js';
 import { writeSpawnIni, type SpawnIni } from './spawn-ini.js';
@@ -104,9 +102,9 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
     throw new BridgeError('ERR_SERVE_OPTION', `-c ${options.config}: no such file; give Kallithea's my.ini`);
   }
   const virtualDir = normalizeVirtualDir(options.virtualDir);
-  const mismatch = prefixMismatch(await readKallitheaIni(config), virtualDir, config);
-  const sections = parseConfigParserIni(await readFile(config, 'utf8'));
-  const cliPath = sections['app:main']?.kallithea_cli_path;
+  const myIni = await readKallitheaIni(config, '-c');
+  const mismatch = prefixMismatch(myIni.facts, virtualDir, config);
+  const cliPath = myIni.sections['app:main']?.kallithea_cli_path;
   if (mismatch !== undefined) throw new BridgeError('ERR_SERVE_PREFIX', mismatch);
   const dll = resolve(options.dll ?? defaultExtension());
   if (!existsSync(dll)) {

@@ -4,7 +4,7 @@
 // (KALLITHEA_ISAPI_SECRET or the file KALLITHEA_ISAPI_SECRET_FILE), never the command line.
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { readBridgeSettings } from '../../config/bridge-section.js';
+import { readBridgeSettings } from '../../config/kallithea-isapi-ini.js';
 import { BridgeError } from '../../bridge/errors.js';
 import { LIFELINE_ENV, lifelineFd, watchLifeline } from '../../bridge/lifeline.js';
 import { startBridge } from '../../bridge/server.js';

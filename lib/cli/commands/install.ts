@@ -8,14 +8,15 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { readIsapiSection } from '../../config/isapi-section.js';
+import { parseIni } from '../../config/ini-text.js';
+import { type KallitheaIniFacts, readKallitheaIni } from '../../config/kallithea-ini.js';
+import { problemText } from '../../config/problems.js';
 import { isapiIniText } from '../../iis/isapi-ini-text.js';
-import { type KallitheaIniFacts, readKallitheaIni } from '../../iis/kallithea-ini-facts.js';
 import { kallitheaSteps } from '../../iis/kallithea-steps.js';
 import { type Bitness, bitnessMismatch, inspectPeFile } from '../../iis/pe-machine.js';
 import { printedPlan } from '../../iis/printed-plan.js';
 import { registrationOptionsProblems, registrationPlan } from '../../iis/registration-plan.js';
 import { printedPrograms, runPlan, windowsPrograms } from '../../iis/run-plan.js';
-import { parseIniStrict } from '../../iis/strict-ini.js';
 
 export const summary = 'write kallithea-isapi.ini and register the ISAPI DLL with IIS (appcmd)';
 
@@ -93,12 +94,11 @@ export async function run(args: string[]): Promise<number> {
   const onWindows = process.platform === 'win32';
 
   const myIni = path.resolve(values.config);
-  let facts: KallitheaIniFacts;
-  try {
-    facts = await readKallitheaIni(myIni);
-  } catch (error) {
-    return fail(`cannot read Kallithea's configuration ${myIni}: ${(error as Error).message}`);
-  }
+  const kallithea = await readKallitheaIni(myIni, '-c');
+  // Unreadable or not INI at all; a missing [server:main] is for check to report.
+  const unusable = kallithea.problems.filter((p) => p.key === undefined);
+  if (unusable.length > 0) return fail(unusable.map(problemText).join('\n'));
+  const facts: KallitheaIniFacts = kallithea.facts;
 
   const dllPath = path.resolve(values.dll);
   const mismatch = bitnessMismatch(dllPath, await inspectPeFile(dllPath), bitness);
@@ -129,11 +129,11 @@ export async function run(args: string[]): Promise<number> {
     writtenAt: new Date(),
     registration: { site: values.site, virtualDir, pool: values.pool, bitness },
   });
-  const parsed = parseIniStrict(iniText, iniPath);
+  const parsed = parseIni(iniText, iniPath, 'kallithea-isapi');
   const iniProblems = [
     ...parsed.problems,
     ...readIsapiSection(parsed.sections.isapi ?? {}, iniPath).problems,
-  ];
+  ].map(problemText);
   if (iniProblems.length > 0)
     return fail(`internal error, the ini to write is invalid:\n${iniProblems.join('\n')}`);
 

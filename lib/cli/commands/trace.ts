@@ -3,12 +3,10 @@
 // the bridge's access_log (paths from the ini) and prints new lines as they are written, until
 // Ctrl+C. --errors keeps only error lines and their stack-trace continuation lines.
 import path from 'node:path';
-import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { readIsapiSection } from '../../config/isapi-section.js';
-import { readBridgeSection } from '../../iis/bridge-section.js';
+import { readKallitheaIsapiIni } from '../../config/kallithea-isapi-ini.js';
+import { problemText } from '../../config/problems.js';
 import { ErrorFilter, type FollowEvent, LogFollower, lastLines } from '../../iis/log-follower.js';
-import { parseIniStrict } from '../../iis/strict-ini.js';
 
 export const summary = "follow the DLL's and the bridge's logs live (--errors: errors with stack traces)";
 
@@ -52,23 +50,15 @@ export async function run(args: string[]): Promise<number> {
   const count = Number(values.lines);
 
   const iniPath = path.resolve(values.config ?? process.env.KALLITHEA_ISAPI_INI ?? 'kallithea-isapi.ini');
-  let text: string;
-  try {
-    text = await readFile(iniPath, 'utf8');
-  } catch (error) {
-    process.stderr.write(`kallithea-isapi trace: cannot read ${iniPath}: ${(error as Error).message}\n`);
+  const ini = await readKallitheaIsapiIni(iniPath);
+  if (ini.text === undefined) {
+    process.stderr.write(`kallithea-isapi trace: ${problemText(ini.fileProblems[0]!)}\n`);
     return 1;
   }
-  const parsed = parseIniStrict(text, iniPath);
-  const isapi = readIsapiSection(parsed.sections.isapi ?? {}, iniPath);
-  const bridge = readBridgeSection(parsed.sections.bridge ?? {}, iniPath);
+  const { isapi, bridge } = ini;
   // Trace still runs on a broken ini (that is when it is needed most), with the defaults.
-  for (const problem of [
-    ...parsed.problems,
-    ...isapi.problems.map((p) => p.message),
-    ...bridge.problems.map((p) => p.message),
-  ]) {
-    process.stderr.write(`warning: ${problem}\n`);
+  for (const problem of [...ini.fileProblems, ...isapi.problems, ...bridge.problems]) {
+    process.stderr.write(`warning: ${problemText(problem)}\n`);
   }
   const dllDir = values.dll === undefined ? path.dirname(iniPath) : path.dirname(path.resolve(values.dll));
   const files = [path.resolve(dllDir, isapi.settings.logFile)];

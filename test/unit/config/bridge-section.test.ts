@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bridgeDefaults, readBridgeSettings } from '../../../lib/config/bridge-section.js';
+import { bridgeDefaults } from '../../../lib/config/bridge-section.js';
+import { readBridgeSettings } from '../../../lib/config/kallithea-isapi-ini.js';
 import { ConfigError } from '../../../lib/bridge/errors.js';
 
 describe('config: [bridge] section', () => {
@@ -65,6 +66,7 @@ describe('config: [bridge] section', () => {
       maxConnections: 8,
       accessLog: join(folder, 'logs/access.log'),
       shutdownTimeout: 5,
+      handshakeTimeout: 10,
     });
   });
 
@@ -136,4 +138,37 @@ describe('config: [bridge] section', () => {
       await assert.rejects(readBridgeSettings(file), configError(file, `[bridge] ${key}`, fix));
     });
   }
+
+  it('names every problem of the file, [bridge] and my.ini in one error, the first as its key', async () => {
+    await write('colon.ini', '[server:main]\nhost: 127.0.0.2\nport: 0\n');
+    const file = await write(
+      'several.ini',
+      '[bridge]\nkallithea_config = colon.ini\nmax_connections = none\nspeed = fast\nno equals\n',
+    );
+    await assert.rejects(readBridgeSettings(file), (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      assert.equal(error.key, undefined); // the first is the syntax problem, at its line
+      const lines = error.message.split('\n');
+      assert.equal(lines.length, 4, error.message);
+      assert.match(lines[0] ?? '', /several\.ini:5: "no equals" is not 'key = value'/);
+      assert.match(
+        lines[1] ?? '',
+        /several\.ini: \[bridge\] max_connections: bad value "none"; give a whole number/,
+      );
+      assert.match(
+        lines[2] ?? '',
+        /several\.ini: \[bridge\] speed: unknown key; the \[bridge\] keys are listen, /,
+      );
+      assert.match(lines[3] ?? '', /colon\.ini: \[server:main\] port: '0' is not a port; give a number/);
+      return true;
+    });
+  });
+
+  it("reads my.ini's 'key: value' lines (configparser) for the upstream", async () => {
+    await write('colon-ok.ini', '[server:main]\nhost: 127.0.0.2\nport: 5124\n');
+    const settings = await readBridgeSettings(
+      await write('k5.ini', '[bridge]\nkallithea_config = colon-ok.ini\n'),
+    );
+    assert.equal(settings.upstream, 'http://127.0.0.2:5124');
+  });
 });

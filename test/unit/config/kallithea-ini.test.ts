@@ -1,10 +1,11 @@
 // Reading Kallithea's my.ini as configparser does, and the prefix filter against the virtual dir.
 import assert from 'node:assert/strict';
-import {
-  kallitheaIniFacts,
-  parseConfigParserIni,
-  prefixMismatch,
-} from '../../../lib/iis/kallithea-ini-facts.js';
+import { parseIni } from '../../../lib/config/ini-text.js';
+import { kallitheaIniFacts, prefixMismatch } from '../../../lib/config/kallithea-ini.js';
+
+function parseConfigParserIni(text: string) {
+  return parseIni(text, 'my.ini', 'configparser').sections;
+}
 
 const withFilter =
   '# Kallithea\n[server:main]\nhost = 0.0.0.0\nport: 5000\n\n[app:main]\nuse = egg:kallithea\nfilter-with = proxy-prefix\n' +

@@ -1,0 +1,78 @@
+// kallithea-isapi.ini as a whole: its syntax, its two sections ([isapi] for the DLL, [bridge]
+// for the bridge host) and the my.ini that [bridge] kallithea_config names. `check`, `trace`
+// and the bridge's start-up all load it through here, so they cannot disagree about what is
+// valid. Every problem is collected; readBridgeSettings() turns them into one ConfigError.
+import { bridgeDefaults, checkBridgeSection, type BridgeSettings } from './bridge-section.js';
+import { readIni, type IniSection } from './ini-text.js';
+import { readIsapiSection, type IsapiSettings } from './isapi-section.js';
+import { readKallitheaIni, type KallitheaIni } from './kallithea-ini.js';
+import { throwIfAny, type ConfigProblem } from './problems.js';
+
+export interface KallitheaIsapiIni {
+  readonly file: string;
+  /** The file's text, or undefined when it could not be read. */
+  readonly text: string | undefined;
+  /** Unreadable file, syntax and unknown sections. */
+  readonly fileProblems: ConfigProblem[];
+  readonly isapi: { settings: IsapiSettings; problems: ConfigProblem[] };
+  /** settings.upstream is resolved from my.ini when [bridge] upstream is not set. */
+  readonly bridge: { settings: BridgeSettings; problems: ConfigProblem[] };
+  /** Where settings.upstream came from. */
+  readonly upstreamFrom: 'upstream' | 'kallithea_config' | 'default';
+  /** Kallithea's my.ini when kallithea_config names one (read even when upstream is set). */
+  readonly kallithea: KallitheaIni | undefined;
+}
+
+const SECTIONS = ['isapi', 'bridge'];
+
+function unknownSections(file: string, sections: Record<string, IniSection>): ConfigProblem[] {
+  return Object.keys(sections)
+    .filter((name) => !SECTIONS.includes(name))
+    .map((name) => ({
+      file,
+      key: `[${name}]`,
+      problem: 'unknown section',
+      fix: 'the sections are [isapi] and [bridge]',
+    }));
+}
+
+export async function readKallitheaIsapiIni(file: string): Promise<KallitheaIsapiIni> {
+  const ini = await readIni(file, 'kallithea-isapi', 'the kallithea-isapi configuration');
+  const isapi = readIsapiSection(ini.sections.isapi ?? {}, file);
+  const bridge = checkBridgeSection(file, ini.sections.bridge);
+  let upstreamFrom: KallitheaIsapiIni['upstreamFrom'] =
+    ini.sections.bridge?.upstream !== undefined && !bridge.problems.some((p) => p.key === '[bridge] upstream')
+      ? 'upstream'
+      : 'default';
+  let kallithea: KallitheaIni | undefined;
+  if (bridge.settings.kallitheaConfig !== undefined) {
+    kallithea = await readKallitheaIni(
+      bridge.settings.kallitheaConfig,
+      `[bridge] kallithea_config in ${file}`,
+    );
+    if (upstreamFrom === 'default' && kallithea.upstream !== undefined) {
+      bridge.settings.upstream = kallithea.upstream;
+      upstreamFrom = 'kallithea_config';
+    }
+  }
+  return {
+    file,
+    text: ini.text,
+    fileProblems: [...ini.problems, ...unknownSections(file, ini.sections)],
+    isapi,
+    bridge,
+    upstreamFrom,
+    kallithea,
+  };
+}
+
+/**
+ * The bridge's start-up: [bridge] settings, or a ConfigError naming every problem of the file,
+ * of [bridge] and of my.ini ([isapi] is the DLL's to judge). No file means every default.
+ */
+export async function readBridgeSettings(file: string | undefined): Promise<BridgeSettings> {
+  if (file === undefined) return { ...bridgeDefaults };
+  const ini = await readKallitheaIsapiIni(file);
+  throwIfAny([...ini.fileProblems, ...ini.bridge.problems, ...(ini.kallithea?.problems ?? [])]);
+  return ini.bridge.settings;
+}
