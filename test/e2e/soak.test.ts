@@ -31,15 +31,23 @@ describe('e2e: 10,000 requests in a row', function () {
         for (const r of results) assert.equal(r.status, 200);
       }
     };
-    await batch(1000, 0); // warm up: pools and allocators reach their working size
+    // Warm up: pools, allocators and the host's JS heap reach their working size.
+    await batch(2000, 0);
     const before = stack.usage();
-    await batch(9000, 1000);
+    const samples: number[] = [];
+    for (let done = 2000; done < 10_000; done += 2000) {
+      await batch(2000, done);
+      samples.push(stack.usage().rssKiB);
+    }
     const after = stack.usage();
     agent.destroy();
     assert.ok(after.threads <= before.threads, `threads ${before.threads} -> ${after.threads}`);
     assert.ok(after.fds <= before.fds + 4, `fds ${before.fds} -> ${after.fds}`);
-    if (!sanitized)
-      assert.ok(after.rssKiB < before.rssKiB + 32 * 1024, `VmRSS ${before.rssKiB} -> ${after.rssKiB} KiB`);
+    // A per-request leak grows with every batch; garbage-collector noise goes up and down.
+    // So the last sample must not exceed the first by more than the noise allowance.
+    const first = samples[0] ?? 0;
+    const last = samples.at(-1) ?? 0;
+    if (!sanitized) assert.ok(last < first + 24 * 1024, `VmRSS after each 2,000: ${samples.join(', ')} KiB`);
   });
 
   it('reports no ISAPI contract violation', () => {
