@@ -16,6 +16,8 @@ export interface BridgeProcessOptions {
   /** The [bridge] section's lines (without listen). */
   bridge: Record<string, string | number>;
   secret?: string;
+  /** Hand the bridge a lifeline pipe at fd 3 (KALLITHEA_ISAPI_LIFELINE_FD=3), as the DLL does. */
+  lifeline?: boolean;
 }
 
 export interface BridgeProcess {
@@ -28,6 +30,10 @@ export interface BridgeProcess {
   memoryKiB(field: 'VmHWM' | 'VmRSS'): number;
   /** SIGTERM, then the exit code. */
   stop(): Promise<number | null>;
+  /** Resolves with the exit code (null when killed by a signal). */
+  readonly exited: Promise<number | null>;
+  /** Closes our end of the lifeline pipe (only with options.lifeline). */
+  cutLifeline(): void;
 }
 
 function canConnect(path: string): Promise<boolean> {
@@ -51,8 +57,12 @@ export async function startBridgeProcess(options: BridgeProcessOptions): Promise
     process.execPath,
     [CLI, 'bridge', '--config', ini, '--listen', `unix:${socket}`],
     {
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, KALLITHEA_ISAPI_SECRET: secret },
+      stdio: ['ignore', 'ignore', 'pipe', ...(options.lifeline === true ? (['pipe'] as const) : [])],
+      env: {
+        ...process.env,
+        KALLITHEA_ISAPI_SECRET: secret,
+        ...(options.lifeline === true ? { KALLITHEA_ISAPI_LIFELINE_FD: '3' } : {}),
+      },
     },
   );
   let output = '';
@@ -83,6 +93,12 @@ export async function startBridgeProcess(options: BridgeProcessOptions): Promise
     async stop() {
       if (exitCode === undefined) child.kill('SIGTERM');
       return exited;
+    },
+    exited,
+    cutLifeline() {
+      const lifeline = child.stdio[3];
+      if (lifeline === undefined || lifeline === null) throw new Error('started without a lifeline');
+      lifeline.destroy();
     },
   };
 }
