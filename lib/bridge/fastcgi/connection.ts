@@ -225,6 +225,10 @@ export class FastCgiConnection {
     }
     if (request.finished) return void cancel(response.body);
 
+    // Held until the response is complete, the socket is full, or this event loop turn
+    // ends: a small response goes out in one write (response-writer.ts).
+    request.writer.hold();
+    setImmediate(() => request.writer.flush());
     if (!request.writer.stdout(head)) await this.#drained(request);
     if (response.body !== null) {
       try {
@@ -241,6 +245,7 @@ export class FastCgiConnection {
         );
         request.finished = true;
         request.abort.abort(error);
+        request.writer.flush(); // what was sent so far still goes out
         this.#socket.destroy();
         return;
       }
@@ -248,8 +253,9 @@ export class FastCgiConnection {
     if (!request.finished) this.#finish(request, 0);
   }
 
-  /** Resolves when the socket drained, closed, or the request was aborted. */
+  /** Flushes held writes; resolves when the socket drained, closed, or the request was aborted. */
   #drained(request: ActiveRequest): Promise<void> {
+    request.writer.flush();
     return new Promise((resolve) => {
       const done = (): void => {
         this.#socket.off('drain', done);

@@ -3,6 +3,12 @@
 // reports whether the socket wants more now (socket.write()'s boolean), so that
 // connection.ts waits for 'drain' before pulling the next body chunk: a slow web server
 // slows the body iterator, and so the upstream it reads from.
+//
+// Writes are held (socket.cork) from the header block until flush(): a small response —
+// header block, body, empty STDOUT and END_REQUEST — leaves in one writev, so the web server
+// is woken once per response rather than three or four times. connection.ts flushes at the
+// end of the response, before it waits for 'drain', and at the latest one event loop turn
+// after the header block (a slow body never holds the headers back).
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { CgiHeaderError } from '../errors.js';
@@ -32,6 +38,7 @@ export function formatHeaderBlock(response: Pick<CgiResponse, 'status' | 'reason
 export class ResponseWriter {
   readonly #socket: Socket;
   readonly #requestId: number;
+  #held = false;
 
   constructor(socket: Socket, requestId: number) {
     this.#socket = socket;
@@ -50,7 +57,21 @@ export class ResponseWriter {
     return this.#socket.write(encodeStream(RecordType.Stderr, this.#requestId, data, { padTo8: true }));
   }
 
-  /** The end of a complete response: the empty STDOUT record, then END_REQUEST. */
+  /** Holds the writes that follow until flush(). */
+  hold(): void {
+    if (this.#held) return;
+    this.#held = true;
+    this.#socket.cork();
+  }
+
+  /** Sends what hold() kept back, as one writev. */
+  flush(): void {
+    if (!this.#held) return;
+    this.#held = false;
+    this.#socket.uncork();
+  }
+
+  /** The end of a complete response: the empty STDOUT record, then END_REQUEST; flushed. */
   complete(appStatus: number): void {
     this.#socket.write(
       Buffer.concat([
@@ -58,18 +79,18 @@ export class ResponseWriter {
         encodeEndRequest(this.#requestId, appStatus, ProtocolStatus.RequestComplete),
       ]),
     );
+    this.flush();
   }
 
-  /** END_REQUEST alone: for an aborted request. */
+  /** END_REQUEST alone: for an aborted request; flushed. */
   end(appStatus: number): void {
     this.#socket.write(encodeEndRequest(this.#requestId, appStatus, ProtocolStatus.RequestComplete));
+    this.flush();
   }
 
   #writeParts(parts: Uint8Array[]): boolean {
-    this.#socket.cork();
     let ready = true;
     for (const part of parts) ready = this.#socket.write(part);
-    this.#socket.uncork();
     return ready;
   }
 }

@@ -1,14 +1,13 @@
 // The forwarder App: sends the request to Kallithea over a keep-alive HTTP/1.1 pool and
 // streams the response back. undici's Pool gives keep-alive, per-phase timeouts and
 // backpressure both ways (a full FastCGI socket stops our reads of the body, which pauses
-// the upstream socket); nothing is buffered whole.
+// the upstream socket); nothing is buffered whole. upstream-exchange.ts is the handler one
+// request is dispatched with.
 import { Pool } from 'undici';
-import type { Dispatcher } from 'undici';
 import { headerKeys, headerName, type Environ } from '../environ/environ.js';
 import {
   ClientAbortedError,
   RequestBodyError,
-  UpstreamBodyError,
   UpstreamBusyError,
   UpstreamTimeoutError,
   UpstreamUnreachableError,
@@ -16,6 +15,7 @@ import {
 import type { App, Body, ResponseHeaders } from '../pipeline/types.js';
 import { requestBody } from './request-body.js';
 import { upstreamTarget } from './target.js';
+import { errorDetail, UpstreamExchange, type UpstreamResponse } from './upstream-exchange.js';
 
 export interface ForwarderOptions {
   /** Kallithea's origin, e.g. `http://127.0.0.1:5000`. */
@@ -57,6 +57,9 @@ const NOT_FORWARDED = new Set([
 
 const SECONDS = 1000;
 
+/** Response body bytes queued unread before the upstream socket is paused. */
+const BODY_HIGH_WATER_MARK = 64 * 1024;
+
 /** undici error codes that mean Kallithea could not be reached (or dropped the connection early). */
 const UNREACHABLE = new Set([
   'ECONNREFUSED',
@@ -75,12 +78,6 @@ const UNREACHABLE = new Set([
 function errorCode(error: unknown): string {
   if (typeof error === 'object' && error !== null && 'code' in error) return String(error.code);
   return '';
-}
-
-function errorDetail(error: unknown): string {
-  const code = errorCode(error);
-  const message = error instanceof Error ? error.message : String(error);
-  return code === '' ? message : `${code}: ${message}`;
 }
 
 /** Environ -> the request headers, names in conventional case, values latin1 byte strings. */
@@ -123,54 +120,35 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     return new UpstreamUnreachableError(upstream, errorDetail(error));
   }
 
-  /**
-   * The response body as the pipeline sees it. Stopping early (the client went away) ends
-   * the generator, which destroys the undici body and so aborts the upstream request:
-   * Kallithea sees its connection close rather than writing into the void.
-   */
-  async function* streamed(
-    body: Dispatcher.ResponseData['body'],
-    signal: AbortSignal,
-  ): AsyncIterable<Uint8Array> {
-    let complete = false;
-    try {
-      for await (const chunk of body) yield chunk as Uint8Array;
-      complete = true;
-    } catch (error) {
-      if (signal.aborted) throw new ClientAbortedError();
-      throw new UpstreamBodyError(upstream, errorDetail(error));
-    } finally {
-      if (!complete && !body.destroyed) body.destroy();
-    }
-  }
-
   const app: App = async function forward(environ, startResponse): Promise<Body> {
     if (inFlight >= options.maxConnections + maxWaiting) throw new UpstreamBusyError(inFlight, 5);
     const signal = environ['kallithea_isapi.signal'];
     inFlight += 1;
-    let response: Dispatcher.ResponseData;
+    // Counted out once the exchange is over, however it ends (end, abort, error).
+    const exchange = new UpstreamExchange(upstream, signal, BODY_HIGH_WATER_MARK, () => (inFlight -= 1));
+    let response: UpstreamResponse;
     try {
       const { body, contentLength } = await requestBody(environ);
-      response = await pool.request({
-        method: environ.REQUEST_METHOD,
-        path: upstreamTarget(environ['kallithea_isapi.raw_target']),
-        headers: upstreamHeaders(environ, contentLength),
-        body,
-        signal,
-        responseHeaders: 'raw',
-      });
+      pool.dispatch(
+        {
+          method: environ.REQUEST_METHOD,
+          path: upstreamTarget(environ['kallithea_isapi.raw_target']),
+          headers: upstreamHeaders(environ, contentLength),
+          body,
+        },
+        exchange,
+      );
+      response = await exchange.response;
     } catch (error) {
-      inFlight -= 1;
+      exchange.return();
       throw beforeHeaders(error, signal);
     }
-    // Counted out when the body is done with, however that happens (end, abort, error).
-    response.body.once('close', () => (inFlight -= 1));
     startResponse(
       response.statusCode,
-      responseHeaders(response.headers as unknown as string[]),
+      responseHeaders(response.rawHeaders),
       response.statusText || undefined,
     );
-    return streamed(response.body, signal);
+    return response.body;
   };
 
   return {
