@@ -57,7 +57,12 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
     accessLog,
     errorLog: (line) => log(`bridge: ${line}`),
   });
-  const server = new FastCgiServer({ handler: wsgiHandler(app), secret: options.secret, log });
+  const server = new FastCgiServer({
+    handler: wsgiHandler(app),
+    secret: options.secret,
+    log,
+    handshakeTimeoutMs: settings.handshakeTimeout * 1000,
+  });
   let address: string;
   try {
     address = await server.listen(listen);

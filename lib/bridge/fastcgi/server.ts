@@ -26,6 +26,12 @@ export interface FastCgiServerOptions {
   readonly limits?: ParserLimits;
   /** Request body bytes buffered per request before the socket is paused. Default 64 KiB. */
   readonly stdinHighWaterMark?: number;
+  /**
+   * A new connection must deliver its first whole request head (BEGIN_REQUEST and PARAMS with
+   * the secret) within this many ms, or it is closed: a local process cannot hold sockets
+   * open by connecting and saying nothing. Default 10 s.
+   */
+  readonly handshakeTimeoutMs?: number;
 }
 
 export class FastCgiServer {
@@ -37,6 +43,7 @@ export class FastCgiServer {
   readonly #maxConnections: number;
   readonly #limits: ParserLimits;
   readonly #stdinHighWaterMark: number;
+  readonly #handshakeTimeoutMs: number;
   #accepted = 0;
 
   constructor(options: FastCgiServerOptions) {
@@ -46,6 +53,7 @@ export class FastCgiServer {
     this.#maxConnections = options.maxConnections ?? 256;
     this.#limits = options.limits ?? {};
     this.#stdinHighWaterMark = options.stdinHighWaterMark ?? 64 * 1024;
+    this.#handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
     this.#server = createServer((socket) => this.#accept(socket));
     this.#server.maxConnections = this.#maxConnections;
   }
@@ -103,8 +111,24 @@ export class FastCgiServer {
     // Records go out as soon as they are whole; Nagle would hold the END_REQUEST of a
     // small response back for the peer's delayed ACK (40 ms per request on TCP).
     socket.setNoDelay(true);
+    const peer =
+      socket.remoteAddress === undefined ? 'local' : `${socket.remoteAddress}:${socket.remotePort}`;
+    let handshake: NodeJS.Timeout | undefined = setTimeout(() => {
+      this.#log(
+        `fastcgi: ${peer} sent no whole request within ${this.#handshakeTimeoutMs / 1000} s; closing`,
+      );
+      connection.destroy();
+    }, this.#handshakeTimeoutMs);
+    const handler = this.#handler;
     const connection = new FastCgiConnection(socket, {
-      handler: this.#handler,
+      // The handler runs once a request's PARAMS passed the secret check: the handshake is done.
+      handler: (request) => {
+        if (handshake !== undefined) {
+          clearTimeout(handshake);
+          handshake = undefined;
+        }
+        return handler(request);
+      },
       checkSecret: this.#checkSecret,
       log: this.#log,
       limits: this.#limits,
@@ -112,7 +136,10 @@ export class FastCgiServer {
       stdinHighWaterMark: this.#stdinHighWaterMark,
     });
     this.#connections.add(connection);
-    void connection.closed.then(() => this.#connections.delete(connection));
+    void connection.closed.then(() => {
+      clearTimeout(handshake);
+      this.#connections.delete(connection);
+    });
   }
 
   /** server.listen() as a promise; `during` runs around the synchronous bind (the umask). */

@@ -51,6 +51,7 @@ describe('config: [bridge] section', () => {
         'max_connections = 8',
         'access_log = logs/access.log',
         'shutdown_timeout = 5',
+        'handshake_timeout = 2',
         '',
       ].join('\n'),
     );
@@ -66,7 +67,7 @@ describe('config: [bridge] section', () => {
       maxConnections: 8,
       accessLog: join(folder, 'logs/access.log'),
       shutdownTimeout: 5,
-      handshakeTimeout: 10,
+      handshakeTimeout: 2,
     });
   });
 
