@@ -123,6 +123,24 @@ export class UpstreamUnreachableError extends BridgeError {
   }
 }
 
+/**
+ * Kallithea could not be reached and has never answered since the bridge started: it is most
+ * likely still starting (the DLL starts the bridge and the first requests race Kallithea's
+ * own start), so the client is told to retry rather than that the gateway is broken.
+ */
+export class UpstreamStartingError extends BridgeError {
+  readonly retryAfter: number;
+
+  constructor(unreachable: BridgeError, retryAfter: number) {
+    super(
+      'ERR_UPSTREAM_STARTING',
+      `${unreachable.message} (it has not answered since the bridge started: still starting?)`,
+      503,
+    );
+    this.retryAfter = retryAfter;
+  }
+}
+
 /** Kallithea accepted the request but sent no response headers within headers_timeout. */
 export class UpstreamTimeoutError extends BridgeError {
   constructor(upstream: string, seconds: number) {

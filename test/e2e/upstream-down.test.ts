@@ -1,5 +1,6 @@
-// Kallithea (the upstream) down: the bridge answers 502 through the DLL, and the DLL's own
-// path keeps working for the next request.
+// Kallithea (the upstream) down since the bridge started: the bridge answers 503 with
+// Retry-After (Kallithea may be starting) through the DLL, and the DLL's own path keeps
+// working for the next request. (502 once it had answered: test/peers/chain-upstream-errors.)
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { fetchBuffer } from '../native/support/harness.js';
@@ -26,10 +27,11 @@ describe('e2e: upstream down', function () {
     await stack?.stop();
   });
 
-  it('answers 502', async () => {
+  it('answers 503 with Retry-After', async () => {
     for (let i = 0; i < 3; i++) {
       const res = await fetchBuffer(stack.url(`/x${i}`));
-      assert.equal(res.status, 502);
+      assert.equal(res.status, 503);
+      assert.equal(res.headers['retry-after'], '5');
     }
   });
 

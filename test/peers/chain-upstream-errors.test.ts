@@ -1,5 +1,7 @@
-// Upstream failures as the client sees them: down -> 502 page; slower than headers_timeout ->
-// 504; dies mid-response -> a truncated response (curl exit 18), never a clean end.
+// Upstream failures as the client sees them: never up since the bridge started -> 503 with
+// Retry-After (Kallithea starting); down after it answered -> 502 page; slower than
+// headers_timeout -> 504; dies mid-response -> a truncated response (curl exit 18), never a
+// clean end.
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { curl, startChain, type Chain } from '../support/chain.js';
@@ -15,10 +17,31 @@ async function closedPort(): Promise<number> {
 describe('chain: upstream failures', function () {
   this.timeout(30_000);
 
-  describe('upstream down', () => {
+  describe('upstream never up', () => {
     let chain: Chain;
     before(async () => {
       chain = await startChain({ bridge: { upstream: `http://127.0.0.1:${await closedPort()}` } });
+    });
+    after(async () => {
+      await chain?.stop();
+    });
+
+    it('answers 503 with Retry-After: Kallithea may still be starting', async () => {
+      const result = await curl(['-D', '-', '-o', '/dev/null', `${chain.url}/repo`]);
+      const head = result.stdout.toString();
+      assert.match(head, /^HTTP\/1\.1 503 /);
+      assert.match(head, /^Retry-After: 5\r$/im);
+      assert.match(chain.bridge.output(), /ERR_UPSTREAM_STARTING/);
+    });
+  });
+
+  describe('upstream down after it answered', () => {
+    let chain: Chain;
+    before(async () => {
+      chain = await startChain();
+      const first = await curl(['-o', '/dev/null', '-w', '%{http_code}', `${chain.url}/status/204`]);
+      assert.equal(first.stdout.toString(), '204');
+      await chain.upstream.stop();
     });
     after(async () => {
       await chain?.stop();

@@ -6,6 +6,7 @@ import { errorPages } from '../middleware/error-pages/index.js';
 import { forwarded } from '../middleware/forwarded/index.js';
 import { hopByHop } from '../middleware/hop-by-hop/index.js';
 import { iisUser } from '../middleware/iis-user/index.js';
+import { kallitheaStarting } from '../middleware/kallithea-starting/index.js';
 import { stripAsserted } from '../middleware/strip-asserted/index.js';
 import { compose } from './compose.js';
 import type { App } from './types.js';
@@ -25,6 +26,7 @@ export function standardPipeline(app: App, options: StandardPipelineOptions): Ap
       stripAsserted({ userHeader: options.userHeader }),
       iisUser({ header: options.userHeader }),
       forwarded(),
+      kallitheaStarting(),
     ],
     app,
   );

@@ -1,9 +1,9 @@
 // Error pages for failures before the response started: 502 (Kallithea unreachable),
-// 503 (busy, with Retry-After), 504 (no response in time), 500 for anything else. HTML for
+// 503 (busy or starting, with Retry-After), 504 (no response in time), 500 for anything else. HTML for
 // browsers, plain text for Mercurial and Git clients (which print the body to the user).
 // The client never sees a stack trace or an internal message: those go to the log.
 import type { Environ } from '../../environ/environ.js';
-import { BridgeError, ClientAbortedError, UpstreamBusyError } from '../../errors.js';
+import { BridgeError, ClientAbortedError, UpstreamBusyError, UpstreamStartingError } from '../../errors.js';
 import type { Body, Middleware, ResponseHeaders, StartResponse } from '../../pipeline/types.js';
 import { bodyOf } from '../../pipeline/types.js';
 
@@ -21,7 +21,7 @@ const PAGES: Record<number, Page> = {
   400: { title: 'Bad Request', text: 'The request body was incomplete.' },
   500: { title: 'Internal Server Error', text: 'The Kallithea bridge failed to handle this request.' },
   502: { title: 'Bad Gateway', text: 'Kallithea is not reachable. It may be stopped or restarting.' },
-  503: { title: 'Service Unavailable', text: 'Kallithea is busy. Please try again shortly.' },
+  503: { title: 'Service Unavailable', text: 'Kallithea is busy or starting. Please try again shortly.' },
   504: { title: 'Gateway Timeout', text: 'Kallithea did not answer in time.' },
 };
 
@@ -86,7 +86,9 @@ export function errorPages(options: ErrorPagesOptions = {}): Middleware {
       }
       const status = error instanceof BridgeError && error.status !== undefined ? error.status : 500;
       const extra: ResponseHeaders =
-        error instanceof UpstreamBusyError ? [['Retry-After', String(error.retryAfter)]] : [];
+        error instanceof UpstreamBusyError || error instanceof UpstreamStartingError
+          ? [['Retry-After', String(error.retryAfter)]]
+          : [];
       return renderErrorPage(environ, tracked, status, extra);
     }
   };
