@@ -21,8 +21,12 @@
 #include <windows.h>
 #include <httpext.h>
 
-inline void isapi_set_last_error(DWORD code) { SetLastError(code); }
-inline DWORD isapi_get_last_error() { return GetLastError(); }
+inline void isapi_set_last_error(DWORD code) {
+  SetLastError(code);
+}
+inline DWORD isapi_get_last_error() {
+  return GetLastError();
+}
 
 #else // POSIX
 
@@ -129,12 +133,12 @@ struct EXTENSION_CONTROL_BLOCK {
   DWORD cbAvailable;
   LPBYTE lpbData;
   LPSTR lpszContentType;
-  BOOL(WINAPI* GetServerVariable)(HCONN hConn, LPSTR lpszVariableName, LPVOID lpvBuffer,
-                                  LPDWORD lpdwSize);
+  BOOL(WINAPI* GetServerVariable)
+  (HCONN hConn, LPSTR lpszVariableName, LPVOID lpvBuffer, LPDWORD lpdwSize);
   BOOL(WINAPI* WriteClient)(HCONN ConnID, LPVOID Buffer, LPDWORD lpdwBytes, DWORD dwReserved);
   BOOL(WINAPI* ReadClient)(HCONN ConnID, LPVOID lpvBuffer, LPDWORD lpdwSize);
-  BOOL(WINAPI* ServerSupportFunction)(HCONN hConn, DWORD dwHSERequest, LPVOID lpvBuffer,
-                                      LPDWORD lpdwSize, LPDWORD lpdwDataType);
+  BOOL(WINAPI* ServerSupportFunction)
+  (HCONN hConn, DWORD dwHSERequest, LPVOID lpvBuffer, LPDWORD lpdwSize, LPDWORD lpdwDataType);
 };
 using LPEXTENSION_CONTROL_BLOCK = EXTENSION_CONTROL_BLOCK*;
 
@@ -163,8 +167,12 @@ using PFN_GETEXTENSIONVERSION = BOOL(WINAPI*)(HSE_VERSION_INFO* pVer);
 using PFN_HTTPEXTENSIONPROC = DWORD(WINAPI*)(EXTENSION_CONTROL_BLOCK* pECB);
 using PFN_TERMINATEEXTENSION = BOOL(WINAPI*)(DWORD dwFlags);
 
-inline void isapi_set_last_error(DWORD code) { errno = static_cast<int>(code); }
-inline DWORD isapi_get_last_error() { return static_cast<DWORD>(errno); }
+inline void isapi_set_last_error(DWORD code) {
+  errno = static_cast<int>(code);
+}
+inline DWORD isapi_get_last_error() {
+  return static_cast<DWORD>(errno);
+}
 
 static_assert(sizeof(DWORD) == 4, "DWORD must be 32-bit as on Windows");
 #if defined(__LP64__)
