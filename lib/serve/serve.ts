@@ -11,6 +11,7 @@ import { readUsersFile, type AuthOptions } from '../host/auth.js';
 import { IsapiHost } from '../host/isapi-host.js';
 import { normalizeVirtualDir } from '../host/options.js';
 import { KallitheaProcess } from './kallithea-process.js';
+import { promptForLogin } from './login-prompt.js';
 import { bridgeScript, defaultExtension } from './package-paths.js';
 import { writeSpawnIni, type SpawnIni } from './spawn-ini.js';
 
@@ -27,6 +28,11 @@ export interface ServeOptions {
   virtualDir?: string;
   /** Emulated Windows users (user:password lines); none: every request is anonymous to IIS. */
   usersFile?: string;
+  /**
+   * Let requests without any credentials through anonymously (IIS with anonymous access on);
+   * default: they get a Windows login prompt (login-prompt.ts).
+   */
+  allowAnonymous?: boolean;
   /** Kallithea's venv; default the venv folder beside my.ini, else gearbox on PATH. */
   venv?: string;
   /** The ISAPI extension; default this package's build-dll/Release build. */
@@ -86,8 +92,14 @@ function listen(server: Server, port: number, host: string): Promise<number> {
   });
 }
 
+/**
+ * One request through the whole path, so the bridge is known to answer. It carries
+ * credentials that are no Windows login, so the login prompt lets it through and the host
+ * passes it on anonymously; Kallithea's web pages ignore Basic credentials.
+ */
 function firstRequest(url: string): Promise<number> {
-  return fetch(url, { redirect: 'manual' }).then(
+  const probe = `Basic ${Buffer.from('kallithea-isapi-serve-probe:').toString('base64')}`;
+  return fetch(url, { redirect: 'manual', headers: { Authorization: probe } }).then(
     async (response) => {
       await response.arrayBuffer();
       return response.status;
@@ -172,7 +184,11 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
     });
     host.on('log', (line: string) => options.log(line));
     const running = host;
-    server = createServer((req, res) => running.handle(req, res));
+    const prompt = usersFile !== undefined && !(options.allowAnonymous ?? false);
+    server = createServer((req, res) => {
+      if (prompt && promptForLogin(req, res)) return;
+      running.handle(req, res);
+    });
     const listenHost = options.host ?? '127.0.0.1';
     const port = await listen(server, options.port, listenHost);
     const shownHost = listenHost.includes(':') ? `[${listenHost}]` : listenHost;

@@ -14,6 +14,8 @@ const usage = `usage: kallithea-isapi serve -c my.ini [options]
   --users FILE          emulated Windows users, user:password lines
                         (default: scripts/kallithea/windows-users.txt of this package)
   --no-users            no Windows logins: every request reaches Kallithea anonymously
+  --allow-anonymous     requests without credentials pass anonymously instead of getting
+                        the Windows login prompt (as IIS with anonymous access enabled)
   --venv DIR            Kallithea's venv (default: venv beside my.ini, else gearbox on PATH)
   --dll FILE            the ISAPI extension (default: build-dll/Release of this package)
   --dll-log FILE        the DLL's log (default: a temporary file, printed)
@@ -21,22 +23,23 @@ const usage = `usage: kallithea-isapi serve -c my.ini [options]
 Ctrl-C or SIGTERM stops everything and exits 0.
 `;
 
-function instructions(running: RunningServe): string {
+function instructions(running: RunningServe, allowAnonymous: boolean): string {
   const lines = [`kallithea-isapi serve: ready at ${running.url}`];
   if (running.windowsUsers.length > 0) {
     const users = running.windowsUsers.map((u) => `${WINDOWS_DOMAIN}\\${u}`).join(', ');
+    lines.push(`  Windows logins (emulated with Basic auth against the users file): ${users}`);
     lines.push(
-      `  Windows logins (emulated with Basic auth): ${users}; a request carrying one of these`,
-      `  user:password pairs reaches Kallithea as that user (created on first sight), e.g.`,
-      `    curl -u ${running.windowsUsers[0]}:<password> ${running.url}`,
-      '  A browser must send them up front (it gets no Windows challenge, as under IIS with',
-      "  anonymous access enabled); otherwise it sees Kallithea's own login form.",
+      allowAnonymous
+        ? '  Requests without credentials pass anonymously (Kallithea shows its login form); a'
+        : '  A browser gets a login prompt: give a Windows login (user:password from the users file);',
+      '  a Windows login reaches Kallithea as that user, created on first sight, e.g.',
+      `    curl -u ${running.windowsUsers[0]}:PASSWORD ${running.url}`,
     );
   } else {
-    lines.push('  no Windows logins (--no-users): log in with Kallithea accounts');
+    lines.push('  no Windows logins (--no-users): log in with Kallithea accounts on its login form');
   }
   lines.push(
-    '  hg and git use Kallithea accounts with Basic credentials, passed through unchanged:',
+    '  hg and git use Kallithea accounts (Basic credentials, passed through unchanged):',
     `    hg clone ${running.url.replace('://', '://USER@')}REPO`,
     `    git clone ${running.url.replace('://', '://USER@')}REPO`,
     `  DLL log: ${running.dllLog}`,
@@ -57,6 +60,7 @@ export async function run(args: string[]): Promise<number> {
         virtualdir: { type: 'string', default: '/' },
         users: { type: 'string' },
         'no-users': { type: 'boolean', default: false },
+        'allow-anonymous': { type: 'boolean', default: false },
         venv: { type: 'string' },
         dll: { type: 'string' },
         'dll-log': { type: 'string' },
@@ -104,6 +108,7 @@ export async function run(args: string[]): Promise<number> {
       port,
       host: values.host,
       virtualDir: values.virtualdir,
+      allowAnonymous: values['allow-anonymous'],
       usersFile: values['no-users'] ? undefined : (values.users ?? defaultUsersFile()),
       venv: values.venv,
       dll: values.dll,
@@ -121,7 +126,7 @@ export async function run(args: string[]): Promise<number> {
         `${running.firstStatus === 0 ? 'nothing' : running.firstStatus}; see the DLL log ${running.dllLog}`,
     );
   }
-  process.stdout.write(instructions(running));
+  process.stdout.write(instructions(running, values['allow-anonymous']));
   if (!signalled) await new Promise<void>((resolve) => (stopRequested = resolve));
   log('kallithea-isapi serve: stopping (host, extension and bridge, then Kallithea)');
   await running.close();

@@ -1,0 +1,24 @@
+// The Windows login prompt in front of isapi-host, for serve. isapi-host emulates IIS with
+// Windows and anonymous authentication both enabled: a users-file login becomes CORP\user,
+// anything else passes anonymously with its Authorization header intact (hg and git send
+// Kallithea accounts that way). Such a host never challenges, so a browser would never send
+// a Windows login, and Kallithea would show its own form. serve therefore answers a request
+// that carries no credentials at all with 401 and a Basic challenge, the way IIS answers when
+// anonymous access is off. Credentials, whoever they belong to, go on to the host.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+export const LOGIN_REALM = 'Windows login (kallithea-isapi serve)';
+
+/** Answers 401 and returns true when the request has no Authorization header. */
+export function promptForLogin(req: IncomingMessage, res: ServerResponse): boolean {
+  if (req.headers.authorization !== undefined) return false;
+  const body = 'Log in with a Windows account (emulated), or give hg/git a Kallithea account.\n';
+  res.writeHead(401, {
+    'WWW-Authenticate': `Basic realm="${LOGIN_REALM}"`,
+    'Content-Type': 'text/plain',
+    'Content-Length': String(Buffer.byteLength(body)),
+    Server: 'Microsoft-IIS/10.0',
+  });
+  res.end(body);
+  return true;
+}
