@@ -30,6 +30,31 @@ function stderrLine(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
+/**
+ * Access log lines gathered during one event loop turn and written together: under load
+ * one write serves many requests instead of one write (and stream bookkeeping) each.
+ */
+class LineBatch {
+  readonly #write: (text: string) => void;
+  #pending = '';
+
+  constructor(write: (text: string) => void) {
+    this.#write = write;
+  }
+
+  add(line: string): void {
+    if (this.#pending === '') setImmediate(() => this.flush());
+    this.#pending += `${line}\n`;
+  }
+
+  flush(): void {
+    if (this.#pending === '') return;
+    const text = this.#pending;
+    this.#pending = '';
+    this.#write(text);
+  }
+}
+
 export async function startBridge(options: BridgeOptions): Promise<RunningBridge> {
   const { settings } = options;
   const log = options.log ?? stderrLine;
@@ -37,13 +62,14 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
   if (listen === undefined) throw new Error('no listen address: give --listen or [bridge] listen');
 
   let accessFile: WriteStream | undefined;
-  let accessLog = stderrLine;
+  let accessText = (text: string): void => void process.stderr.write(text);
   if (settings.accessLog !== '-') {
     const file = createWriteStream(settings.accessLog, { flags: 'a' });
     accessFile = file;
     file.on('error', (error) => log(`access log ${settings.accessLog}: ${error.message}`));
-    accessLog = (line) => void file.write(`${line}\n`);
+    accessText = (text) => void file.write(text);
   }
+  const accessLog = new LineBatch(accessText);
 
   const forwarder = createForwarder({
     upstream: settings.upstream,
@@ -54,7 +80,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
   });
   const app = standardPipeline(forwarder.app, {
     userHeader: settings.userHeader,
-    accessLog,
+    accessLog: (line) => accessLog.add(line),
     errorLog: (line) => log(`bridge: ${line}`),
   });
   const server = new FastCgiServer({
@@ -80,6 +106,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
       closing ??= (async () => {
         await server.close(settings.shutdownTimeout * 1000);
         await forwarder.destroy();
+        accessLog.flush();
         if (accessFile !== undefined) await new Promise<void>((resolve) => accessFile?.end(resolve));
       })();
       return closing;

@@ -1,16 +1,17 @@
 // The hop secret check: every request's PARAMS carry KALLITHEA_ISAPI_SECRET (SECRET_PARAM)
-// and connection.ts asks this check whether it matches. Both sides are hashed first so
-// timingSafeEqual compares equal lengths, and the time taken says nothing about the secret.
-import { createHash, timingSafeEqual } from 'node:crypto';
+// and connection.ts asks this check whether it matches. Candidates of the secret's length
+// are compared with timingSafeEqual, so the time taken says nothing about which bytes
+// matched; the length alone is no secret (the DLL makes a fixed-length random hex string). This runs on
+// every request, so it hashes nothing and allocates one buffer.
+import { timingSafeEqual } from 'node:crypto';
 
 export type SecretCheck = (candidate: string | undefined) => boolean;
 
-function digest(text: string): Buffer {
-  return createHash('sha256').update(text, 'latin1').digest();
-}
-
 export function createSecretCheck(secret: string): SecretCheck {
   if (secret === '') throw new Error('the hop secret must not be empty');
-  const expected = digest(secret);
-  return (candidate) => candidate !== undefined && timingSafeEqual(digest(candidate), expected);
+  const expected = Buffer.from(secret, 'latin1');
+  return (candidate) =>
+    candidate !== undefined &&
+    Buffer.byteLength(candidate, 'latin1') === expected.length &&
+    timingSafeEqual(Buffer.from(candidate, 'latin1'), expected);
 }
