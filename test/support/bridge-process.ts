@@ -6,6 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { FastCgiTestClient, type TestResponse } from './fastcgi-client.js';
 
 /** bin/kallithea-isapi.js, from dist/test/support/. */
 export const CLI = fileURLToPath(new URL('../../../bin/kallithea-isapi.js', import.meta.url));
@@ -36,7 +37,8 @@ export interface BridgeProcess {
   cutLifeline(): void;
 }
 
-function canConnect(path: string): Promise<boolean> {
+/** Whether a connect to the unix socket `path` succeeds. */
+export function canConnect(path: string): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect(path);
     socket.once('connect', () => {
@@ -101,4 +103,21 @@ export async function startBridgeProcess(options: BridgeProcessOptions): Promise
       lifeline.destroy();
     },
   };
+}
+
+/**
+ * Sends one GET over FastCGI and resolves once `held` (the upstream) holds it, so the request
+ * is in flight; `answer` is the bridge's response when it comes.
+ */
+export async function requestInFlight(
+  bridge: BridgeProcess,
+  held: { arrived(): Promise<void> },
+): Promise<{ answer: Promise<TestResponse> }> {
+  const client = await FastCgiTestClient.connect(`unix:${bridge.socket}`);
+  const answer = client.request(
+    { params: { REQUEST_METHOD: 'GET', UNENCODED_URL: '/held', SERVER_PROTOCOL: 'HTTP/1.1' } },
+    bridge.secret,
+  );
+  await held.arrived();
+  return { answer };
 }

@@ -6,8 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startBridgeProcess, type BridgeProcess } from '../../support/bridge-process.js';
-import { FastCgiTestClient } from '../../support/fastcgi-client.js';
+import { requestInFlight, startBridgeProcess, type BridgeProcess } from '../../support/bridge-process.js';
 import { HeldUpstream } from '../../support/held-upstream.js';
 
 describe('bridge: SIGTERM with a request past shutdown_timeout', function () {
@@ -28,12 +27,7 @@ describe('bridge: SIGTERM with a request past shutdown_timeout', function () {
 
   it('cuts the request without END_REQUEST and exits 0', async () => {
     bridge = await startBridgeProcess({ dir, bridge: { upstream: upstream.origin, shutdown_timeout: 0.3 } });
-    const client = await FastCgiTestClient.connect(`unix:${bridge.socket}`);
-    const answer = client.request(
-      { params: { REQUEST_METHOD: 'GET', UNENCODED_URL: '/never', SERVER_PROTOCOL: 'HTTP/1.1' } },
-      bridge.secret,
-    );
-    await upstream.arrived();
+    const { answer } = await requestInFlight(bridge, upstream);
     process.kill(bridge.pid, 'SIGTERM');
     const response = await answer;
     assert.equal(response.ended, false, 'the cut request must not look complete');

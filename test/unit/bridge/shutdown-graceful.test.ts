@@ -2,24 +2,17 @@
 // (held by the upstream until after the signal) finish with its whole answer, then exits 0.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startBridgeProcess, type BridgeProcess } from '../../support/bridge-process.js';
-import { FastCgiTestClient, parseCgiResponse } from '../../support/fastcgi-client.js';
+import {
+  canConnect,
+  requestInFlight,
+  startBridgeProcess,
+  type BridgeProcess,
+} from '../../support/bridge-process.js';
+import { parseCgiResponse } from '../../support/fastcgi-client.js';
 import { HeldUpstream } from '../../support/held-upstream.js';
 import { waitFor } from '../cli/run-cli.js';
-
-function refused(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(path);
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once('error', () => resolve(true));
-  });
-}
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   describe(`bridge: ${signal} while a request is in flight`, function () {
@@ -40,16 +33,11 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
 
     it('refuses new connections, completes the held request, exits 0', async () => {
       bridge = await startBridgeProcess({ dir, bridge: { upstream: upstream.origin, shutdown_timeout: 60 } });
-      const client = await FastCgiTestClient.connect(`unix:${bridge.socket}`);
-      const answer = client.request(
-        { params: { REQUEST_METHOD: 'GET', UNENCODED_URL: '/held', SERVER_PROTOCOL: 'HTTP/1.1' } },
-        bridge.secret,
-      );
-      await upstream.arrived();
+      const { answer } = await requestInFlight(bridge, upstream);
       process.kill(bridge.pid, signal);
       const running = bridge;
       await waitFor(() => running.output().includes(`${signal}: stopping`), 'the stopping line');
-      assert.ok(await refused(bridge.socket), 'a new connection was accepted after the signal');
+      assert.equal(await canConnect(bridge.socket), false, 'a new connection was accepted after the signal');
 
       upstream.release('finished after the signal');
       const response = await answer;
