@@ -220,6 +220,8 @@ async function stopServe(child: ChildProcess): Promise<void> {
 before(async function () {
   this.timeout(600_000);
   await mkdir(outDir, { recursive: true });
+  // The DLL appends to its log; each run starts with empty ones.
+  for (const name of ['root', 'vdir']) await rm(join(outDir, `dll-${name}.log`), { force: true });
   const { dir, ports } = await instanceCopy();
   const children: ChildProcess[] = [];
   cleanup = async () => {
