@@ -217,17 +217,30 @@ async function stopServe(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-before(async function () {
-  this.timeout(600_000);
+/** Builds or reuses the cached instance, copies it, and starts serve at / and /kallithea. */
+export async function startKallithea(): Promise<{ instance: KallitheaInstance; stop(): Promise<void> }> {
   await mkdir(outDir, { recursive: true });
   // The DLL appends to its log; each run starts with empty ones.
   for (const name of ['root', 'vdir']) await rm(join(outDir, `dll-${name}.log`), { force: true });
   const { dir, ports } = await instanceCopy();
   const children: ChildProcess[] = [];
-  cleanup = async () => {
+  const stop = async (): Promise<void> => {
     await Promise.all(children.map(stopServe));
     await rm(dir, { recursive: true, force: true });
   };
+  try {
+    return { instance: await started(dir, ports, children), stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+async function started(
+  dir: string,
+  ports: { root: number; vdir: number },
+  children: ChildProcess[],
+): Promise<KallitheaInstance> {
   const [root, vdir] = await Promise.all([
     startServe('root', join(dir, 'my.ini'), `http://127.0.0.1:${ports.root}/`, '/', children),
     startServe(
@@ -249,7 +262,7 @@ before(async function () {
     if (answer.error !== null) throw new Error(`API ${method}: ${JSON.stringify(answer.error)}`);
     return answer.result;
   };
-  instance = {
+  const instance: KallitheaInstance = {
     dir,
     reposDir: join(dir, 'repos'),
     root,
@@ -276,13 +289,24 @@ before(async function () {
   for (const user of ['alice', 'dave']) {
     await api('delete_user', { userid: user }).catch(() => undefined);
   }
-});
+  return instance;
+}
 
-after(async function () {
-  this.timeout(120_000);
-  await cleanup?.();
-  instance = undefined;
-});
+// Root-level hooks, registered once however many test files import this module; skipped
+// outside mocha (the benchmark starts the instance itself).
+if (typeof before === 'function' && typeof after === 'function') {
+  before(async function () {
+    this.timeout(600_000);
+    const started = await startKallithea();
+    instance = started.instance;
+    cleanup = started.stop;
+  });
+  after(async function () {
+    this.timeout(120_000);
+    await cleanup?.();
+    instance = undefined;
+  });
+}
 
 async function adminApiKey(dir: string): Promise<string> {
   const result = await runOk(
