@@ -1,0 +1,211 @@
+// Kallithea benchmark, figures only (nothing is asserted). In one run, against one private
+// copy of the test instance (test/support/kallithea.ts):
+//   (1) Kallithea's own waitress port, directly
+//   (2) the whole path: isapi-host -> kallithea_isapi.so -> bridge -> Kallithea
+// hg clone and git clone of the same large repositories (median of 3, interleaved), the
+// ratio (2)/(1) (target <= 1.10), the peak RSS (VmHWM, reset before each clone) of each
+// process, and repository-summary page loads per second with 8 concurrent users.
+// Run: npx tsc -p tsconfig.json && node dist/bench/kallithea/run.js [MiB] [seconds]
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Agent, request } from 'undici';
+import {
+  accounts,
+  bridgePattern,
+  findDescendant,
+  gearboxPattern,
+  memory,
+  resetPeak,
+  startKallithea,
+  type KallitheaInstance,
+} from '../../test/support/kallithea.js';
+import { clientDir, clientEnv, repoUrl, runOk, writePseudoRandomFiles } from '../../test/support/vcs.js';
+
+const MiB = 1024 * 1024;
+const repoMiB = Number(process.argv[2] ?? '300');
+const loadSeconds = Number(process.argv[3] ?? '10');
+const RUNS = 3;
+const USERS = 8;
+
+type Vcs = 'hg' | 'git';
+type Way = 'direct' | 'path';
+
+interface Peaks {
+  host: number;
+  bridge: number;
+  kallithea: number;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] as number;
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / MiB).toFixed(0)} MiB`;
+}
+
+async function fillRepositories(k: KallitheaInstance, dir: string, env: NodeJS.ProcessEnv): Promise<void> {
+  const files = 15;
+  const size = Math.ceil((repoMiB * MiB) / files);
+  // git: big blobs skip delta search and the pushed pack is kept, as in a packed repository.
+  await k.createRepo('bench-git', 'git');
+  const gitServer = join(k.reposDir, 'bench-git');
+  await runOk('git', ['config', 'core.bigFileThreshold', '1m'], { cwd: gitServer, env });
+  await runOk('git', ['config', 'receive.unpackLimit', '1'], { cwd: gitServer, env });
+  const gitSource = join(dir, 'git-source');
+  await runOk('git', ['init', '-q', '-b', 'master', gitSource], { cwd: dir, env });
+  await runOk('git', ['config', 'core.bigFileThreshold', '1m'], { cwd: gitSource, env });
+  // hg: the same files, committed in the same three steps, pushed straight to the disk.
+  await k.createRepo('bench-hg', 'hg');
+  const hgSource = join(dir, 'hg-source');
+  await runOk('hg', ['init', hgSource], { cwd: dir, env });
+  for (let commit = 0; commit < 3; commit++) {
+    const names = await writePseudoRandomFiles(gitSource, `bench${commit}`, files / 3, size);
+    for (const name of names) {
+      await runOk('cp', [join(gitSource, name), join(hgSource, name)], { cwd: dir, env });
+    }
+    await runOk('git', ['add', '.'], { cwd: gitSource, env });
+    await runOk('git', ['commit', '-q', '-m', `data ${commit}`], { cwd: gitSource, env });
+    await runOk('hg', ['commit', '-q', '-A', '-m', `data ${commit}`], { cwd: hgSource, env });
+  }
+  await runOk('git', ['-c', 'pack.compression=0', 'push', '-q', gitServer, 'master'], {
+    cwd: gitSource,
+    env,
+  });
+  await runOk('hg', ['push', '-q', join(k.reposDir, 'bench-hg')], { cwd: hgSource, env });
+  await rm(gitSource, { recursive: true, force: true });
+  await rm(hgSource, { recursive: true, force: true });
+}
+
+async function processes(k: KallitheaInstance): Promise<{ host: number; bridge: number; kallithea: number }> {
+  const host = k.root.serve.pid as number;
+  const bridge = await findDescendant(host, bridgePattern);
+  const kallithea = await findDescendant(host, gearboxPattern);
+  if (bridge === undefined || kallithea === undefined)
+    throw new Error('bridge or gearbox not found under serve');
+  return { host, bridge, kallithea };
+}
+
+async function clone(
+  k: KallitheaInstance,
+  vcs: Vcs,
+  way: Way,
+  dir: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ seconds: number; peaks: Peaks }> {
+  const pids = await processes(k);
+  for (const pid of Object.values(pids)) await resetPeak(pid);
+  const base = way === 'direct' ? k.root.direct : k.root.url;
+  const url = repoUrl(base, `bench-${vcs}`, accounts.bob.user, accounts.bob.password);
+  const target = join(dir, `clone-${vcs}-${way}`);
+  const args =
+    vcs === 'hg'
+      ? ['--noninteractive', 'clone', '-q', '--noupdate', url, target]
+      : ['-c', 'transfer.unpackLimit=1', 'clone', '-q', '--no-checkout', url, target];
+  const start = process.hrtime.bigint();
+  await runOk(vcs, args, { cwd: dir, env });
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  const peaks = {
+    host: (await memory(pids.host)).hwm,
+    bridge: (await memory(pids.bridge)).hwm,
+    kallithea: (await memory(pids.kallithea)).hwm,
+  };
+  await rm(target, { recursive: true, force: true });
+  return { seconds, peaks };
+}
+
+/** 8 users, each loading the summary page again as soon as the last one arrived. */
+async function pageLoads(
+  url: string,
+  headers: Record<string, string>,
+): Promise<{ perSecond: number; errors: number }> {
+  const agent = new Agent({ connections: USERS, pipelining: 1 });
+  const deadline = Date.now() + loadSeconds * 1000;
+  let done = 0;
+  let errors = 0;
+  const user = async (): Promise<void> => {
+    while (Date.now() < deadline) {
+      try {
+        const response = await request(url, { dispatcher: agent, headers });
+        const body = await response.body.text();
+        if (response.statusCode === 200 && body.includes('bench-git')) done++;
+        else errors++;
+      } catch {
+        errors++;
+      }
+    }
+  };
+  const start = Date.now();
+  await Promise.all(Array.from({ length: USERS }, user));
+  const elapsed = (Date.now() - start) / 1000;
+  await agent.close();
+  return { perSecond: done / elapsed, errors };
+}
+
+async function main(): Promise<void> {
+  process.stdout.write(
+    `bench/kallithea: ${repoMiB} MiB repositories, ${RUNS} clones each way, ${USERS} users\n`,
+  );
+  const { instance: k, stop } = await startKallithea();
+  const dir = await clientDir('bench');
+  try {
+    const env = clientEnv(dir);
+    const fillStart = Date.now();
+    await fillRepositories(k, dir, env);
+    process.stdout.write(`repositories filled in ${((Date.now() - fillStart) / 1000).toFixed(0)} s\n`);
+
+    const times: Record<string, number[]> = {};
+    const peaks: Record<string, Peaks> = {};
+    for (let run = 0; run < RUNS; run++) {
+      for (const vcs of ['hg', 'git'] as const) {
+        for (const way of ['direct', 'path'] as const) {
+          const result = await clone(k, vcs, way, dir, env);
+          const key = `${vcs} ${way}`;
+          (times[key] ??= []).push(result.seconds);
+          const p = (peaks[key] ??= { host: 0, bridge: 0, kallithea: 0 });
+          p.host = Math.max(p.host, result.peaks.host);
+          p.bridge = Math.max(p.bridge, result.peaks.bridge);
+          p.kallithea = Math.max(p.kallithea, result.peaks.kallithea);
+          process.stdout.write(`  run ${run + 1}: ${key.padEnd(10)} ${result.seconds.toFixed(2)} s\n`);
+        }
+      }
+    }
+    process.stdout.write(`\nclone of ${repoMiB} MiB, median of ${RUNS}:\n`);
+    process.stdout.write(
+      '  vcs  direct (1)   path (2)   (2)/(1)   VmHWM host / bridge / Kallithea during (2); Kallithea during (1)\n',
+    );
+    for (const vcs of ['hg', 'git'] as const) {
+      const direct = median(times[`${vcs} direct`] ?? []);
+      const path = median(times[`${vcs} path`] ?? []);
+      const p = peaks[`${vcs} path`] as Peaks;
+      const d = peaks[`${vcs} direct`] as Peaks;
+      process.stdout.write(
+        `  ${vcs.padEnd(4)} ${direct.toFixed(2).padStart(8)} s ${path.toFixed(2).padStart(8)} s ` +
+          `${(path / direct).toFixed(3).padStart(8)}   ${mib(p.host)} / ${mib(p.bridge)} / ${mib(p.kallithea)}; ${mib(d.kallithea)}\n`,
+      );
+    }
+
+    // Summary page of bench-git (lists the repository's name), logged in on every request:
+    // directly with the container header Kallithea trusts, through the path as CORP\alice.
+    const direct = await pageLoads(new URL('bench-git', k.root.direct).toString(), {
+      'X-Forwarded-User': `CORP\\${accounts.alice.user}`,
+    });
+    const path = await pageLoads(new URL('bench-git', k.root.url).toString(), {
+      Authorization: `Basic ${Buffer.from(`${accounts.alice.user}:${accounts.alice.password}`).toString('base64')}`,
+    });
+    process.stdout.write(`\nsummary page, ${USERS} concurrent users, ${loadSeconds} s each way:\n`);
+    process.stdout.write(
+      `  direct (1) ${direct.perSecond.toFixed(1)} pages/s (${direct.errors} errors); ` +
+        `path (2) ${path.perSecond.toFixed(1)} pages/s (${path.errors} errors); ` +
+        `(2)/(1) ${(path.perSecond / direct.perSecond).toFixed(3)}\n`,
+    );
+    const status = await readFile(`/proc/${k.root.serve.pid}/status`, 'utf8');
+    process.stdout.write(`  host process after the run: ${/VmHWM.*$/m.exec(status)?.[0] ?? ''}\n`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+    await stop();
+  }
+}
+
+await main();
