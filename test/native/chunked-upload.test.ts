@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { startHost, type RunningHost } from './support/harness.js';
+import { startHost, toolEnv, type RunningHost } from './support/harness.js';
 
 const run = promisify(execFile);
 
@@ -41,7 +41,7 @@ for (const name of ['echo_sync', 'echo_async_read']) {
           join(dir, 'headers'),
           running.url('/kallithea/up'),
         ],
-        { encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 },
+        { encoding: 'buffer', maxBuffer: 64 * 1024 * 1024, env: toolEnv() },
       );
       assert.equal(
         createHash('sha256').update(stdout).digest('hex'),

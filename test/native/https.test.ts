@@ -7,7 +7,13 @@ import { request } from 'node:https';
 import { createServer } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startHost, variableValue, type RunningHost, type VariableReport } from './support/harness.js';
+import {
+  startHost,
+  toolEnv,
+  variableValue,
+  type RunningHost,
+  type VariableReport,
+} from './support/harness.js';
 
 describe('isapi-host over HTTPS', () => {
   let dir: string;
@@ -35,7 +41,7 @@ describe('isapi-host over HTTPS', () => {
         '-subj',
         '/O=Kallithea Test/CN=localhost',
       ],
-      { stdio: 'ignore' },
+      { stdio: 'ignore', env: toolEnv() },
     );
     running = await startHost('variables', {}, (handler) =>
       createServer({ key: readFileSync(key), cert: readFileSync(cert) }, handler),

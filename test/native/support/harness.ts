@@ -221,3 +221,13 @@ export async function eventually(condition: () => boolean, tries = 500): Promise
   }
   return condition();
 }
+
+/**
+ * The environment for non-Node tools (curl, openssl): without the sanitizer runtimes that
+ * scripts/asan-host.sh preloads for Node (curl hangs with libasan preloaded).
+ */
+export function toolEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env['LD_PRELOAD'];
+  return env;
+}

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Builds the isapi-host addon and the fixture extensions with AddressSanitizer and
+# UndefinedBehaviorSanitizer (into build-asan/, leaving build/ alone) and runs the
+# isapi-host conformance tests (test/native) against them.
+#
+# Node itself is not instrumented, so the sanitizer runtimes are preloaded into every
+# process of the run (LD_PRELOAD of gcc's libasan and libubsan). Leak detection is off:
+# Node does not free everything at exit, and those reports would bury ours.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+out=build-asan
+mkdir -p "$out/addon"
+
+# The addon: the same binding.gyp with sanitize=1 and paths from build-asan/addon.
+python3 - "$out/addon/binding.gyp" <<'PY'
+import ast, re, sys
+text = open('binding.gyp').read()
+text = re.sub(r'^\s*#.*$', '', text, flags=re.M)
+gyp = ast.literal_eval(text)
+gyp['variables']['sanitize%'] = 1
+for target in gyp['targets']:
+    target['sources'] = ['../../' + s for s in target['sources']]
+    target['include_dirs'] = [d if d.startswith('<!') else '../../' + d for d in target['include_dirs']]
+open(sys.argv[1], 'w').write(repr(gyp))
+PY
+echo "[asan] building the addon with -fsanitize=address,undefined"
+npx node-gyp rebuild -C "$out/addon" >"$out/addon.log" 2>&1 || { cat "$out/addon.log"; exit 1; }
+echo "[asan] building the fixtures with -fsanitize=address,undefined"
+bash scripts/build-fixtures.sh "$out/fixtures" -DFIXTURE_SANITIZE=ON >"$out/fixtures.log" 2>&1 ||
+  { cat "$out/fixtures.log"; exit 1; }
+
+echo "[asan] compiling the tests"
+npx tsc -p tsconfig.json
+
+libasan=$(gcc -print-file-name=libasan.so)
+libubsan=$(gcc -print-file-name=libubsan.so)
+[ -f "$libasan" ] && [ -f "$libubsan" ] || { echo "gcc's libasan/libubsan not found"; exit 1; }
+
+echo "[asan] running test/native under the sanitizers"
+shopt -s nullglob globstar
+tests=(dist/test/native/**/*.test.js)
+export KALLITHEA_ISAPI_HOST_ADDON="$root/$out/addon/build/Release/isapi_host.node"
+export KALLITHEA_ISAPI_FIXTURES="$root/$out/fixtures"
+# ASan's shadow memory and quarantine raise RSS: the memory-bound test gets more room.
+export ISAPI_HOST_RSS_LIMIT_KIB=$((1024 * 1024))
+export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:quarantine_size_mb=64:allocator_may_return_null=0"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+LD_PRELOAD="$libasan $libubsan" node node_modules/mocha/bin/mocha.js --timeout 600000 --reporter spec "${tests[@]}"
