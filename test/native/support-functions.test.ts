@@ -71,14 +71,17 @@ describe('isapi-host ServerSupportFunction', () => {
   });
 });
 
-describe('isapi-host without the verifier', () => {
-  it('sends a WriteClient without a header call as raw bytes, as IIS does', async () => {
-    const running = await startHost('support_functions', { verify: false });
-    try {
-      const raw = await rawExchange(running.port, 'GET /kallithea/x?op=raw HTTP/1.1\r\nHost: t\r\n\r\n');
-      assert.equal(raw.toString('latin1'), 'HTTP/1.1 200 OK\r\nContent-Length: 3\r\nX-Raw: 1\r\n\r\nraw');
-    } finally {
-      await running.stop();
-    }
-  });
+describe('isapi-host raw responses', () => {
+  for (const verify of [true, false]) {
+    it(`sends a WriteClient of a whole response without a header call as raw bytes, as IIS does (verify: ${verify})`, async () => {
+      const running = await startHost('support_functions', { verify });
+      try {
+        const raw = await rawExchange(running.port, 'GET /kallithea/x?op=raw HTTP/1.1\r\nHost: t\r\n\r\n');
+        assert.equal(raw.toString('latin1'), 'HTTP/1.1 200 OK\r\nContent-Length: 3\r\nX-Raw: 1\r\n\r\nraw');
+        assert.deepEqual(running.host.violations(), []);
+      } finally {
+        await running.stop();
+      }
+    });
+  }
 });

@@ -327,9 +327,16 @@ BOOL Request::write_client(void* buffer, DWORD* bytes, DWORD flags) {
       return fail(ERROR_INVALID_PARAMETER);
     }
   }
-  if (!headers_sent_ && host_->config().verify) {
-    violation_locked("write_before_headers", "WriteClient before any response header was sent");
-    return fail(ERROR_INVALID_PARAMETER);
+  if (!headers_sent_) {
+    // IIS sends such bytes as they are: fine if they are a whole response head of the
+    // extension's own ("HTTP/1.1 200 OK\r\n..."), a breach otherwise.
+    const bool own_head = *bytes >= 5 && std::memcmp(buffer, "HTTP/", 5) == 0;
+    if (!own_head && host_->config().verify) {
+      violation_locked("write_before_headers",
+                       "WriteClient before any response header was sent, without a header block");
+      return fail(ERROR_INVALID_PARAMETER);
+    }
+    headers_sent_ = true;
   }
   // One write on the socket at a time: a sync write queues behind an async one.
   changed_.wait(lock, [this] { return !write_in_flight_ || disconnected_; });
