@@ -36,6 +36,15 @@ interface Peaks {
   kallithea: number;
 }
 
+const TICKS = 100; // USER_HZ on Linux
+
+/** CPU seconds (user + system) a process has used so far. */
+async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS;
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] as number;
@@ -93,9 +102,14 @@ async function clone(
   way: Way,
   dir: string,
   env: NodeJS.ProcessEnv,
-): Promise<{ seconds: number; peaks: Peaks }> {
+): Promise<{ seconds: number; peaks: Peaks; cpu: Peaks }> {
   const pids = await processes(k);
   for (const pid of Object.values(pids)) await resetPeak(pid);
+  const cpuBefore = {
+    host: await cpuSeconds(pids.host),
+    bridge: await cpuSeconds(pids.bridge),
+    kallithea: await cpuSeconds(pids.kallithea),
+  };
   const base = way === 'direct' ? k.root.direct : k.root.url;
   const url = repoUrl(base, `bench-${vcs}`, accounts.bob.user, accounts.bob.password);
   const target = join(dir, `clone-${vcs}-${way}`);
@@ -111,8 +125,13 @@ async function clone(
     bridge: (await memory(pids.bridge)).hwm,
     kallithea: (await memory(pids.kallithea)).hwm,
   };
+  const cpu = {
+    host: (await cpuSeconds(pids.host)) - cpuBefore.host,
+    bridge: (await cpuSeconds(pids.bridge)) - cpuBefore.bridge,
+    kallithea: (await cpuSeconds(pids.kallithea)) - cpuBefore.kallithea,
+  };
   await rm(target, { recursive: true, force: true });
-  return { seconds, peaks };
+  return { seconds, peaks, cpu };
 }
 
 /** 8 users, each loading the summary page again as soon as the last one arrived. */
@@ -167,7 +186,11 @@ async function main(): Promise<void> {
           p.host = Math.max(p.host, result.peaks.host);
           p.bridge = Math.max(p.bridge, result.peaks.bridge);
           p.kallithea = Math.max(p.kallithea, result.peaks.kallithea);
-          process.stdout.write(`  run ${run + 1}: ${key.padEnd(10)} ${result.seconds.toFixed(2)} s\n`);
+          process.stdout.write(
+            `  run ${run + 1}: ${key.padEnd(10)} ${result.seconds.toFixed(2)} s; CPU s host ` +
+              `${result.cpu.host.toFixed(2)}, bridge ${result.cpu.bridge.toFixed(2)}, ` +
+              `Kallithea ${result.cpu.kallithea.toFixed(2)}\n`,
+          );
         }
       }
     }
