@@ -3,15 +3,17 @@
 //   (1) nginx -> upstream (proxy_pass, keep-alive)          the reference reverse proxy
 //   (2) nginx -> bridge (FastCGI, kept alive) -> upstream     the bridge
 //   (3) upstream alone
-// then 1 GiB through (2): MB/s and the bridge's peak RSS (VmHWM).
+// with the bridge's CPU seconds per 10,000 requests (utime + stime from /proc/<pid>/stat)
+// and its RSS after those runs; then 1 GiB through (2) on a fresh bridge process: MB/s and
+// that process's peak RSS (VmHWM), so the figure is the streaming peak alone.
 // Run: npx tsc -p tsconfig.json && node dist/bench/bridge/run.js [seconds-per-run]
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startBridgeProcess } from '../../test/support/bridge-process.js';
+import { startBridgeProcess, type BridgeProcess } from '../../test/support/bridge-process.js';
 import { nginxFastCgiHttp, nginxFastCgiServer } from '../../test/support/chain.js';
-import { httpConf, startNginx } from '../../test/support/nginx.js';
+import { httpConf, startNginx, type RunningNginx } from '../../test/support/nginx.js';
 
 const SECONDS = Number(process.argv[2] ?? 5);
 const GIB = 1024 ** 3;
@@ -36,6 +38,7 @@ interface WrkResult {
   rps: number;
   p50: number;
   p99: number;
+  requests: number;
 }
 
 function toMs(text: string): number {
@@ -50,20 +53,82 @@ function wrk(url: string): WrkResult {
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
   const p50 = toMs(/^\s+50%\s+(\S+)/m.exec(out)?.[1] ?? '');
   const p99 = toMs(/^\s+99%\s+(\S+)/m.exec(out)?.[1] ?? '');
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
   const errors = /Non-2xx or 3xx responses: (\d+)/.exec(out);
   if (errors !== null) throw new Error(`wrk saw ${errors[1]} error responses from ${url}`);
-  return { rps, p50, p99 };
+  return { rps, p50, p99, requests };
+}
+
+/** CPU seconds a process has used so far: utime + stime from /proc/<pid>/stat. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields 14 and 15 of stat(5), counted from field 3 (state) after the command name.
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
+/** sysconf(_SC_CLK_TCK): 100 on Linux. */
+const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+
+/** wrk against `url`, and the CPU seconds `pid` spent per 10,000 of its requests. */
+function wrkWithCpu(url: string, pid: number): WrkResult & { cpuPer10k: number } {
+  const before = cpuSeconds(pid);
+  const result = wrk(url);
+  return { ...result, cpuPer10k: ((cpuSeconds(pid) - before) * 10_000) / result.requests };
+}
+
+function mid(values: number[]): number {
+  return values.sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 }
 
 function median(results: WrkResult[]): WrkResult {
-  const mid = (values: number[]): number =>
-    values.sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
   return {
     rps: mid(results.map((r) => r.rps)),
     p50: mid(results.map((r) => r.p50)),
     p99: mid(results.map((r) => r.p99)),
+    requests: mid(results.map((r) => r.requests)),
   };
 }
+
+/** A bridge process with its own folder (ini, socket) under `dir`. */
+function startBridgeIn(dir: string, bridge: Record<string, string | number>): Promise<BridgeProcess> {
+  mkdirSync(dir);
+  return startBridgeProcess({ dir, bridge });
+}
+
+/** nginx in front of a bridge process (FastCGI, kept alive). */
+function nginxForBridge(bridge: BridgeProcess): Promise<RunningNginx> {
+  return startNginx({
+    conf: ({ port: p, dir: d }) =>
+      httpConf({
+        port: p,
+        dir: d,
+        http: nginxFastCgiHttp(bridge.socket),
+        server: nginxFastCgiServer(bridge.secret),
+      }),
+  });
+}
+
+/** 1 GiB through nginx -> bridge; MB/s. */
+function download(port: number): number {
+  const transfer = execFileSync(
+    'curl',
+    [
+      '-sS',
+      '-o',
+      '/dev/null',
+      '-w',
+      '%{size_download} %{time_total}',
+      `http://127.0.0.1:${port}/big?bytes=${GIB}`,
+    ],
+    { encoding: 'utf8' },
+  );
+  const [size, seconds] = transfer.split(' ').map(Number) as [number, number];
+  if (size !== GIB) throw new Error(`1 GiB download got ${size} bytes`);
+  return size / 1e6 / seconds;
+}
+
+const mib = (kib: number): string => `${(kib / 1024).toFixed(1)} MiB`;
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-bridge-'));
@@ -72,10 +137,9 @@ async function main(): Promise<void> {
     upstream.stdout.once('data', (d: Buffer) => resolve(Number(d.toString()))),
   );
   const origin = `http://127.0.0.1:${port}`;
-  const bridge = await startBridgeProcess({
-    dir,
-    bridge: { upstream: origin, access_log: join(dir, 'access.log') },
-  });
+  // One pooled keep-alive connection per concurrent request (wrk -c64), as nginx has below.
+  const bridgeSettings = { upstream: origin, max_connections: 64, access_log: join(dir, 'access.log') };
+  const bridge = await startBridgeIn(join(dir, 'concurrency'), bridgeSettings);
   const proxy = await startNginx({
     conf: ({ port: p, dir: d }) =>
       httpConf({
@@ -85,54 +149,53 @@ async function main(): Promise<void> {
         server: `location / { proxy_pass http://direct; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_buffering off; }`,
       }),
   });
-  const viaBridge = await startNginx({
-    conf: ({ port: p, dir: d }) =>
-      httpConf({
-        port: p,
-        dir: d,
-        http: nginxFastCgiHttp(bridge.socket),
-        server: nginxFastCgiServer(bridge.secret),
-      }),
-  });
+  const viaBridge = await nginxForBridge(bridge);
+  let fresh: BridgeProcess | undefined;
+  let freshNginx: RunningNginx | undefined;
   try {
-    const paths: Array<[string, string]> = [
-      ['(1) nginx -> upstream', `http://127.0.0.1:${proxy.port}/x`],
-      ['(2) nginx -> bridge -> upstream', `http://127.0.0.1:${viaBridge.port}/x`],
-      ['(3) upstream alone', `${origin}/x`],
+    const direct = `http://127.0.0.1:${proxy.port}/x`;
+    const bridged = `http://127.0.0.1:${viaBridge.port}/x`;
+    const alone = `${origin}/x`;
+    for (const url of [direct, bridged, alone]) wrk(url.replace(/\/x$/, '/warmup')); // pools and JIT
+    const one = median([wrk(direct), wrk(direct), wrk(direct)]);
+    const bridgeRuns = [
+      wrkWithCpu(bridged, bridge.pid),
+      wrkWithCpu(bridged, bridge.pid),
+      wrkWithCpu(bridged, bridge.pid),
     ];
-    for (const [, url] of paths) wrk(url.replace(/\/x$/, '/warmup')); // warm up pools and JIT
-    const results = new Map<string, WrkResult>();
-    for (const [name, url] of paths) results.set(name, median([wrk(url), wrk(url), wrk(url)]));
+    const two = median(bridgeRuns);
+    const cpuPer10k = mid(bridgeRuns.map((r) => r.cpuPer10k));
+    const three = median([wrk(alone), wrk(alone), wrk(alone)]);
     console.log(`wrk -t4 -c64 -d${SECONDS}s, 1 KiB responses, median of 3 runs`);
-    for (const [name, r] of results) {
+    const rows: Array<[string, WrkResult]> = [
+      ['(1) nginx -> upstream', one],
+      ['(2) nginx -> bridge -> upstream', two],
+      ['(3) upstream alone', three],
+    ];
+    for (const [name, r] of rows) {
       console.log(
         `${name.padEnd(34)} ${r.rps.toFixed(0).padStart(8)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms`,
       );
     }
-    const [one, two, three] = [...results.values()] as [WrkResult, WrkResult, WrkResult];
     console.log(`ratio (2)/(1) = ${(two.rps / one.rps).toFixed(2)}   (target >= 0.5)`);
     console.log(`ratio (2)/(3) = ${(two.rps / three.rps).toFixed(2)}`);
-    console.log(`bridge VmHWM after wrk runs: ${(bridge.memoryKiB('VmHWM') / 1024).toFixed(1)} MiB`);
-
-    const transfer = execFileSync(
-      'curl',
-      [
-        '-sS',
-        '-o',
-        '/dev/null',
-        '-w',
-        '%{size_download} %{time_total}',
-        `http://127.0.0.1:${viaBridge.port}/big?bytes=${GIB}`,
-      ],
-      { encoding: 'utf8' },
-    );
-    const [size, seconds] = transfer.split(' ').map(Number) as [number, number];
-    if (size !== GIB) throw new Error(`1 GiB download got ${size} bytes`);
+    console.log(`bridge CPU per 10,000 requests in (2): ${cpuPer10k.toFixed(2)} s (utime + stime, median)`);
     console.log(
-      `1 GiB through (2): ${(size / 1e6 / seconds).toFixed(0)} MB/s; bridge peak RSS (VmHWM) ` +
-        `${(bridge.memoryKiB('VmHWM') / 1024).toFixed(1)} MiB   (target < 100 MiB)`,
+      `bridge RSS after the 64-connection runs: VmRSS ${mib(bridge.memoryKiB('VmRSS'))}, ` +
+        `VmHWM ${mib(bridge.memoryKiB('VmHWM'))}`,
+    );
+
+    // The streaming peak on its own: a fresh bridge that has served nothing else.
+    fresh = await startBridgeIn(join(dir, 'stream'), bridgeSettings);
+    freshNginx = await nginxForBridge(fresh);
+    const rate = download(freshNginx.port);
+    console.log(
+      `1 GiB through (2), fresh bridge: ${rate.toFixed(0)} MB/s; its peak RSS (VmHWM) ` +
+        `${mib(fresh.memoryKiB('VmHWM'))}   (target < 100 MiB)`,
     );
   } finally {
+    await freshNginx?.stop();
+    await fresh?.stop();
     await viaBridge.stop();
     await proxy.stop();
     await bridge.stop();
