@@ -164,8 +164,13 @@ export class HostedRequest {
       this.#finish();
       return;
     }
+    if (!sessionOk || status === 4) {
+      // HSE_STATUS_ERROR: IIS closes the connection after the response. Node's own flag
+      // for "last response on this socket" (what a Connection: close header sets) also
+      // keeps a pipelined next request from being answered.
+      (res as unknown as { _last: boolean })._last = true;
+    }
     res.end();
-    if (!sessionOk || status === 4) res.once('finish', () => res.socket?.destroy());
     this.#finish();
   }
 

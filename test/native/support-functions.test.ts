@@ -64,6 +64,13 @@ describe('isapi-host ServerSupportFunction', () => {
     assert.equal((await op('error')).status, 500);
   });
 
+  it('HSE_STATUS_ERROR after a whole response closes the connection (no keep-alive)', async () => {
+    const request = 'GET /kallithea/x?op=error_after_headers HTTP/1.1\r\nHost: t\r\n\r\n';
+    const raw = (await rawExchange(running.port, request + request)).toString('latin1');
+    assert.equal((raw.match(/HTTP\/1\.1 200 OK/g) ?? []).length, 1);
+    assert.ok(raw.endsWith('\r\n\r\nok'));
+  });
+
   it('requests outside the virtual directory get 404 from the host', async () => {
     assert.equal((await fetchBuffer(running.url('/other/x'))).status, 404);
     assert.equal((await fetchBuffer(running.url('/kallitheax'))).status, 404);
