@@ -109,8 +109,8 @@ export class HostedRequest {
       return;
     }
     if (!this.#headersSent) {
-      // Verifier mode never gets here (native reports a violation instead). Otherwise
-      // IIS sends the bytes as they are: the extension wrote its own status line.
+      // No header call before this write: IIS sends the bytes as they are (the extension
+      // wrote its own response head; without one the verifier already reported it).
       this.#raw = true;
       this.#headersSent = true;
     }
