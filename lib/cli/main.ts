@@ -17,8 +17,10 @@ const commands: Record<string, () => Promise<Command>> = {
 
 function usage(): string {
   const names = Object.keys(commands).sort();
-  return `usage: kallithea-isapi <command> [options]\ncommands: ${names.join(', ')}\n` +
-    `run 'kallithea-isapi <command> --help' for a command's options\n`;
+  return (
+    `usage: kallithea-isapi <command> [options]\ncommands: ${names.join(', ')}\n` +
+    `run 'kallithea-isapi <command> --help' for a command's options\n`
+  );
 }
 
 export async function main(argv: string[]): Promise<number> {
