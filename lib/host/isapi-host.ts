@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TLSSocket } from 'node:tls';
 import { Authenticator } from './auth.js';
 import { loadBinding, NativeEventKind, type NativeIsapiHost, type NativeRequestInfo } from './binding.js';
-import { HostedRequest } from './hosted-request.js';
+import { HostedRequest, type RequestRecord } from './hosted-request.js';
 import { checkOptions, type CheckedOptions, type IsapiHostOptions } from './options.js';
 import { tlsFacts } from './tls-facts.js';
 
@@ -25,6 +25,7 @@ export class IsapiHost extends EventEmitter {
   readonly #auth: Authenticator;
   readonly #requests = new Map<number, HostedRequest>();
   readonly #violations: Violation[] = [];
+  #logBatch: RequestRecord[] = [];
   #closing: Promise<void> | undefined;
   #resolveClosed: (() => void) | undefined;
 
@@ -89,7 +90,9 @@ export class IsapiHost extends EventEmitter {
       this.#finished(hosted),
     );
     this.#requests.set(id, hosted);
-    hosted.pumpBody();
+    // Without a body the native side has already dispatched it (nothing to feed; Node
+    // discards what is left of the request stream when the response ends).
+    if (!info.lengthKnown || info.contentLength > 0) hosted.pumpBody();
   }
 
   /**
@@ -123,11 +126,23 @@ export class IsapiHost extends EventEmitter {
   #finished(hosted: HostedRequest): void {
     this.#requests.delete(hosted.id);
     const r = hosted.record;
-    const line =
-      `${new Date().toISOString()} ${r.remoteAddress} ${r.method} ${r.url} ${r.user === '' ? '-' : r.user} ` +
-      `${r.status} ${r.bytes} ${r.logParameter === '' ? '-' : r.logParameter}`;
-    this.#options.accessLog?.(line);
+    if (this.#options.accessLog !== undefined) {
+      // Like IIS's buffered log: the lines of one loop turn go out in one call.
+      if (this.#logBatch.length === 0) setImmediate(() => this.#flushLog());
+      this.#logBatch.push(r);
+    }
     this.emit('request-finished', r);
+  }
+
+  #flushLog(): void {
+    const time = new Date().toISOString();
+    const lines = this.#logBatch.map(
+      (r) =>
+        `${time} ${r.remoteAddress} ${r.method} ${r.url} ${r.user === '' ? '-' : r.user} ` +
+        `${r.status} ${r.bytes} ${r.logParameter === '' ? '-' : r.logParameter}`,
+    );
+    this.#logBatch = [];
+    this.#options.accessLog?.(lines.join('\n'));
   }
 
   #onEvent(

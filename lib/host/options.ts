@@ -27,7 +27,10 @@ export interface IsapiHostOptions {
   doneTimeoutMs?: number;
   /** close() waits this long for outstanding requests before TerminateExtension; default 30 s. */
   closeTimeoutMs?: number;
-  /** One line per finished request (IIS-log-like); default: none. */
+  /**
+   * One line per finished request (IIS-log-like); default: none. Lines are batched like
+   * IIS's buffered log: one call per event-loop turn, several lines joined by '\n'.
+   */
   accessLog?: (line: string) => void;
 }
 

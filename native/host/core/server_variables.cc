@@ -33,7 +33,7 @@ bool starts_with_icase(const std::string& s, const std::string& prefix) {
 } // namespace
 
 ServerVariables::ServerVariables(const HostConfig& config, const RequestInfo& info)
-    : config_(config), headers_(info.headers) {
+    : config_(config), info_(info) {
   const std::string& physical = config.physical_path;
   if (physical.find('\\') != std::string::npos || (physical.size() >= 2 && physical[1] == ':')) {
     separator_ = '\\';
@@ -42,25 +42,36 @@ ServerVariables::ServerVariables(const HostConfig& config, const RequestInfo& in
   const std::size_t q = info.raw_target.find('?');
   const std::string raw_path = info.raw_target.substr(0, q);
   query_ = q == std::string::npos ? "" : info.raw_target.substr(q + 1);
-  const std::string decoded = remove_dot_segments(percent_decode(raw_path));
-  path_ansi_ = utf8_to_ansi(decoded);
+  decoded_path_ = remove_dot_segments(percent_decode(raw_path));
+  path_ansi_ = utf8_to_ansi(decoded_path_);
   method_ = info.method;
+  path_translated_ = translate(decoded_path_);
+  path_translated_ansi_ = utf8_to_ansi(path_translated_);
+  for (const auto& header : info.headers) {
+    if (ascii_iequals(header.first, "Content-Type"))
+      content_type_ = header.second;
+  }
+}
+
+// The extension's thread, once, on the first lookup.
+void ServerVariables::build_table() {
+  const RequestInfo& info = info_;
+  const std::string& physical = config_.physical_path;
+  const std::string& decoded = decoded_path_;
 
   // A `*` map: URL, SCRIPT_NAME and PATH_INFO are all the decoded full path.
   set("URL", path_ansi_, decoded);
   set("SCRIPT_NAME", path_ansi_, decoded);
   set("PATH_INFO", path_ansi_, decoded);
-  const std::string translated = translate(decoded);
-  path_translated_ansi_ = utf8_to_ansi(translated);
-  set("PATH_TRANSLATED", path_translated_ansi_, translated);
+  set("PATH_TRANSLATED", path_translated_ansi_, path_translated_);
   set("QUERY_STRING", query_);
   set("HTTP_URL", info.raw_target);
   set("UNENCODED_URL", info.raw_target);
   set("CACHE_URL", info.raw_target);
   set("REQUEST_METHOD", info.method);
 
-  const std::string vdir = config.virtual_dir == "/" ? "" : config.virtual_dir;
-  const std::string site = std::to_string(config.site_id);
+  const std::string vdir = config_.virtual_dir == "/" ? "" : config_.virtual_dir;
+  const std::string site = std::to_string(config_.site_id);
   set("APPL_MD_PATH", "/LM/W3SVC/" + site + "/ROOT" + vdir);
   set("INSTANCE_ID", site);
   set("INSTANCE_META_PATH", "/LM/W3SVC/" + site);
@@ -128,8 +139,6 @@ ServerVariables::ServerVariables(const HostConfig& config, const RequestInfo& in
   for (const auto& header : info.headers) {
     if (ascii_iequals(header.first, "Content-Length"))
       content_length = header.second;
-    if (ascii_iequals(header.first, "Content-Type"))
-      content_type_ = header.second;
     all_http += "HTTP_" + http_name(header.first) + ":" + header.second + "\r\n";
     all_raw += header.first + ": " + header.second + "\r\n";
   }
@@ -174,7 +183,7 @@ std::string ServerVariables::map_url_to_path(const std::string& url) const {
 bool ServerVariables::header_value(const std::string& upper_name, bool by_http_name,
                                    std::string& value) const {
   bool found = false;
-  for (const auto& header : headers_) {
+  for (const auto& header : info_.headers) {
     const std::string key = by_http_name ? http_name(header.first) : ascii_upper(header.first);
     if (key != upper_name)
       continue;
@@ -187,6 +196,8 @@ bool ServerVariables::header_value(const std::string& upper_name, bool by_http_n
 }
 
 ServerVariables::Lookup ServerVariables::lookup(const std::string& name, std::string& value) const {
+  // Built once, by whichever thread asks first; the others wait for it.
+  std::call_once(built_, [this] { const_cast<ServerVariables*>(this)->build_table(); });
   value.clear();
   const std::string upper = ascii_upper(name);
   std::string key = upper;

@@ -1,19 +1,23 @@
 // The server variables of one request, computed once from the request and the host's
 // configuration the way IIS computes them for a wildcard (`*`) script map at a virtual
-// directory (shared/reference/isapi.md sections 5, 8, 9). Immutable after construction,
-// so any thread may read it.
+// directory (shared/reference/isapi.md sections 5, 8, 9). What the ECB's own fields need is
+// computed at construction (on the JavaScript thread); the table behind GetServerVariable is
+// built on the first lookup, on the extension's thread, so the JavaScript thread does not pay
+// for it. Logically immutable: any thread may read it.
 #ifndef KALLITHEA_ISAPI_HOST_SERVER_VARIABLES_H
 #define KALLITHEA_ISAPI_HOST_SERVER_VARIABLES_H
 
 #include "host_config.h"
 
 #include <map>
+#include <mutex>
 #include <string>
 
 namespace isapi_host {
 
 class ServerVariables {
 public:
+  /// `config` must outlive this object (the host owns it).
   ServerVariables(const HostConfig& config, const RequestInfo& info);
 
   enum class Lookup {
@@ -42,14 +46,17 @@ private:
     bool available = true;
   };
 
+  void build_table();
   void set(const std::string& name, const std::string& ansi, const std::string& unicode);
   void set(const std::string& name, const std::string& value) { set(name, value, value); }
   void set_unavailable(const std::string& name);
   bool header_value(const std::string& upper_name, bool by_http_name, std::string& value) const;
   std::string translate(const std::string& decoded_path) const;
 
-  HostConfig config_;
-  std::vector<std::pair<std::string, std::string>> headers_;
+  const HostConfig& config_;
+  const RequestInfo info_;
+  std::string decoded_path_, path_translated_;
+  mutable std::once_flag built_;
   std::map<std::string, Entry> table_;
   std::string method_, query_, path_ansi_, path_translated_ansi_, content_type_;
   char separator_ = '/';

@@ -11,9 +11,7 @@ namespace {
 
 /// STDIN content per record: the window less the record header.
 constexpr std::size_t stdin_chunk = request::window - fastcgi::header_size;
-/// Room before the body in out_ for a chunk-size line, and after it for CRLF + "0\r\n\r\n".
-constexpr std::size_t prefix_room = 16;
-constexpr std::size_t suffix_room = 8;
+constexpr std::size_t prefix_room = request::prefix_room;
 constexpr DWORD unknown_length = 0xFFFFFFFF;
 
 /// Server variables copied into PARAMS as they are (CONVENTIONS.md, "Params the DLL sends").
@@ -34,6 +32,15 @@ request::request(runtime& rt, EXTENSION_CONTROL_BLOCK* ecb)
 
 request::~request() {
   assert(done_ && "a request ended without DONE_WITH_SESSION");
+  rt_.windows().put(std::move(up_));
+  rt_.windows().put(std::move(rx_));
+  rt_.windows().put(std::move(out_));
+}
+
+std::uint8_t* request::up() {
+  if (up_.empty())
+    up_ = rt_.windows().get(); // only requests with a body need it
+  return up_.data();
 }
 
 void WINAPI request::on_isapi_complete(EXTENSION_CONTROL_BLOCK*, LPVOID context, DWORD cb,
@@ -96,9 +103,8 @@ void request::do_collect_variables() {
   if (body_length_known_ && pre > body_total_)
     pre = body_total_;
   body_received_ = pre;
-  up_.resize(window);
-  rx_.resize(window);
-  out_.resize(prefix_room + window + suffix_room);
+  rx_ = rt_.windows().get();
+  out_ = rt_.windows().get();
   do_acquire(false);
 }
 
@@ -106,6 +112,12 @@ void request::do_acquire(bool fresh) {
   auto self = shared_from_this();
   rt_.pool().acquire(
       [self](acquire_error e, bridge_pool::connection c) {
+        // An idle connection is handed over inside acquire(), on this strand: go on at once
+        // instead of queueing a hop.
+        if (self->strand_.running_in_this_thread()) {
+          self->on_connection(e, std::move(c));
+          return;
+        }
         asio::post(self->strand_,
                    [self, e, c = std::move(c)]() mutable { self->on_connection(e, std::move(c)); });
       },
@@ -179,7 +191,7 @@ void request::do_upload_next() {
     std::size_t n = static_cast<std::size_t>(pre - preread_sent_);
     if (n > stdin_chunk)
       n = stdin_chunk;
-    std::memcpy(up_.data() + fastcgi::header_size, e->lpbData + preread_sent_, n);
+    std::memcpy(up() + fastcgi::header_size, e->lpbData + preread_sent_, n);
     preread_sent_ += n;
     do_write_stdin(n);
     return;
@@ -194,7 +206,7 @@ void request::do_upload_next() {
 }
 
 void request::do_write_stdin(std::size_t content) {
-  fastcgi::write_header(up_.data(), fastcgi::stdin_, fastcgi::request_id, content);
+  fastcgi::write_header(up(), fastcgi::stdin_, fastcgi::request_id, content);
   stdin_writing_ = true;
   conn_->async_write(asio::buffer(up_.data(), fastcgi::header_size + content),
                      asio::bind_executor(strand_, [self = shared_from_this(), epoch = epoch_,
@@ -233,7 +245,7 @@ void request::do_read_client() {
     size = static_cast<std::size_t>(body_total_ - body_received_);
   isapi_op_ = isapi_op::read;
   isapi_self_ = shared_from_this();
-  if (!ecb_.async_read(up_.data() + fastcgi::header_size, size)) {
+  if (!ecb_.async_read(up() + fastcgi::header_size, size)) {
     isapi_op_ = isapi_op::none;
     isapi_self_.reset();
     fail_client("host refused HSE_REQ_ASYNC_READ_CLIENT");

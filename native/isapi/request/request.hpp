@@ -32,6 +32,11 @@ class request : public std::enable_shared_from_this<request> {
 public:
   /// The size of each window: one FastCGI record's worth (content is at most 65535 bytes).
   static constexpr std::size_t window = 65536;
+  /// Room before the body in out_ for a chunk-size line, and after it for CRLF + "0\r\n\r\n".
+  static constexpr std::size_t prefix_room = 16;
+  static constexpr std::size_t suffix_room = 8;
+  /// The size of each buffer (runtime::windows() hands them out): a window and that room.
+  static constexpr std::size_t buffer_size = prefix_room + window + suffix_room;
 
   request(runtime& rt, EXTENSION_CONTROL_BLOCK* ecb);
   ~request();
@@ -54,6 +59,7 @@ private:
   void do_acquire(bool fresh);
   void on_connection(acquire_error e, bridge_pool::connection c);
   void do_write_request_start();
+  std::uint8_t* up();
   void do_upload_next();
   void do_write_stdin(std::size_t content);
   void on_stdin_written(std::uint64_t epoch, std::size_t content, std::error_code ec);

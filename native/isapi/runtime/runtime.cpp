@@ -77,6 +77,8 @@ runtime::runtime(const std::string& ini_path, const std::string& dll_dir) {
   config_.file = ini_path;
   log_ = std::make_unique<logger>(config_.log_file);
   pool_ = std::make_unique<bridge_pool>(io_, config_, *log_);
+  // Spares for as many requests as can hold a bridge connection at once (two each).
+  windows_ = std::make_unique<window_pool>(request::buffer_size, 2 * config_.max_connections);
 }
 
 runtime::~runtime() {

@@ -8,6 +8,7 @@
 #include "config/config.hpp"
 #include "log/log.hpp"
 #include "pool/bridge_pool.hpp"
+#include "request/window_pool.hpp"
 
 #include <isapi/abi.h>
 
@@ -49,6 +50,7 @@ public:
   logger& log() { return *log_; }
   asio::io_context& io() { return io_; }
   bridge_pool& pool() { return *pool_; }
+  window_pool& windows() { return *windows_; }
 
   /// Called by a request after DONE_WITH_SESSION (any thread).
   void untrack(request* r);
@@ -62,6 +64,7 @@ private:
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
   std::vector<std::thread> threads_;
   std::unique_ptr<bridge_pool> pool_;
+  std::unique_ptr<window_pool> windows_;
   std::unique_ptr<supervisor> supervisor_;
   std::atomic<bool> accepting_{true};
 
