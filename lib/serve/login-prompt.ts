@@ -9,9 +9,27 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 
 export const LOGIN_REALM = 'Windows login (kallithea-isapi serve)';
 
-/** Answers 401 and returns true when the request has no Authorization header. */
-export function promptForLogin(req: IncomingMessage, res: ServerResponse): boolean {
+/** Whether a request target lies inside the IIS application (compared as IIS does, case-blind). */
+export function insideVirtualDir(target: string, virtualDir: string): boolean {
+  if (virtualDir === '/') return true;
+  let path = target.split('?')[0] ?? '';
+  try {
+    path = decodeURIComponent(path);
+  } catch {
+    // compared raw
+  }
+  const lower = path.toLowerCase();
+  const prefix = virtualDir.toLowerCase();
+  return lower === prefix || lower.startsWith(`${prefix}/`);
+}
+
+/**
+ * Answers 401 and returns true when a request for the application has no Authorization
+ * header. Requests outside the virtual directory are left to the host (its 404).
+ */
+export function promptForLogin(req: IncomingMessage, res: ServerResponse, virtualDir: string): boolean {
   if (req.headers.authorization !== undefined) return false;
+  if (!insideVirtualDir(req.url ?? '/', virtualDir)) return false;
   const body = 'Log in with a Windows account (emulated), or give hg/git a Kallithea account.\n';
   res.writeHead(401, {
     'WWW-Authenticate': `Basic realm="${LOGIN_REALM}"`,

@@ -186,7 +186,7 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
     const running = host;
     const prompt = usersFile !== undefined && !(options.allowAnonymous ?? false);
     server = createServer((req, res) => {
-      if (prompt && promptForLogin(req, res)) return;
+      if (prompt && promptForLogin(req, res, virtualDir)) return;
       running.handle(req, res);
     });
     const listenHost = options.host ?? '127.0.0.1';

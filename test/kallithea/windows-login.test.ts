@@ -34,6 +34,11 @@ describe('Kallithea: Windows login through the whole path', function () {
       const answer = await get(kallithea()[which].url);
       assert.equal(answer.status, 401);
       assert.match(String(answer.headers['www-authenticate']), /^Basic realm="Windows login/);
+      if (which === 'vdir') {
+        // Outside the application the host answers, as IIS would for another part of the site.
+        const outside = await get(new URL('/', kallithea().vdir.url).toString());
+        assert.equal(outside.status, 404);
+      }
     });
 
     for (const header of ['X-Forwarded-User', 'X_Forwarded_User', 'x-forwarded-user']) {
