@@ -15,6 +15,7 @@ import {
   findDescendant,
   gearboxPattern,
   memory,
+  repoRoot,
   resetPeak,
   startKallithea,
   type KallitheaInstance,
@@ -166,7 +167,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     `bench/kallithea: ${repoMiB} MiB repositories, ${RUNS} clones each way, ${USERS} users\n`,
   );
-  const { instance: k, stop } = await startKallithea();
+  const { instance: k, stop } = await startKallithea(join(repoRoot, 'bench', 'out', 'kallithea'));
   const dir = await clientDir('bench');
   try {
     const env = clientEnv(dir);

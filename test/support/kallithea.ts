@@ -164,9 +164,10 @@ async function startServe(
   direct: string,
   virtualDir: string,
   children: ChildProcess[],
+  logDir: string,
 ): Promise<ServedPath> {
   const port = await freePort();
-  const log = join(outDir, `serve-${name}.log`);
+  const log = join(logDir, `serve-${name}.log`);
   const args = [
     join(repoRoot, 'bin', 'kallithea-isapi.js'),
     'serve',
@@ -179,7 +180,7 @@ async function startServe(
     '--users',
     windowsUsersFile,
     '--dll-log',
-    join(outDir, `dll-${name}.log`),
+    join(logDir, `dll-${name}.log`),
   ];
   const serve = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(serve);
@@ -218,10 +219,12 @@ async function stopServe(child: ChildProcess): Promise<void> {
 }
 
 /** Builds or reuses the cached instance, copies it, and starts serve at / and /kallithea. */
-export async function startKallithea(): Promise<{ instance: KallitheaInstance; stop(): Promise<void> }> {
-  await mkdir(outDir, { recursive: true });
+export async function startKallithea(
+  logDir: string = outDir,
+): Promise<{ instance: KallitheaInstance; stop(): Promise<void> }> {
+  await mkdir(logDir, { recursive: true });
   // The DLL appends to its log; each run starts with empty ones.
-  for (const name of ['root', 'vdir']) await rm(join(outDir, `dll-${name}.log`), { force: true });
+  for (const name of ['root', 'vdir']) await rm(join(logDir, `dll-${name}.log`), { force: true });
   const { dir, ports } = await instanceCopy();
   const children: ChildProcess[] = [];
   const stop = async (): Promise<void> => {
@@ -229,7 +232,7 @@ export async function startKallithea(): Promise<{ instance: KallitheaInstance; s
     await rm(dir, { recursive: true, force: true });
   };
   try {
-    return { instance: await started(dir, ports, children), stop };
+    return { instance: await started(dir, ports, children, logDir), stop };
   } catch (error) {
     await stop();
     throw error;
@@ -240,15 +243,17 @@ async function started(
   dir: string,
   ports: { root: number; vdir: number },
   children: ChildProcess[],
+  logDir: string,
 ): Promise<KallitheaInstance> {
   const [root, vdir] = await Promise.all([
-    startServe('root', join(dir, 'my.ini'), `http://127.0.0.1:${ports.root}/`, '/', children),
+    startServe('root', join(dir, 'my.ini'), `http://127.0.0.1:${ports.root}/`, '/', children, logDir),
     startServe(
       'vdir',
       join(dir, 'my-vdir.ini'),
       `http://127.0.0.1:${ports.vdir}/kallithea/`,
       '/kallithea',
       children,
+      logDir,
     ),
   ]);
   const apiKey = await adminApiKey(dir);
