@@ -65,6 +65,8 @@ describe("Kallithea's own test_vcs_operations (HTTP cases) through the whole pat
           PYTHONPATH: `${target}:${pluginDir}`,
           KALLITHEA_TESTS_TMP_PATH: tests,
           KALLITHEA_WHOOSH_TEST_DISABLE: '1',
+          // No __pycache__ in the checkout, and pytest's assertion rewriting keeps off it too.
+          PYTHONDONTWRITEBYTECODE: '1',
           KALLITHEA_ISAPI_CLI: join(repoRoot, 'bin', 'kallithea-isapi.js'),
           KALLITHEA_ISAPI_NODE: process.execPath,
         },
