@@ -175,7 +175,11 @@ export class HostedRequest {
   }
 
   onCloseConnection(): void {
-    this.#res.socket?.destroy();
+    // What the extension wrote before closing was already taken (as the TCP stack takes
+    // a send in IIS): hand Node's corked bytes to the socket before it goes.
+    const socket = this.#res.socket;
+    while (socket !== null && socket.writableCorked > 0) socket.uncork();
+    socket?.destroy();
   }
 
   /** The verifier caught the extension: 500 if nothing was sent yet, else abort. */

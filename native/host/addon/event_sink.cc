@@ -2,6 +2,23 @@
 
 namespace isapi_host {
 
+namespace {
+// Bytes at or above this size reach JS without a copy (the Buffer owns the event's vector).
+constexpr std::size_t external_at = 16 * 1024;
+
+using Bytes = std::vector<std::uint8_t>;
+
+Napi::Value data_of(Napi::Env env, HostEvent& event) {
+  if (event.data.size() >= external_at) {
+    auto* owned = new Bytes(std::move(event.data));
+    return Napi::Buffer<std::uint8_t>::NewOrCopy(
+        env, owned->data(), owned->size(), [](Napi::Env, std::uint8_t*, Bytes* v) { delete v; },
+        owned);
+  }
+  return Napi::Buffer<std::uint8_t>::Copy(env, event.data.data(), event.data.size());
+}
+} // namespace
+
 std::shared_ptr<ThreadSafeSink> ThreadSafeSink::create(Napi::Env env, Napi::Function on_event) {
   auto sink = std::make_shared<ThreadSafeSink>();
   // The finalizer owns one reference, so the sink outlives the function whatever order
@@ -19,22 +36,43 @@ void ThreadSafeSink::finalize(Napi::Env, std::shared_ptr<ThreadSafeSink>* self, 
   {
     std::lock_guard<std::mutex> lock((*self)->mutex_);
     (*self)->open_ = false;
+    (*self)->pending_.clear();
   }
   delete self;
 }
 
 // Any thread. Never blocks: the queue is unbounded, and each request has at most one
-// write event outstanding, so it stays small.
+// write event waiting for JS beyond its send buffer, so it stays small.
 bool ThreadSafeSink::post(HostEvent&& event) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (!open_)
     return false;
-  auto* item = new HostEvent(std::move(event));
-  if (function_.NonBlockingCall(item) != napi_ok) {
-    delete item;
+  const bool wake = pending_.empty();
+  pending_.push_back(std::move(event));
+  if (wake && function_.NonBlockingCall(nullptr) != napi_ok) {
+    pending_.pop_back();
     return false;
   }
   return true;
+}
+
+std::vector<HostEvent> ThreadSafeSink::take() {
+  std::vector<HostEvent> batch;
+  std::lock_guard<std::mutex> lock(mutex_);
+  batch.swap(pending_);
+  return batch;
+}
+
+void ThreadSafeSink::put_back(std::vector<HostEvent>&& rest) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!open_ || rest.empty())
+    return;
+  const bool wake = pending_.empty();
+  rest.insert(rest.end(), std::make_move_iterator(pending_.begin()),
+              std::make_move_iterator(pending_.end()));
+  pending_.swap(rest);
+  if (wake && function_.NonBlockingCall(nullptr) != napi_ok)
+    pending_.clear();
 }
 
 // JS thread.
@@ -43,27 +81,36 @@ void ThreadSafeSink::close() {
   if (!open_)
     return;
   open_ = false;
+  pending_.clear();
   function_.Release();
 }
 
-// JS thread: one event becomes one call of onEvent.
-void call_js_event(Napi::Env env, Napi::Function on_event, ThreadSafeSink*, HostEvent* event) {
-  std::unique_ptr<HostEvent> owned(event);
-  if (env == nullptr || on_event == nullptr)
-    return; // torn down: drop it
-  Napi::Value data = env.Undefined();
-  if (!owned->data.empty() || owned->kind == HostEvent::Kind::write ||
-      owned->kind == HostEvent::Kind::headers) {
-    data = Napi::Buffer<std::uint8_t>::Copy(env, owned->data.data(), owned->data.size());
-  }
-  try {
-    on_event.Call({Napi::Number::New(env, static_cast<int>(owned->kind)),
-                   Napi::Number::New(env, static_cast<double>(owned->request_id)),
-                   Napi::String::New(env, owned->text), data, Napi::Boolean::New(env, owned->flag),
-                   Napi::Number::New(env, owned->number), Napi::String::New(env, owned->text2)});
-  } catch (const Napi::Error& error) {
-    // An exception in the JS handler must not vanish: rethrow as uncaught.
-    error.ThrowAsJavaScriptException();
+// JS thread: every queued event becomes one call of onEvent, in order.
+void call_js_event(Napi::Env env, Napi::Function on_event, ThreadSafeSink* sink, HostEvent*) {
+  if (env == nullptr || on_event == nullptr || sink == nullptr)
+    return; // torn down: drop them
+  std::vector<HostEvent> batch = sink->take();
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    HostEvent& event = batch[i];
+    Napi::Value data = env.Undefined();
+    if (!event.data.empty() || event.kind == HostEvent::Kind::write ||
+        event.kind == HostEvent::Kind::headers) {
+      data = data_of(env, event);
+    }
+    try {
+      on_event.Call({Napi::Number::New(env, static_cast<int>(event.kind)),
+                     Napi::Number::New(env, static_cast<double>(event.request_id)),
+                     Napi::String::New(env, event.text), data, Napi::Boolean::New(env, event.flag),
+                     Napi::Number::New(env, event.number), Napi::String::New(env, event.text2)});
+    } catch (const Napi::Error& error) {
+      // An exception in the JS handler must not vanish: rethrow as uncaught, and deliver
+      // the rest of the batch in a later call.
+      std::vector<HostEvent> rest(std::make_move_iterator(batch.begin() + i + 1),
+                                  std::make_move_iterator(batch.end()));
+      sink->put_back(std::move(rest));
+      error.ThrowAsJavaScriptException();
+      return;
+    }
   }
 }
 
