@@ -31,23 +31,31 @@ function stderrLine(line: string): void {
 }
 
 /**
- * Access log lines gathered during one event loop turn and written together: under load
- * one write serves many requests instead of one write (and stream bookkeeping) each.
+ * Access log lines gathered and written together, at most LOG_FLUSH_MS after the first or
+ * once LOG_FLUSH_BYTES are waiting: under load one write (a thread-pool round trip for a
+ * file) serves many requests instead of one each. close() flushes what is left.
  */
+const LOG_FLUSH_MS = 100;
+const LOG_FLUSH_BYTES = 64 * 1024;
+
 class LineBatch {
   readonly #write: (text: string) => void;
   #pending = '';
+  #timer: NodeJS.Timeout | undefined;
 
   constructor(write: (text: string) => void) {
     this.#write = write;
   }
 
   add(line: string): void {
-    if (this.#pending === '') setImmediate(() => this.flush());
     this.#pending += `${line}\n`;
+    if (this.#pending.length >= LOG_FLUSH_BYTES) this.flush();
+    else this.#timer ??= setTimeout(() => this.flush(), LOG_FLUSH_MS);
   }
 
   flush(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
     if (this.#pending === '') return;
     const text = this.#pending;
     this.#pending = '';
