@@ -51,14 +51,26 @@ export function headerKey(name: string): HeaderKey {
   return `HTTP_${name.toUpperCase().replaceAll('-', '_')}`;
 }
 
+/**
+ * Names already spelt out: the same few dozen headers come with every request. Bounded,
+ * because clients choose header names.
+ */
+const headerNames = new Map<string, string>();
+const HEADER_NAMES_KEPT = 1000;
+
 /** `HTTP_X_FORWARDED_USER` -> `X-Forwarded-User` (HTTP names are case-insensitive). */
 export function headerName(key: HeaderKey): string {
-  return key
-    .slice(5)
-    .toLowerCase()
-    .split('_')
-    .map((word) => word.charAt(0).toUpperCase() + word.slice(1))
-    .join('-');
+  let name = headerNames.get(key);
+  if (name === undefined) {
+    name = key
+      .slice(5)
+      .toLowerCase()
+      .split('_')
+      .map((word) => word.charAt(0).toUpperCase() + word.slice(1))
+      .join('-');
+    if (headerNames.size < HEADER_NAMES_KEPT) headerNames.set(key, name);
+  }
+  return name;
 }
 
 /** The HTTP_* keys present in an environ, in insertion order. */

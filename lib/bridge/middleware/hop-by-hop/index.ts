@@ -21,19 +21,26 @@ function connectionTokens(value: string | undefined): string[] {
     .filter((token) => token !== '');
 }
 
+const HOP_BY_HOP_LOWER: ReadonlySet<string> = new Set(HOP_BY_HOP.map((name) => name.toLowerCase()));
+
 export function removeHopByHopResponseHeaders(headers: ResponseHeaders): ResponseHeaders {
-  const named = new Set(HOP_BY_HOP.map((name) => name.toLowerCase()));
+  // Per response: a copy of the set only when a Connection header names more.
+  let named = HOP_BY_HOP_LOWER;
   for (const [name, value] of headers) {
-    if (name.toLowerCase() === 'connection') for (const token of connectionTokens(value)) named.add(token);
+    if (name.toLowerCase() !== 'connection') continue;
+    const more = new Set(named);
+    for (const token of connectionTokens(value)) more.add(token);
+    named = more;
   }
   return headers.filter(([name]) => !named.has(name.toLowerCase()) && !isProxyHeader(name));
 }
 
 export function hopByHop(): Middleware {
-  const requestKeys = new Set<string>(HOP_BY_HOP.map(headerKey));
+  const requestKeys: ReadonlySet<string> = new Set<string>(HOP_BY_HOP.map(headerKey));
   return function hopByHop(environ, startResponse, next) {
-    const named = new Set(requestKeys);
-    for (const token of connectionTokens(environ.HTTP_CONNECTION)) named.add(headerKey(token));
+    let named = requestKeys;
+    const listed = connectionTokens(environ.HTTP_CONNECTION);
+    if (listed.length > 0) named = new Set([...requestKeys, ...listed.map(headerKey)]);
     for (const key of headerKeys(environ)) {
       if (named.has(key) || key === 'HTTP_PROXY' || key.startsWith('HTTP_PROXY_'))
         delete environ[key as HeaderKey];
