@@ -64,6 +64,9 @@ describe("Kallithea's own test_vcs_operations (HTTP cases) through the whole pat
           HOME: tests,
           PYTHONPATH: `${target}:${pluginDir}`,
           KALLITHEA_TESTS_TMP_PATH: tests,
+          // kallithea/tests/base.py makes an (unused) mkdtemp folder at every import, even
+          // with KALLITHEA_TESTS_TMP_PATH set: keep those inside ours.
+          TMPDIR: tests,
           KALLITHEA_WHOOSH_TEST_DISABLE: '1',
           // No __pycache__ in the checkout, and pytest's assertion rewriting keeps off it too.
           PYTHONDONTWRITEBYTECODE: '1',
