@@ -3,8 +3,7 @@
 // backpressure both ways (a full FastCGI socket stops our reads of the body, which pauses
 // the upstream socket); nothing is buffered whole. upstream-exchange.ts is the handler one
 // request is dispatched with.
-import { createRequire } from 'node:module';
-import type { Pool as UndiciPool } from 'undici';
+import { Pool } from 'undici';
 import { headerKeys, headerName, type Environ } from '../environ/environ.js';
 import {
   ClientAbortedError,
@@ -55,12 +54,6 @@ const NOT_FORWARDED = new Set([
   'HTTP_TE',
   'HTTP_TRAILER',
 ]);
-
-/**
- * undici's Pool alone, not the package index: the index also loads fetch, WebSocket,
- * EventSource and the caches, 10 MiB of resident memory the bridge never uses.
- */
-const Pool = createRequire(import.meta.url)('undici/lib/dispatcher/pool.js') as typeof UndiciPool;
 
 const SECONDS = 1000;
 
