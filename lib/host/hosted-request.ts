@@ -68,22 +68,34 @@ export class HostedRequest {
     if (this.#failed || this.#closed) return;
     const head = parseResponseHead(statusText, block);
     const res = this.#res;
-    const hasLength = head.headers.some(([name]) => name.toLowerCase() === 'content-length');
-    const chunked = head.headers.some(
-      ([name, value]) => name.toLowerCase() === 'transfer-encoding' && /chunked/i.test(value),
-    );
-    const extensionCloses = head.headers.some(
-      ([name, value]) => name.toLowerCase() === 'connection' && /close/i.test(value),
-    );
+    let hasLength = false;
+    let chunked = false;
+    let extensionCloses = false;
+    let hasServer = false;
+    let hasConnection = false;
+    for (const [name, value] of head.headers) {
+      switch (name.toLowerCase()) {
+        case 'content-length':
+          hasLength = true;
+          break;
+        case 'transfer-encoding':
+          if (/chunked/i.test(value)) chunked = true;
+          break;
+        case 'connection':
+          hasConnection = true;
+          if (/close/i.test(value)) extensionCloses = true;
+          break;
+        case 'server':
+          hasServer = true;
+          break;
+      }
+    }
     // Keep-alive only when the extension asked for it, the client allows it and the
     // response has framing the client can find the end of.
     const keepAlive = keep && (hasLength || chunked) && !extensionCloses;
     const flat: string[] = [];
-    let hasServer = false;
     for (const [name, value] of head.headers) {
-      const lower = name.toLowerCase();
-      if (lower === 'connection' && !keepAlive) continue;
-      if (lower === 'server') hasServer = true;
+      if (hasConnection && !keepAlive && name.toLowerCase() === 'connection') continue;
       flat.push(name, value);
     }
     if (!hasServer) flat.push('Server', 'Microsoft-IIS/10.0');

@@ -1,34 +1,39 @@
 #include "ecb/ecb.hpp"
 
-#include <vector>
-
 namespace kallithea_isapi {
 
 bool ecb_calls::server_variable(const char* name, std::string& out, std::size_t max_size) const {
-  std::vector<char> buf(1024);
+  // Read straight into `out`: a caller that reuses one string allocates only when a value
+  // outgrows it.
+  std::size_t capacity = out.capacity() < 1024 ? 1024 : out.capacity();
   for (;;) {
-    DWORD size = static_cast<DWORD>(buf.size());
+    out.resize(capacity);
+    DWORD size = static_cast<DWORD>(capacity);
     isapi_set_last_error(0);
-    if (ecb_->GetServerVariable(ecb_->ConnID, const_cast<LPSTR>(name), buf.data(), &size)) {
-      std::size_t n = size > buf.size() ? buf.size() : size;
+    if (ecb_->GetServerVariable(ecb_->ConnID, const_cast<LPSTR>(name), out.data(), &size)) {
+      std::size_t n = size > capacity ? capacity : size;
       // size counts the terminating NUL; trust the NUL over the count.
       std::size_t len = 0;
-      while (len < n && buf[len] != '\0')
+      while (len < n && out[len] != '\0')
         ++len;
-      out.assign(buf.data(), len);
+      out.resize(len);
       return true;
     }
     DWORD err = isapi_get_last_error();
-    if (err != ERROR_INSUFFICIENT_BUFFER && err != ERROR_MORE_DATA)
+    if (err != ERROR_INSUFFICIENT_BUFFER && err != ERROR_MORE_DATA) {
+      out.clear();
       return false;
-    if (buf.size() >= max_size)
+    }
+    if (capacity >= max_size) {
+      out.clear();
       return false;
-    std::size_t next = buf.size() * 2;
+    }
+    std::size_t next = capacity * 2;
     if (size > next && size <= max_size)
       next = size;
     if (next > max_size)
       next = max_size;
-    buf.resize(next);
+    capacity = next;
   }
 }
 

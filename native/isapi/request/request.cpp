@@ -156,10 +156,12 @@ void request::on_connection(acquire_error e, bridge_pool::connection c) {
 }
 
 void request::encode_and_send_start() {
-  fastcgi::param_list params = params_;
-  params.emplace_back("KALLITHEA_ISAPI_SECRET", conn_->secret());
+  // The secret is the connection's (it changes when the bridge restarts): added for this
+  // encoding only, without copying the other params.
+  params_.emplace_back("KALLITHEA_ISAPI_SECRET", conn_->secret());
   bool close_stdin = body_length_known_ && body_total_ == 0;
-  fastcgi::encoded_request enc = fastcgi::encode_request_start(params, close_stdin);
+  fastcgi::encoded_request enc = fastcgi::encode_request_start(params_, close_stdin);
+  params_.pop_back();
   if (enc.error != fastcgi::params_error::none) {
     rt_.log().warn(std::string("431: ") + fastcgi::describe(enc.error) + " (" + enc.offending_name +
                    ")");
