@@ -60,11 +60,13 @@ private:
   config config_;
   std::string config_error_;
   std::unique_ptr<logger> log_;
+  /// Before io_: handlers still queued when io_ goes hold requests, which return their
+  /// windows here as they are destroyed.
+  std::unique_ptr<window_pool> windows_;
   asio::io_context io_;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
   std::vector<std::thread> threads_;
   std::unique_ptr<bridge_pool> pool_;
-  std::unique_ptr<window_pool> windows_;
   std::unique_ptr<supervisor> supervisor_;
   std::atomic<bool> accepting_{true};
 
