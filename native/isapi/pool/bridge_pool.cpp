@@ -141,7 +141,9 @@ void bridge_pool::on_connect_failed(std::shared_ptr<attempt> a, std::error_code 
   bool log_it = now - last_unreachable_log_ > std::chrono::seconds(5);
   if (log_it)
     last_unreachable_log_ = now;
-  std::string where = a->target.address.text;
+  // In spawn mode there is no address until the supervisor has started a bridge.
+  std::string where = a->target.address.text.empty() ? std::string("(no bridge started yet)")
+                                                     : a->target.address.text;
   hand_slot_to_waiter(lock); // unlocks when it hands a slot on
   if (log_it && !stopping)
     log_.error("bridge unreachable at " + where + " after " + std::to_string(a->tries) +
