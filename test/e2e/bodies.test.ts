@@ -2,28 +2,17 @@
 // upload, HEAD, and a response without Content-Length (chunked by the DLL).
 import assert from 'node:assert/strict';
 import { rawExchange } from '../native/support/harness.js';
-import { patternSha256, startUpstream, type EchoResult, type Upstream } from '../support/upstream.js';
-import { startStack, waitForBridge, type Stack } from './support/stack.js';
+import { patternSha256, type EchoResult } from '../support/upstream.js';
+import { stackOverUpstream } from './support/stack.js';
 import { streamRequest } from './support/transfer.js';
 
 describe('e2e: bodies', function () {
   this.timeout(60_000);
-  let upstream: Upstream;
-  let stack: Stack;
-
-  before(async () => {
-    upstream = await startUpstream();
-    stack = await startStack({ upstream: `http://127.0.0.1:${upstream.port}` });
-    await waitForBridge(stack);
-  });
-  after(async () => {
-    await stack?.stop();
-    await upstream?.stop();
-  });
+  const running = stackOverUpstream();
 
   it('POST with Content-Length arrives whole', async () => {
     const size = 3 * 1024 * 1024 + 17;
-    const res = await streamRequest(stack.url('/post'), { method: 'POST', bodyBytes: size });
+    const res = await streamRequest(running.stack.url('/post'), { method: 'POST', bodyBytes: size });
     assert.equal(res.status, 200);
     const echo = JSON.parse(res.text) as EchoResult;
     assert.equal(echo.bodyBytes, size);
@@ -32,7 +21,7 @@ describe('e2e: bodies', function () {
 
   it('a chunked upload arrives whole', async () => {
     const size = 2 * 1024 * 1024 + 5;
-    const res = await streamRequest(stack.url('/chunked'), {
+    const res = await streamRequest(running.stack.url('/chunked'), {
       method: 'PUT',
       bodyBytes: size,
       contentLength: false,
@@ -45,7 +34,7 @@ describe('e2e: bodies', function () {
 
   it('HEAD gets headers only', async () => {
     const raw = await rawExchange(
-      stack.host.port,
+      running.stack.host.port,
       'HEAD /h HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n',
     );
     const text = raw.toString('latin1');
@@ -56,7 +45,7 @@ describe('e2e: bodies', function () {
 
   it('a response without Content-Length is chunked for HTTP/1.1 and complete', async () => {
     const size = 5 * 1024 * 1024 + 3;
-    const res = await streamRequest(stack.url(`/stream?bytes=${size}&chunked=1`));
+    const res = await streamRequest(running.stack.url(`/stream?bytes=${size}&chunked=1`));
     assert.equal(res.status, 200);
     assert.equal(res.headers['transfer-encoding'], 'chunked');
     assert.equal(res.complete, true);
@@ -66,7 +55,7 @@ describe('e2e: bodies', function () {
 
   it('a response without Content-Length ends by close for HTTP/1.0', async () => {
     const raw = await rawExchange(
-      stack.host.port,
+      running.stack.host.port,
       'GET /stream?bytes=1000&chunked=1 HTTP/1.0\r\nHost: h\r\n\r\n',
     );
     const text = raw.toString('latin1');
@@ -77,7 +66,7 @@ describe('e2e: bodies', function () {
   it('204 and 304 carry no body and no chunking', async () => {
     for (const code of [204, 304]) {
       const raw = await rawExchange(
-        stack.host.port,
+        running.stack.host.port,
         `GET /status/${code} HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n`,
       );
       const text = raw.toString('latin1');
@@ -88,6 +77,6 @@ describe('e2e: bodies', function () {
   });
 
   it('reports no ISAPI contract violation', () => {
-    assert.deepEqual(stack.violations(), []);
+    assert.deepEqual(running.stack.violations(), []);
   });
 });

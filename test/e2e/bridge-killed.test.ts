@@ -2,31 +2,19 @@
 // response (never a complete one), the DLL restarts the bridge, and the next request works.
 import assert from 'node:assert/strict';
 import { eventually } from '../native/support/harness.js';
-import { startUpstream, type Upstream } from '../support/upstream.js';
-import { startStack, waitForBridge, type Stack } from './support/stack.js';
+import { stackOverUpstream } from './support/stack.js';
 import { streamRequest } from './support/transfer.js';
 
 describe('e2e: bridge killed mid-download', function () {
   this.timeout(120_000);
-  let upstream: Upstream;
-  let stack: Stack;
-
-  before(async () => {
-    upstream = await startUpstream();
-    stack = await startStack({ upstream: `http://127.0.0.1:${upstream.port}` });
-    await waitForBridge(stack);
-  });
-  after(async () => {
-    await stack?.stop();
-    await upstream?.stop();
-  });
+  const running = stackOverUpstream();
 
   for (const chunked of [true, false]) {
     it(`aborts the client's response (${chunked ? 'chunked by the DLL' : 'with Content-Length'}) and recovers`, async () => {
-      const pid = stack.bridgePid();
+      const pid = running.stack.bridgePid();
       assert.ok(pid !== undefined);
       const size = 8 * 1024 * 1024 * 1024;
-      const pending = streamRequest(stack.url(`/stream?bytes=${size}${chunked ? '&chunked=1' : ''}`));
+      const pending = streamRequest(running.stack.url(`/stream?bytes=${size}${chunked ? '&chunked=1' : ''}`));
       // Kill once the download is under way.
       await new Promise((done) => setTimeout(done, 300));
       process.kill(pid, 'SIGKILL');
@@ -34,14 +22,14 @@ describe('e2e: bridge killed mid-download', function () {
       assert.equal(res.status, 200);
       assert.equal(res.complete, false);
       assert.ok(res.bytes < size);
-      assert.ok(await eventually(() => stack.bridgePid() !== pid, 2000), stack.log());
-      const next = await streamRequest(stack.url('/after'));
+      assert.ok(await eventually(() => running.stack.bridgePid() !== pid, 2000), running.stack.log());
+      const next = await streamRequest(running.stack.url('/after'));
       assert.equal(next.status, 200);
-      assert.match(stack.log(), new RegExp(`bridge exited: pid ${pid} \\(signal 9\\)`));
+      assert.match(running.stack.log(), new RegExp(`bridge exited: pid ${pid} \\(signal 9\\)`));
     });
   }
 
   it('reports no ISAPI contract violation', () => {
-    assert.deepEqual(stack.violations(), []);
+    assert.deepEqual(running.stack.violations(), []);
   });
 });

@@ -3,43 +3,31 @@
 import assert from 'node:assert/strict';
 import { Agent } from 'node:http';
 import { fetchBuffer } from '../native/support/harness.js';
-import { startUpstream, type Upstream } from '../support/upstream.js';
-import { sanitized, startStack, waitForBridge, type Stack } from './support/stack.js';
+import { sanitized, stackOverUpstream } from './support/stack.js';
 
 describe('e2e: 10,000 requests in a row', function () {
   this.timeout(300_000);
-  let upstream: Upstream;
-  let stack: Stack;
-
-  before(async () => {
-    upstream = await startUpstream();
-    stack = await startStack({ upstream: `http://127.0.0.1:${upstream.port}` });
-    await waitForBridge(stack);
-  });
-  after(async () => {
-    await stack?.stop();
-    await upstream?.stop();
-  });
+  const running = stackOverUpstream();
 
   it('leaves threads, fds and memory where they were', async () => {
     const agent = new Agent({ keepAlive: true, maxSockets: 4 });
     const batch = async (n: number, offset: number): Promise<void> => {
       for (let i = 0; i < n; i += 4) {
         const results = await Promise.all(
-          [0, 1, 2, 3].map((k) => fetchBuffer(stack.url(`/soak/${offset + i + k}`), { agent })),
+          [0, 1, 2, 3].map((k) => fetchBuffer(running.stack.url(`/soak/${offset + i + k}`), { agent })),
         );
         for (const r of results) assert.equal(r.status, 200);
       }
     };
     // Warm up: pools, allocators and the host's JS heap reach their working size.
     await batch(2000, 0);
-    const before = stack.usage();
+    const before = running.stack.usage();
     const samples: number[] = [];
     for (let done = 2000; done < 10_000; done += 2000) {
       await batch(2000, done);
-      samples.push(stack.usage().rssKiB);
+      samples.push(running.stack.usage().rssKiB);
     }
-    const after = stack.usage();
+    const after = running.stack.usage();
     agent.destroy();
     assert.ok(after.threads <= before.threads, `threads ${before.threads} -> ${after.threads}`);
     assert.ok(after.fds <= before.fds + 4, `fds ${before.fds} -> ${after.fds}`);
@@ -51,6 +39,6 @@ describe('e2e: 10,000 requests in a row', function () {
   });
 
   it('reports no ISAPI contract violation', () => {
-    assert.deepEqual(stack.violations(), []);
+    assert.deepEqual(running.stack.violations(), []);
   });
 });

@@ -5,6 +5,7 @@ import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot, startHostProcess, type HostProcess } from '../../native/support/harness.js';
+import { startUpstream, type Upstream } from '../../support/upstream.js';
 
 /** The DLL under test: env KALLITHEA_ISAPI_DLL (the ASan build), else build-dll/Release. */
 export function dllPath(): string {
@@ -108,4 +109,28 @@ export async function waitForBridge(stack: Stack, tries = 400): Promise<void> {
     await new Promise((done) => setTimeout(done, 25));
   }
   throw new Error(`bridge never became ready:\n${stack.log()}`);
+}
+
+/** What `stackOverUpstream()` hands a describe block; filled in by its before hook. */
+export interface StackOverUpstream {
+  upstream: Upstream;
+  stack: Stack;
+}
+
+/**
+ * Mocha hooks for the common case: a test upstream on port 0 and the whole stack in front
+ * of it, ready (bridge started) before the first test and stopped after the last.
+ */
+export function stackOverUpstream(): StackOverUpstream {
+  const running = {} as StackOverUpstream;
+  before(async () => {
+    running.upstream = await startUpstream();
+    running.stack = await startStack({ upstream: `http://127.0.0.1:${running.upstream.port}` });
+    await waitForBridge(running.stack);
+  });
+  after(async () => {
+    await running.stack?.stop();
+    await running.upstream?.stop();
+  });
+  return running;
 }
