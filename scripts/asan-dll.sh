@@ -9,7 +9,7 @@ build=build-dll/asan
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DBUILD_TESTING=ON \
   -DKALLITHEA_ISAPI_SANITIZE=ON >/dev/null
 cmake --build "$build"
-export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:verify_asan_link_order=0:halt_on_error=1"
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:verify_asan_link_order=0:halt_on_error=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 "$build/kallithea_isapi_tests"
 npx tsc -p tsconfig.json

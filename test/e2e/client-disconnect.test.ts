@@ -9,7 +9,7 @@ describe('e2e: client disconnects', function () {
   this.timeout(60_000);
   const running = stackOverUpstream();
 
-  it('mid-upload: the request ends and the running.upstream sees the abort', async () => {
+  it('mid-upload: the request ends and the upstream sees the abort', async () => {
     const closed = new Promise<string>((done) => running.upstream.events.once('close', done));
     const socket = connect(running.stack.host.port, '127.0.0.1');
     await new Promise<void>((done) => socket.once('connect', () => done()));
