@@ -3,11 +3,11 @@
 // finish up to shutdown_timeout, and exits 0. The hop secret comes from the environment
 // (KALLITHEA_ISAPI_SECRET or the file KALLITHEA_ISAPI_SECRET_FILE), never the command line.
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { readBridgeSettings } from '../../config/kallithea-isapi-ini.js';
 import { BridgeError } from '../../bridge/errors.js';
 import { LIFELINE_ENV, lifelineFd, watchLifeline } from '../../bridge/lifeline.js';
 import { startBridge } from '../../bridge/server.js';
+import { parseCommandArgs } from '../command-args.js';
 
 export const summary = 'run the bridge host (FastCGI responder in front of Kallithea)';
 
@@ -35,24 +35,13 @@ async function readSecret(): Promise<string> {
 }
 
 export async function run(args: string[]): Promise<number> {
-  let values: { config?: string; listen?: string; help?: boolean };
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        config: { type: 'string' },
-        listen: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n${HELP}`);
-    return 2;
-  }
-  if (values.help === true) {
-    process.stdout.write(HELP);
-    return 0;
-  }
+  const values = parseCommandArgs(
+    'bridge',
+    args,
+    { config: { type: 'string' }, listen: { type: 'string' } },
+    HELP,
+  );
+  if (typeof values === 'number') return values;
 
   let bridge;
   try {

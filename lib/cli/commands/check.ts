@@ -1,8 +1,8 @@
 // `kallithea-isapi check`: validates kallithea-isapi.ini, Kallithea's my.ini and everything a
 // start needs, one line per check with the fix. Exit status 0 only when every check passed.
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { runDeploymentChecks } from '../../iis/deployment-checks.js';
+import { parseCommandArgs } from '../command-args.js';
 
 export const summary = 'check kallithea-isapi.ini, my.ini, Kallithea, node, the DLL and log folders';
 
@@ -16,25 +16,17 @@ Exit status 0 only if every check is OK.
 `;
 
 export async function run(args: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        config: { type: 'string', short: 'c' },
-        dll: { type: 'string' },
-        virtualdir: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }));
-  } catch (error) {
-    process.stderr.write(`kallithea-isapi check: ${(error as Error).message}\n${help}`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(help);
-    return 0;
-  }
+  const values = parseCommandArgs(
+    'check',
+    args,
+    {
+      config: { type: 'string', short: 'c' },
+      dll: { type: 'string' },
+      virtualdir: { type: 'string' },
+    },
+    help,
+  );
+  if (typeof values === 'number') return values;
   const iniPath = values.config ?? process.env.KALLITHEA_ISAPI_INI ?? path.resolve('kallithea-isapi.ini');
   const results = await runDeploymentChecks({
     iniPath,

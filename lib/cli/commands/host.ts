@@ -3,9 +3,9 @@
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { parseArgs } from 'node:util';
 import type { AuthOptions } from '../../host/auth.js';
 import { IsapiHost } from '../../host/isapi-host.js';
+import { parseCommandArgs } from '../command-args.js';
 
 export const summary = 'serve HTTP through an ISAPI extension (.so/.dll), as IIS would';
 
@@ -26,35 +26,27 @@ const usage = `usage: kallithea-isapi host --dll FILE [options]
 `;
 
 export async function run(args: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        dll: { type: 'string' },
-        port: { type: 'string', default: '8080' },
-        host: { type: 'string', default: '127.0.0.1' },
-        vdir: { type: 'string', default: '/' },
-        'site-id': { type: 'string' },
-        'physical-path': { type: 'string' },
-        tls: { type: 'string' },
-        auth: { type: 'string' },
-        'auth-domain': { type: 'string' },
-        'anonymous-fallback': { type: 'boolean', default: false },
-        threads: { type: 'string' },
-        'read-ahead': { type: 'string' },
-        verify: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }));
-  } catch (error) {
-    process.stderr.write(`kallithea-isapi host: ${(error as Error).message}\n${usage}`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(usage);
-    return 0;
-  }
+  const values = parseCommandArgs(
+    'host',
+    args,
+    {
+      dll: { type: 'string' },
+      port: { type: 'string', default: '8080' },
+      host: { type: 'string', default: '127.0.0.1' },
+      vdir: { type: 'string', default: '/' },
+      'site-id': { type: 'string' },
+      'physical-path': { type: 'string' },
+      tls: { type: 'string' },
+      auth: { type: 'string' },
+      'auth-domain': { type: 'string' },
+      'anonymous-fallback': { type: 'boolean', default: false },
+      threads: { type: 'string' },
+      'read-ahead': { type: 'string' },
+      verify: { type: 'boolean', default: false },
+    },
+    usage,
+  );
+  if (typeof values === 'number') return values;
   if (values.dll === undefined) {
     process.stderr.write(`kallithea-isapi host: --dll is required\n${usage}`);
     return 2;

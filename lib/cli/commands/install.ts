@@ -6,7 +6,6 @@
 import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { readIsapiSection } from '../../config/isapi-section.js';
 import { parseIni } from '../../config/ini-text.js';
 import { type KallitheaIniFacts, readKallitheaIni } from '../../config/kallithea-ini.js';
@@ -17,6 +16,7 @@ import { type Bitness, bitnessMismatch, inspectPeFile } from '../../iis/pe-machi
 import { printedPlan } from '../../iis/printed-plan.js';
 import { registrationOptionsProblems, registrationPlan } from '../../iis/registration-plan.js';
 import { printedPrograms, runPlan, windowsPrograms } from '../../iis/run-plan.js';
+import { parseCommandArgs } from '../command-args.js';
 
 export const summary = 'write kallithea-isapi.ini and register the ISAPI DLL with IIS (appcmd)';
 
@@ -52,32 +52,24 @@ async function exists(file: string): Promise<boolean> {
 }
 
 export async function run(args: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        config: { type: 'string', short: 'c' },
-        virtualdir: { type: 'string', default: '/' },
-        site: { type: 'string', default: 'Default Web Site' },
-        dll: { type: 'string', default: 'kallithea_isapi.dll' },
-        bitness: { type: 'string', default: '64' },
-        pool: { type: 'string', default: 'Kallithea' },
-        'physical-path': { type: 'string' },
-        force: { type: 'boolean', default: false },
-        'keep-ini': { type: 'boolean', default: false },
-        'dry-run': { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }));
-  } catch (error) {
-    process.stderr.write(`kallithea-isapi install: ${(error as Error).message}\n${help}`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(help);
-    return 0;
-  }
+  const values = parseCommandArgs(
+    'install',
+    args,
+    {
+      config: { type: 'string', short: 'c' },
+      virtualdir: { type: 'string', default: '/' },
+      site: { type: 'string', default: 'Default Web Site' },
+      dll: { type: 'string', default: 'kallithea_isapi.dll' },
+      bitness: { type: 'string', default: '64' },
+      pool: { type: 'string', default: 'Kallithea' },
+      'physical-path': { type: 'string' },
+      force: { type: 'boolean', default: false },
+      'keep-ini': { type: 'boolean', default: false },
+      'dry-run': { type: 'boolean', default: false },
+    },
+    help,
+  );
+  if (typeof values === 'number') return values;
   const fail = (message: string): number => {
     process.stderr.write(`kallithea-isapi install: ${message}\n`);
     return 1;

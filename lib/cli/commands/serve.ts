@@ -1,8 +1,8 @@
 // `kallithea-isapi serve -c my.ini`: Kallithea behind the whole ISAPI path on this machine
 // (isapi-host -> DLL -> bridge -> Kallithea), with emulated Windows logins, until Ctrl-C.
-import { parseArgs } from 'node:util';
 import { defaultUsersFile } from '../../serve/package-paths.js';
 import { startServe, WINDOWS_DOMAIN, type RunningServe } from '../../serve/serve.js';
+import { parseCommandArgs } from '../command-args.js';
 
 export const summary = 'run Kallithea behind isapi-host, the DLL and the bridge on this machine';
 
@@ -49,33 +49,25 @@ function instructions(running: RunningServe, allowAnonymous: boolean): string {
 }
 
 export async function run(args: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        config: { type: 'string', short: 'c' },
-        port: { type: 'string', default: '8080' },
-        host: { type: 'string', default: '127.0.0.1' },
-        virtualdir: { type: 'string', default: '/' },
-        users: { type: 'string' },
-        'no-users': { type: 'boolean', default: false },
-        'allow-anonymous': { type: 'boolean', default: false },
-        venv: { type: 'string' },
-        dll: { type: 'string' },
-        'dll-log': { type: 'string' },
-        quiet: { type: 'boolean', short: 'q', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }));
-  } catch (error) {
-    process.stderr.write(`kallithea-isapi serve: ${(error as Error).message}\n${usage}`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(usage);
-    return 0;
-  }
+  const values = parseCommandArgs(
+    'serve',
+    args,
+    {
+      config: { type: 'string', short: 'c' },
+      port: { type: 'string', default: '8080' },
+      host: { type: 'string', default: '127.0.0.1' },
+      virtualdir: { type: 'string', default: '/' },
+      users: { type: 'string' },
+      'no-users': { type: 'boolean', default: false },
+      'allow-anonymous': { type: 'boolean', default: false },
+      venv: { type: 'string' },
+      dll: { type: 'string' },
+      'dll-log': { type: 'string' },
+      quiet: { type: 'boolean', short: 'q', default: false },
+    },
+    usage,
+  );
+  if (typeof values === 'number') return values;
   if (values.config === undefined) {
     process.stderr.write(`kallithea-isapi serve: -c my.ini is required\n${usage}`);
     return 2;

@@ -3,10 +3,10 @@
 // the bridge's access_log (paths from the ini) and prints new lines as they are written, until
 // Ctrl+C. --errors keeps only error lines and their stack-trace continuation lines.
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { readKallitheaIsapiIni } from '../../config/kallithea-isapi-ini.js';
 import { problemText } from '../../config/problems.js';
 import { ErrorFilter, type FollowEvent, LogFollower, lastLines } from '../../iis/log-follower.js';
+import { parseCommandArgs } from '../command-args.js';
 
 export const summary = "follow the DLL's and the bridge's logs live (--errors: errors with stack traces)";
 
@@ -22,27 +22,19 @@ are written, across rotation and truncation, until Ctrl+C.
 `;
 
 export async function run(args: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        config: { type: 'string', short: 'c' },
-        dll: { type: 'string' },
-        errors: { type: 'boolean', default: false },
-        lines: { type: 'string', short: 'n', default: '0' },
-        file: { type: 'string', multiple: true, default: [] },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }));
-  } catch (error) {
-    process.stderr.write(`kallithea-isapi trace: ${(error as Error).message}\n${help}`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(help);
-    return 0;
-  }
+  const values = parseCommandArgs(
+    'trace',
+    args,
+    {
+      config: { type: 'string', short: 'c' },
+      dll: { type: 'string' },
+      errors: { type: 'boolean', default: false },
+      lines: { type: 'string', short: 'n', default: '0' },
+      file: { type: 'string', multiple: true, default: [] },
+    },
+    help,
+  );
+  if (typeof values === 'number') return values;
   if (!/^\d+$/.test(values.lines)) {
     process.stderr.write(`kallithea-isapi trace: --lines ${values.lines}: give a whole number\n`);
     return 2;
