@@ -9,9 +9,13 @@ build=build-dll/asan
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DBUILD_TESTING=ON \
   -DKALLITHEA_ISAPI_SANITIZE=ON >/dev/null
 cmake --build "$build"
-export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:verify_asan_link_order=0:halt_on_error=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
-"$build/kallithea_isapi_tests"
+# The unit tests run with leak detection: nothing else lives in that process.
+ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:halt_on_error=1" "$build/kallithea_isapi_tests"
+# Under node, LeakSanitizer reports V8's own start-up allocations at exit (in the host and in
+# the bridge the DLL spawns, which inherits the preload), and changes their exit codes; the
+# e2e run therefore checks memory errors, not leaks.
+export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:verify_asan_link_order=0:halt_on_error=1"
 npx tsc -p tsconfig.json
 export KALLITHEA_ISAPI_DLL="$PWD/$build/kallithea_isapi.so"
 export KALLITHEA_ISAPI_ASAN_PRELOAD="$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so)"
