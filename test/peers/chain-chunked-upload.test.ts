@@ -3,23 +3,17 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { Readable } from 'node:stream';
-import { startChain, type Chain } from '../support/chain.js';
+import { chainPerSuite } from '../support/chain.js';
 import { patternBytes, patternSha256, type EchoResult } from '../support/upstream.js';
 
 describe('chain: chunked upload', function () {
   this.timeout(60_000);
-  let chain: Chain;
-  before(async () => {
-    chain = await startChain();
-  });
-  after(async () => {
-    await chain?.stop();
-  });
+  const running = chainPerSuite();
 
   it('re-frames a chunked request body as chunked and delivers every byte', async () => {
     const size = 10 * 1024 * 1024 + 123;
     const echo = await new Promise<EchoResult>((resolve, reject) => {
-      const req = request(`${chain.url}/git-receive-pack`, { method: 'POST' }, (res) => {
+      const req = request(`${running.chain.url}/git-receive-pack`, { method: 'POST' }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('end', () => resolve(JSON.parse(Buffer.concat(chunks).toString()) as EchoResult));

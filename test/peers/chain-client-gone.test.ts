@@ -3,22 +3,16 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { request } from 'node:http';
-import { startChain, type Chain } from '../support/chain.js';
+import { chainPerSuite } from '../support/chain.js';
 
 describe('chain: client gone mid-download', function () {
   this.timeout(30_000);
-  let chain: Chain;
-  before(async () => {
-    chain = await startChain();
-  });
-  after(async () => {
-    await chain?.stop();
-  });
+  const running = chainPerSuite();
 
   it('closes the upstream connection', async () => {
     const target = `/stream?bytes=${10 * 1024 ** 3}`;
-    const closed = once(chain.upstream.events, 'close');
-    const req = request(`${chain.url}${target}`, (res) => {
+    const closed = once(running.chain.upstream.events, 'close');
+    const req = request(`${running.chain.url}${target}`, (res) => {
       let seen = 0;
       res.on('data', (chunk: Buffer) => {
         seen += chunk.length;

@@ -2,21 +2,19 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { curl, IIS_USER, startChain, type Chain } from '../support/chain.js';
+import { curl, IIS_USER, chainPerSuite } from '../support/chain.js';
 import type { EchoResult } from '../support/upstream.js';
 
 describe('chain: GET and POST through nginx and the bridge', function () {
   this.timeout(30_000);
-  let chain: Chain;
-  before(async () => {
-    chain = await startChain();
-  });
-  after(async () => {
-    await chain?.stop();
-  });
+  const running = chainPerSuite();
 
   it('GET reaches the upstream with method, target, Host and the IIS user', async () => {
-    const result = await curl(['-H', 'Host: hg.example.org', `${chain.url}/kallithea/repo?cmd=capabilities`]);
+    const result = await curl([
+      '-H',
+      'Host: hg.example.org',
+      `${running.chain.url}/kallithea/repo?cmd=capabilities`,
+    ]);
     assert.equal(result.code, 0, result.stderr);
     const echo = JSON.parse(result.stdout.toString()) as EchoResult;
     assert.equal(echo.method, 'GET');
@@ -32,7 +30,7 @@ describe('chain: GET and POST through nginx and the bridge', function () {
   it('POST with a body arrives with its length and hash', async () => {
     const body = Buffer.alloc(300_000, 'k');
     const result = await curl(
-      ['--data-binary', '@-', '-H', 'Content-Type: application/x-test', `${chain.url}/post`],
+      ['--data-binary', '@-', '-H', 'Content-Type: application/x-test', `${running.chain.url}/post`],
       Readable.from([body]),
     );
     assert.equal(result.code, 0, result.stderr);

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { request } from 'node:http';
 import { Readable } from 'node:stream';
-import { startChain, type Chain } from '../support/chain.js';
+import { chainPerSuite } from '../support/chain.js';
 import { patternBytes, patternSha256, type EchoResult } from '../support/upstream.js';
 
 const GIB = 1024 ** 3;
@@ -12,17 +12,11 @@ const RSS_LIMIT_KIB = 150 * 1024;
 
 describe('chain: 1 GiB bodies stream with bounded bridge memory', function () {
   this.timeout(300_000);
-  let chain: Chain;
-  before(async () => {
-    chain = await startChain();
-  });
-  after(async () => {
-    await chain?.stop();
-  });
+  const running = chainPerSuite();
 
   it('downloads 1 GiB intact', async () => {
     const { bytes, sha256 } = await new Promise<{ bytes: number; sha256: string }>((resolve, reject) => {
-      request(`${chain.url}/stream?bytes=${GIB}`, (res) => {
+      request(`${running.chain.url}/stream?bytes=${GIB}`, (res) => {
         const hash = createHash('sha256');
         let bytes = 0;
         res.on('data', (chunk: Buffer) => {
@@ -38,15 +32,15 @@ describe('chain: 1 GiB bodies stream with bounded bridge memory', function () {
     assert.equal(bytes, GIB);
     assert.equal(sha256, patternSha256(GIB));
     assert.ok(
-      chain.bridge.memoryKiB('VmHWM') < RSS_LIMIT_KIB,
-      `VmHWM ${chain.bridge.memoryKiB('VmHWM')} KiB`,
+      running.chain.bridge.memoryKiB('VmHWM') < RSS_LIMIT_KIB,
+      `VmHWM ${running.chain.bridge.memoryKiB('VmHWM')} KiB`,
     );
   });
 
   it('uploads 1 GiB intact (Content-Length)', async () => {
     const echo = await new Promise<EchoResult>((resolve, reject) => {
       const req = request(
-        `${chain.url}/upload`,
+        `${running.chain.url}/upload`,
         { method: 'PUT', headers: { 'Content-Length': GIB } },
         (res) => {
           const chunks: Buffer[] = [];
@@ -60,8 +54,8 @@ describe('chain: 1 GiB bodies stream with bounded bridge memory', function () {
     assert.equal(echo.bodyBytes, GIB);
     assert.equal(echo.bodySha256, patternSha256(GIB));
     assert.ok(
-      chain.bridge.memoryKiB('VmHWM') < RSS_LIMIT_KIB,
-      `VmHWM ${chain.bridge.memoryKiB('VmHWM')} KiB`,
+      running.chain.bridge.memoryKiB('VmHWM') < RSS_LIMIT_KIB,
+      `VmHWM ${running.chain.bridge.memoryKiB('VmHWM')} KiB`,
     );
   });
 });

@@ -2,40 +2,16 @@
 // the IIS user (REMOTE_USER param) does. Through nginx (HTTP_* params) and through cgi-fcgi
 // with IIS-style params (ALL_RAW, APPL_MD_PATH, UNENCODED_URL), as the DLL sends them.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { curl, IIS_USER, startChain, type Chain } from '../support/chain.js';
+import { curl, IIS_USER, chainPerSuite, cgiFcgi } from '../support/chain.js';
 import type { EchoResult } from '../support/upstream.js';
 
 function headersOf(echo: EchoResult): Array<[string, string]> {
   return echo.headers.map(([name, value]) => [name.toLowerCase(), value]);
 }
 
-/** Runs cgi-fcgi against the bridge socket with exactly these params; resolves with stdout. */
-function cgiFcgi(
-  socket: string,
-  params: Record<string, string>,
-): Promise<{ code: number | null; stdout: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('cgi-fcgi', ['-bind', '-connect', socket], {
-      env: params,
-      stdio: ['pipe', 'pipe', 'ignore'],
-    });
-    child.stdin.end();
-    let stdout = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('latin1')));
-    child.on('close', (code) => resolve({ code, stdout }));
-  });
-}
-
 describe('chain: asserted headers cannot be forged', function () {
   this.timeout(30_000);
-  let chain: Chain;
-  before(async () => {
-    chain = await startChain();
-  });
-  after(async () => {
-    await chain?.stop();
-  });
+  const running = chainPerSuite();
 
   it('through nginx: every spelling of X-Forwarded-User and X-Forwarded-For is replaced', async () => {
     const result = await curl([
@@ -49,7 +25,7 @@ describe('chain: asserted headers cannot be forged', function () {
       'X-Forwarded-For: 6.6.6.6',
       '-H',
       'X-Real-IP: 6.6.6.6',
-      `${chain.url}/whoami`,
+      `${running.chain.url}/whoami`,
     ]);
     assert.equal(result.code, 0, result.stderr);
     const headers = headersOf(JSON.parse(result.stdout.toString()) as EchoResult);
@@ -66,8 +42,8 @@ describe('chain: asserted headers cannot be forged', function () {
   });
 
   it('through cgi-fcgi with IIS params: ALL_RAW copies are dropped, REMOTE_USER is asserted', async () => {
-    const result = await cgiFcgi(chain.bridge.socket, {
-      KALLITHEA_ISAPI_SECRET: chain.bridge.secret,
+    const result = await cgiFcgi(running.chain.bridge.socket, {
+      KALLITHEA_ISAPI_SECRET: running.chain.bridge.secret,
       REQUEST_METHOD: 'GET',
       APPL_MD_PATH: '/LM/W3SVC/1/ROOT/kallithea',
       UNENCODED_URL: '/Kallithea/repo%2Fsub?cmd=heads',

@@ -123,3 +123,40 @@ export function curl(args: string[], stdin?: NodeJS.ReadableStream): Promise<Cur
     child.on('close', (code) => resolve({ code, stdout: Buffer.concat(out), stderr: err }));
   });
 }
+
+/** What `chainPerSuite()` hands a describe block; filled in by its before hook. */
+export interface RunningChain {
+  chain: Chain;
+}
+
+/** Mocha hooks: one chain started before a describe block's first test, stopped after its last. */
+export function chainPerSuite(options: ChainOptions = {}): RunningChain {
+  const running = {} as RunningChain;
+  before(async () => {
+    running.chain = await startChain(options);
+  });
+  after(async () => {
+    await running.chain?.stop();
+  });
+  return running;
+}
+
+/**
+ * Runs cgi-fcgi against the bridge's socket with exactly these params as its environment (it
+ * sends its environment as PARAMS) and no body; resolves with its exit code and stdout.
+ */
+export function cgiFcgi(
+  socket: string,
+  params: Record<string, string>,
+): Promise<{ code: number | null; stdout: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('cgi-fcgi', ['-bind', '-connect', socket], {
+      env: params,
+      stdio: ['pipe', 'pipe', 'ignore'],
+    });
+    child.stdin.end();
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('latin1')));
+    child.on('close', (code) => resolve({ code, stdout }));
+  });
+}
