@@ -54,7 +54,11 @@ void remove_private_address(const std::string& cleanup);
 /// One blocking connect attempt (supervisor thread): does the bridge accept yet?
 bool probe_address(const bridge_address& address, std::uint32_t server_pid);
 
-/// `bytes` random bytes from the OS, as lowercase hex.
+/// Fills `out` with `bytes` random bytes from the OS (per platform); false if it cannot.
+bool random_bytes(unsigned char* out, std::size_t bytes);
+
+/// `bytes` random bytes from the OS as lowercase hex, or empty when the OS has none to give:
+/// the caller then refuses to start rather than use a guessable secret.
 std::string random_hex(std::size_t bytes);
 
 } // namespace kallithea_isapi

@@ -208,27 +208,18 @@ bool probe_address(const bridge_address& address, std::uint32_t) {
   return ok;
 }
 
-std::string random_hex(std::size_t bytes) {
-  std::vector<unsigned char> b(bytes);
+bool random_bytes(unsigned char* out, std::size_t bytes) {
   int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
   std::size_t got = 0;
   while (fd >= 0 && got < bytes) {
-    ssize_t n = read(fd, b.data() + got, bytes - got);
+    ssize_t n = read(fd, out + got, bytes - got);
     if (n <= 0)
       break;
     got += static_cast<std::size_t>(n);
   }
   if (fd >= 0)
     close(fd);
-  if (got < bytes)
-    return {}; // no randomness: the caller refuses to start with a guessable secret
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : b) {
-    out += hex[c >> 4];
-    out += hex[c & 15];
-  }
-  return out;
+  return got == bytes;
 }
 
 } // namespace kallithea_isapi

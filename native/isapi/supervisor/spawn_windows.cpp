@@ -214,18 +214,9 @@ bool probe_address(const bridge_address& address, std::uint32_t server_pid) {
   return ours;
 }
 
-std::string random_hex(std::size_t bytes) {
-  std::vector<unsigned char> b(bytes);
-  if (BCryptGenRandom(nullptr, b.data(), static_cast<ULONG>(bytes),
-                      BCRYPT_USE_SYSTEM_PREFERRED_RNG) != 0)
-    return {};
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : b) {
-    out += hex[c >> 4];
-    out += hex[c & 15];
-  }
-  return out;
+bool random_bytes(unsigned char* out, std::size_t bytes) {
+  return BCryptGenRandom(nullptr, out, static_cast<ULONG>(bytes),
+                         BCRYPT_USE_SYSTEM_PREFERRED_RNG) == 0;
 }
 
 } // namespace kallithea_isapi

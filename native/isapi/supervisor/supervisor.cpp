@@ -1,5 +1,7 @@
 #include "supervisor/supervisor.hpp"
 
+#include <vector>
+
 namespace kallithea_isapi {
 
 using clock_type = std::chrono::steady_clock;
@@ -172,6 +174,19 @@ void supervisor::stop(std::chrono::milliseconds grace) {
   if (thread_.joinable())
     thread_.join();
   child_.reset();
+}
+
+std::string random_hex(std::size_t bytes) {
+  std::vector<unsigned char> b(bytes);
+  if (!random_bytes(b.data(), bytes))
+    return {};
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : b) {
+    out += hex[c >> 4];
+    out += hex[c & 15];
+  }
+  return out;
 }
 
 } // namespace kallithea_isapi
