@@ -89,15 +89,6 @@ export class CgiHeaderError extends BridgeError {
   }
 }
 
-// --- Listening ---
-
-/** A `--listen` / ini `listen` value that is not `unix:`, `tcp:` (loopback) or `pipe:`. */
-export class ListenAddressError extends BridgeError {
-  constructor(address: string, fix: string) {
-    super('ERR_LISTEN_ADDRESS', `bad listen address '${address}': ${fix}`);
-  }
-}
-
 // --- Pipeline: how an App or middleware broke the contract ---
 
 /** A middleware called `next()` a second time. */
@@ -179,38 +170,6 @@ export class ClientAbortedError extends BridgeError {
   }
 }
 
-// --- Configuration: kallithea-isapi.ini [bridge] and Kallithea's my.ini ---
+// --- Configuration and listening: defined in lib/config (config must not import the bridge) ---
 
-/** Where a configuration problem is and what to do: `file[:line]: [key: ]problem; fix`. */
-export function configProblemText(
-  file: string,
-  line: number | undefined,
-  key: string | undefined,
-  problem: string,
-  fix: string,
-): string {
-  const where = `${file}${line === undefined ? '' : `:${line}`}${key === undefined ? '' : `: ${key}`}`;
-  return `${where}: ${problem}; ${fix}`;
-}
-
-/**
- * A configuration problem, naming the file, the key (when one is at fault) and the fix. When a
- * file has several, the first is the error's own and the others follow it, one per line.
- */
-export class ConfigError extends BridgeError {
-  readonly file: string;
-  readonly key: string | undefined;
-
-  constructor(
-    file: string,
-    key: string | undefined,
-    problem: string,
-    fix: string,
-    options: { line?: number; others?: readonly string[] } = {},
-  ) {
-    const first = configProblemText(file, options.line, key, problem, fix);
-    super('ERR_CONFIG', [first, ...(options.others ?? [])].join('\n'));
-    this.file = file;
-    this.key = key;
-  }
-}
+export { ConfigError, configProblemText, ListenAddressError } from '../config/errors.js';

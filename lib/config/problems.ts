@@ -1,7 +1,7 @@
 // One configuration problem, as every reader in lib/config reports it: the file, the line or
 // key at fault, what is wrong and the fix. Readers collect all of them, so `check` can list
 // every broken key at once; the bridge's start-up turns them into one ConfigError.
-import { ConfigError, configProblemText } from '../bridge/errors.js';
+import { ConfigError, configProblemText } from './errors.js';
 
 export interface ConfigProblem {
   readonly file: string;

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bridgeDefaults } from '../../../lib/config/bridge-section.js';
 import { readBridgeSettings } from '../../../lib/config/kallithea-isapi-ini.js';
-import { ConfigError } from '../../../lib/bridge/errors.js';
+import { ConfigError } from '../../../lib/config/errors.js';
 
 describe('config: [bridge] section', () => {
   let folder: string;
