@@ -5,6 +5,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import type { BridgeSettings } from '../config/bridge-section.js';
 import { FastCgiServer } from './fastcgi/server.js';
 import { createForwarder } from './forwarder/forwarder.js';
+import { HeaderPolicy } from './headers/policy.js';
 import { standardPipeline } from './pipeline/index.js';
 import { wsgiHandler } from './wsgi-handler.js';
 
@@ -92,7 +93,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
     errorLog: (line) => log(`bridge: ${line}`),
   });
   const server = new FastCgiServer({
-    handler: wsgiHandler(app),
+    handler: wsgiHandler(app, new HeaderPolicy({ userHeader: settings.userHeader })),
     secret: options.secret,
     log,
     handshakeTimeoutMs: settings.handshakeTimeout * 1000,

@@ -94,6 +94,11 @@ export class Upstream {
       req.resume();
       res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': bytes * 2 });
       res.write(Buffer.alloc(bytes, 0x61), () => res.socket?.resetAndDestroy());
+    } else if (url.pathname.startsWith('/status-header/')) {
+      // The real status, and a `Status` header that claims another (a CGI-minded app).
+      req.resume();
+      res.writeHead(Number(url.pathname.slice('/status-header/'.length)), { Status: '200 OK' });
+      res.end('real status');
     } else if (url.pathname.startsWith('/status/')) {
       req.resume();
       const status = Number(url.pathname.slice('/status/'.length));

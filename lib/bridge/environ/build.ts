@@ -2,19 +2,21 @@
 // sends it); everything else is treated as a CGI-style web server (nginx, cgi-fcgi).
 import { performance } from 'node:perf_hooks';
 import type { FastCgiRequest } from '../fastcgi/handler.js';
+import { defaultHeaderPolicy, type HeaderPolicy } from '../headers/policy.js';
 import type { Environ } from './environ.js';
-import { headersFromParams, parseAllRaw } from './headers.js';
 import { cgiPaths, iisPaths } from './paths.js';
 
-export function buildEnviron(request: Pick<FastCgiRequest, 'params' | 'stdin' | 'signal'>): Environ {
+/** `policy` decides which request headers reach the environ (headers/policy.ts). */
+export function buildEnviron(
+  request: Pick<FastCgiRequest, 'params' | 'stdin' | 'signal'>,
+  policy: HeaderPolicy = defaultHeaderPolicy,
+): Environ {
   const params = request.params;
   const param = (name: string): string => params.get(name) ?? '';
   const fromIis = params.has('APPL_MD_PATH');
   const paths = fromIis ? iisPaths(params) : cgiPaths(params);
   const allRaw = params.get('ALL_RAW');
-  const parsed = allRaw !== undefined ? parseAllRaw(allRaw) : headersFromParams(params);
-  // HTTP_URL is an IIS server variable, not a header.
-  if (fromIis && allRaw === undefined) parsed.headers.delete('HTTP_URL');
+  const parsed = allRaw !== undefined ? policy.fromAllRaw(allRaw) : policy.fromParams(params, fromIis);
 
   const contentLength = param('CONTENT_LENGTH').trim();
   const environ: Environ = {
@@ -39,6 +41,7 @@ export function buildEnviron(request: Pick<FastCgiRequest, 'params' | 'stdin' | 
     'kallithea_isapi.params': params,
     'kallithea_isapi.started': performance.now(),
   };
+  if (parsed.invalid !== undefined) environ['kallithea_isapi.invalid'] = parsed.invalid;
   for (const [key, value] of parsed.headers) environ[key] = value;
   return environ;
 }

@@ -42,6 +42,8 @@ export interface Environ {
   'kallithea_isapi.signal': AbortSignal;
   /** Every FastCGI param as received (latin1), for what the typed keys do not cover. */
   'kallithea_isapi.params': ReadonlyMap<string, string>;
+  /** Why the bridge refuses this request (400), found while reading its headers. */
+  'kallithea_isapi.invalid'?: string;
   /** Monotonic start time in ms (performance.now()), for the access log. */
   'kallithea_isapi.started': number;
 }

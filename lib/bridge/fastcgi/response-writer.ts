@@ -12,27 +12,27 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { CgiHeaderError } from '../errors.js';
+import { cgiHeaderLines } from '../headers/policy.js';
 import type { CgiResponse } from './handler.js';
 import { encodeEndRequest, encodeStream, encodeStreamParts } from './records.js';
 import { ProtocolStatus, RecordType } from './protocol.js';
 
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const BAD_VALUE = /[\r\n\0]/;
 
-/** `Status: 200 OK`, the headers and a blank line, as latin1 bytes. Throws CgiHeaderError. */
+/**
+ * `Status: 200 OK`, the headers the header policy lets through (headers/policy.ts) and a
+ * blank line, as latin1 bytes. Throws CgiHeaderError.
+ */
 export function formatHeaderBlock(response: Pick<CgiResponse, 'status' | 'reason' | 'headers'>): Buffer {
   if (!Number.isInteger(response.status) || response.status < 100 || response.status > 999) {
     throw new CgiHeaderError(`status ${response.status}`);
   }
   const reason = response.reason ?? STATUS_CODES[response.status] ?? 'Unknown';
   if (BAD_VALUE.test(reason)) throw new CgiHeaderError('the reason phrase holds CR, LF or NUL');
-  let block = `Status: ${response.status} ${reason}\r\n`;
-  for (const [name, value] of response.headers) {
-    if (!TOKEN.test(name)) throw new CgiHeaderError(`header name ${JSON.stringify(name)}`);
-    if (BAD_VALUE.test(value)) throw new CgiHeaderError(`the value of ${name} holds CR, LF or NUL`);
-    block += `${name}: ${value}\r\n`;
-  }
-  return Buffer.from(block + '\r\n', 'latin1');
+  return Buffer.from(
+    `Status: ${response.status} ${reason}\r\n${cgiHeaderLines(response.headers)}\r\n`,
+    'latin1',
+  );
 }
 
 export class ResponseWriter {

@@ -40,21 +40,6 @@ export interface Forwarder {
   destroy(): Promise<void>;
 }
 
-/**
- * Headers undici refuses or that the framing sets (the hop-by-hop middleware already removes
- * most; this keeps the forwarder safe on its own). Expect: the web server answered any
- * 100-continue itself before it sent the body on.
- */
-const NOT_FORWARDED = new Set([
-  'HTTP_CONNECTION',
-  'HTTP_KEEP_ALIVE',
-  'HTTP_TRANSFER_ENCODING',
-  'HTTP_UPGRADE',
-  'HTTP_EXPECT',
-  'HTTP_TE',
-  'HTTP_TRAILER',
-]);
-
 const SECONDS = 1000;
 
 /** Response body bytes queued unread before the upstream socket is paused. */
@@ -80,13 +65,13 @@ function errorCode(error: unknown): string {
   return '';
 }
 
-/** Environ -> the request headers, names in conventional case, values latin1 byte strings. */
+/**
+ * Environ -> the request headers, names in conventional case, values latin1 byte strings.
+ * The header policy already chose them (headers/policy.ts); undici checks each value.
+ */
 function upstreamHeaders(environ: Environ, contentLength: number | null): string[] {
   const headers: string[] = [];
-  for (const key of headerKeys(environ)) {
-    if (NOT_FORWARDED.has(key)) continue;
-    headers.push(headerName(key), environ[key] as string);
-  }
+  for (const key of headerKeys(environ)) headers.push(headerName(key), environ[key] as string);
   if (environ.CONTENT_TYPE !== '') headers.push('Content-Type', environ.CONTENT_TYPE);
   if (contentLength !== null) headers.push('Content-Length', String(contentLength));
   return headers;

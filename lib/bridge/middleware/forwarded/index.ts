@@ -1,5 +1,5 @@
 // X-Forwarded-For/-Proto/-Host, asserted by the bridge from what IIS knows first-hand
-// (REMOTE_ADDR, HTTPS, Host). Client-sent copies were removed by strip-asserted, so
+// (REMOTE_ADDR, HTTPS, Host). Client-sent copies were dropped by the header policy, so
 // X-Forwarded-For holds exactly one address: the peer IIS saw.
 import type { Middleware } from '../../pipeline/types.js';
 

@@ -2,11 +2,10 @@
 // so the user IIS authenticated travels in a header (default X-Forwarded-User, which
 // Kallithea's container plugin reads as HTTP_X_FORWARDED_USER). Set per request, never in
 // a process global (the old dispatch.py wrote os.environ and raced between threads).
-// Runs after strip-asserted, so a client's own copy is already gone.
+// The header policy dropped every client copy when the environ was built (headers/policy.ts).
 import { headerKey } from '../../environ/environ.js';
+import { DEFAULT_USER_HEADER } from '../../headers/policy.js';
 import type { Middleware } from '../../pipeline/types.js';
-
-export const DEFAULT_USER_HEADER = 'X-Forwarded-User';
 
 export interface IisUserOptions {
   /** The header that carries the user to Kallithea. A token without `_` (those get dropped). */

@@ -1,4 +1,4 @@
-// Request headers: ALL_RAW (IIS) first, HTTP_* params otherwise; names with `_` dropped.
+// Request headers in the environ: ALL_RAW (IIS) first, HTTP_* params otherwise; names with `_` dropped.
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { buildEnviron } from '../../../lib/bridge/environ/build.js';
