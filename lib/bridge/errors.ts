@@ -170,6 +170,25 @@ export class ClientAbortedError extends BridgeError {
   }
 }
 
+/**
+ * A request the bridge will not forward: a header value with CR, LF or NUL, a method
+ * Kallithea cannot be asked (CONNECT, or not a token), an absurd CONTENT_LENGTH, a repeated
+ * header that must be single (Host, Content-Length, Authorization).
+ */
+export class InvalidRequestError extends BridgeError {
+  constructor(detail: string) {
+    super('ERR_INVALID_REQUEST', `invalid request: ${detail}`, 400);
+  }
+}
+
+/** The forwarder failed for a reason that is neither the client, the request nor Kallithea. */
+export class ForwarderError extends BridgeError {
+  constructor(detail: string, cause: unknown) {
+    super('ERR_FORWARDER', `the forwarder failed: ${detail}`, 500);
+    this.cause = cause;
+  }
+}
+
 // --- Configuration and listening: defined in lib/config (config must not import the bridge) ---
 
 export { ConfigError, configProblemText, ListenAddressError } from '../config/errors.js';

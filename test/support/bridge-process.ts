@@ -19,6 +19,8 @@ export interface BridgeProcessOptions {
   secret?: string;
   /** Hand the bridge a lifeline pipe at fd 3 (KALLITHEA_ISAPI_LIFELINE_FD=3), as the DLL does. */
   lifeline?: boolean;
+  /** More environment for the child (e.g. NODE_OPTIONS). */
+  env?: Record<string, string>;
 }
 
 export interface BridgeProcess {
@@ -64,6 +66,7 @@ export async function startBridgeProcess(options: BridgeProcessOptions): Promise
         ...process.env,
         KALLITHEA_ISAPI_SECRET: secret,
         ...(options.lifeline === true ? { KALLITHEA_ISAPI_LIFELINE_FD: '3' } : {}),
+        ...options.env,
       },
     },
   );

@@ -6,14 +6,17 @@
 import { Pool } from 'undici';
 import { headerKeys, headerName, type Environ } from '../environ/environ.js';
 import {
+  BridgeError,
   ClientAbortedError,
+  ForwarderError,
+  InvalidRequestError,
   RequestBodyError,
   UpstreamBusyError,
   UpstreamTimeoutError,
   UpstreamUnreachableError,
 } from '../errors.js';
 import type { App, Body, ResponseHeaders } from '../pipeline/types.js';
-import { requestBody } from './request-body.js';
+import { requestBody, type RequestBody } from './request-body.js';
 import { upstreamTarget } from './target.js';
 import { errorDetail, UpstreamExchange, type UpstreamResponse } from './upstream-exchange.js';
 
@@ -44,6 +47,10 @@ const SECONDS = 1000;
 
 /** Response body bytes queued unread before the upstream socket is paused. */
 const BODY_HIGH_WATER_MARK = 64 * 1024;
+
+/** Methods a web server may hand on that an origin server cannot be asked (undici refuses them). */
+const REFUSED_METHODS: ReadonlySet<string> = new Set(['CONNECT']);
+const METHOD = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /** undici error codes that mean Kallithea could not be reached (or dropped the connection early). */
 const UNREACHABLE = new Set([
@@ -95,31 +102,54 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   });
   let inFlight = 0;
 
-  /** Maps a failure before the response headers to the error the error pages render. */
-  function beforeHeaders(error: unknown, signal: AbortSignal): Error {
+  /**
+   * Maps a failure before the response headers to the one error the error pages render and
+   * log: its class says who failed (client, request, Kallithea, the bridge), its message the
+   * real cause.
+   */
+  function beforeHeaders(error: unknown, signal: AbortSignal): BridgeError {
     if (signal.aborted) return new ClientAbortedError();
+    if (error instanceof BridgeError) return error;
     const code = errorCode(error);
+    const detail = errorDetail(error);
     if (code === 'UND_ERR_HEADERS_TIMEOUT') return new UpstreamTimeoutError(upstream, options.headersTimeout);
-    if (code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH') return new RequestBodyError(errorDetail(error));
-    if (UNREACHABLE.has(code)) return new UpstreamUnreachableError(upstream, errorDetail(error));
-    return new UpstreamUnreachableError(upstream, errorDetail(error));
+    if (code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH') return new RequestBodyError(detail);
+    // undici checks the method, target and every header value (CR, LF, NUL) as it builds the request.
+    if (code === 'UND_ERR_INVALID_ARG') return new InvalidRequestError(detail);
+    if (UNREACHABLE.has(code)) return new UpstreamUnreachableError(upstream, detail);
+    return new ForwarderError(detail, error);
   }
 
   const app: App = async function forward(environ, startResponse): Promise<Body> {
+    const invalid = environ['kallithea_isapi.invalid'];
+    if (invalid !== undefined) throw new InvalidRequestError(invalid);
+    const method = environ.REQUEST_METHOD;
+    if (!METHOD.test(method) || REFUSED_METHODS.has(method.toUpperCase())) {
+      throw new InvalidRequestError(`method ${JSON.stringify(method)} is not forwarded`);
+    }
     if (inFlight >= options.maxConnections + maxWaiting) throw new UpstreamBusyError(inFlight, 5);
     const signal = environ['kallithea_isapi.signal'];
+    // The body first: no promise of the exchange exists while this may throw (an abort while
+    // waiting for a chunked body's first chunk used to reject `response` with nobody
+    // awaiting it, and that ended the process).
+    let framed: RequestBody;
+    try {
+      framed = await requestBody(environ);
+    } catch (error) {
+      throw beforeHeaders(error, signal);
+    }
     inFlight += 1;
     // Counted out once the exchange is over, however it ends (end, abort, error).
     const exchange = new UpstreamExchange(upstream, signal, BODY_HIGH_WATER_MARK, () => (inFlight -= 1));
     let response: UpstreamResponse;
     try {
-      const { body, contentLength } = await requestBody(environ);
+      // undici reports its own refusals through exchange.onError, which rejects `response`.
       pool.dispatch(
         {
-          method: environ.REQUEST_METHOD,
+          method,
           path: upstreamTarget(environ['kallithea_isapi.raw_target']),
-          headers: upstreamHeaders(environ, contentLength),
-          body,
+          headers: upstreamHeaders(environ, framed.contentLength),
+          body: framed.body,
         },
         exchange,
       );

@@ -4,6 +4,7 @@
 // else is streamed chunked. The stream is never read ahead beyond that first chunk.
 import type { Readable } from 'node:stream';
 import type { Environ } from '../environ/environ.js';
+import { InvalidRequestError } from '../errors.js';
 
 export interface RequestBody {
   readonly body: Readable | null;
@@ -51,6 +52,10 @@ export async function requestBody(environ: Environ): Promise<RequestBody> {
   const input = environ['wsgi.input'];
   if (environ.CONTENT_LENGTH !== '') {
     const length = Number(environ.CONTENT_LENGTH);
+    // Digits only (buildEnviron checked), but not every run of digits is a length.
+    if (!Number.isSafeInteger(length)) {
+      throw new InvalidRequestError(`CONTENT_LENGTH of ${environ.CONTENT_LENGTH.length} digits`);
+    }
     if (length === 0) {
       input.resume(); // drain the empty STDIN so the responder sees it consumed
       return { body: null, contentLength: 0 };

@@ -34,6 +34,12 @@ async function readSecret(): Promise<string> {
   throw new Error('no hop secret: set KALLITHEA_ISAPI_SECRET or KALLITHEA_ISAPI_SECRET_FILE');
 }
 
+function describeReason(reason: unknown): string {
+  if (!(reason instanceof Error)) return String(reason);
+  const code = reason instanceof BridgeError ? `${reason.code}: ` : '';
+  return `${code}${reason.stack ?? reason.message}`;
+}
+
 export async function run(args: string[]): Promise<number> {
   const values = parseCommandArgs(
     'bridge',
@@ -43,6 +49,11 @@ export async function run(args: string[]): Promise<number> {
   );
   if (typeof values === 'number') return values;
 
+  // A promise that rejects unobserved is a bug, but not a reason to cut every request in
+  // flight (Node's default ends the process): say so loudly and go on serving.
+  process.on('unhandledRejection', (reason) => {
+    say(`unhandled promise rejection (a bug; still serving): ${describeReason(reason)}`);
+  });
   let bridge;
   try {
     const settings = await readBridgeSettings(

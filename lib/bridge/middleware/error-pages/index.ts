@@ -1,6 +1,7 @@
-// Error pages for failures before the response started: 502 (Kallithea unreachable),
-// 503 (busy or starting, with Retry-After), 504 (no response in time), 500 for anything else. HTML for
-// browsers, plain text for Mercurial and Git clients (which print the body to the user).
+// Error pages for failures before the response started: 400 (a request the bridge will not
+// forward), 502 (Kallithea unreachable or broke), 503 (busy or starting, with Retry-After),
+// 504 (no response in time), 500 for anything else. HTML for browsers, plain text for
+// Mercurial and Git clients (which print the body to the user).
 // The client never sees a stack trace or an internal message: those go to the log.
 import type { Environ } from '../../environ/environ.js';
 import { BridgeError, ClientAbortedError, UpstreamBusyError, UpstreamStartingError } from '../../errors.js';
@@ -18,7 +19,7 @@ interface Page {
 }
 
 const PAGES: Record<number, Page> = {
-  400: { title: 'Bad Request', text: 'The request body was incomplete.' },
+  400: { title: 'Bad Request', text: 'The request was malformed or its body incomplete.' },
   500: { title: 'Internal Server Error', text: 'The Kallithea bridge failed to handle this request.' },
   502: { title: 'Bad Gateway', text: 'Kallithea is not reachable. It may be stopped or restarting.' },
   503: { title: 'Service Unavailable', text: 'Kallithea is busy or starting. Please try again shortly.' },
@@ -60,9 +61,11 @@ export function renderErrorPage(
   return environ.REQUEST_METHOD === 'HEAD' ? bodyOf() : bodyOf(body);
 }
 
+/** The stack, and the cause's (the real failure behind a ForwarderError). */
 function describe(error: unknown): string {
-  if (error instanceof Error) return error.stack ?? `${error.name}: ${error.message}`;
-  return String(error);
+  if (!(error instanceof Error)) return String(error);
+  const own = error.stack ?? `${error.name}: ${error.message}`;
+  return error.cause === undefined ? own : `${own}\ncaused by: ${describe(error.cause)}`;
 }
 
 export function errorPages(options: ErrorPagesOptions = {}): Middleware {
@@ -80,6 +83,9 @@ export function errorPages(options: ErrorPagesOptions = {}): Middleware {
       const target = environ['kallithea_isapi.raw_target'];
       if (error instanceof ClientAbortedError) {
         log(`${environ.REQUEST_METHOD} ${target}: ${error.message}`);
+      } else if (error instanceof BridgeError && error.status !== undefined && error.status < 500) {
+        // The client's fault: the message is the whole story, a stack would only be noise.
+        log(`${environ.REQUEST_METHOD} ${target}: ${error.code}: ${error.message}`);
       } else {
         const code = error instanceof BridgeError ? error.code : 'ERR_INTERNAL';
         log(`${environ.REQUEST_METHOD} ${target}: ${code}: ${describe(error)}`);
