@@ -163,10 +163,13 @@ export class RequestBodyError extends BridgeError {
   }
 }
 
-/** The client went away (FCGI_ABORT_REQUEST or the web server's connection closed). */
+/**
+ * The client went away (FCGI_ABORT_REQUEST or the web server's connection closed). 499 is
+ * nginx's "client closed request": the access log's status, never sent to anyone.
+ */
 export class ClientAbortedError extends BridgeError {
   constructor() {
-    super('ERR_CLIENT_ABORTED', 'the client went away');
+    super('ERR_CLIENT_ABORTED', 'the client went away', 499);
   }
 }
 

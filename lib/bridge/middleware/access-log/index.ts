@@ -1,6 +1,7 @@
 // One access log line per request, written when the body has been sent (or failed):
 //   2025-01-01T12:00:00.000Z 10.0.0.5 alice "GET /kallithea/repo?cmd=capabilities" 200 1234 12ms
-// followed by ` aborted` or ` error=<code>` when the response did not complete.
+// followed by ` aborted` or ` error=<code>` when the response did not complete. A client that
+// went away before the response started is logged with 499 (nginx's "client closed request").
 // The target is the raw one (as the client sent it), the user the IIS user (`-` if none).
 import { performance } from 'node:perf_hooks';
 import type { Environ } from '../../environ/environ.js';
@@ -76,6 +77,9 @@ export function accessLog(options: AccessLogOptions): Middleware {
         startResponse(code, headers, reason);
       });
     } catch (error) {
+      // Nothing was sent: the status is what the failure means (499: the client went away).
+      if (error instanceof BridgeError) status = error.status ?? 500;
+      else status = environ['kallithea_isapi.signal'].aborted ? 499 : 500;
       finish(0, `error=${error instanceof BridgeError ? error.code : 'ERR_INTERNAL'}`);
       throw error;
     }

@@ -1,7 +1,8 @@
 // Error pages for failures before the response started: 400 (a request the bridge will not
 // forward), 502 (Kallithea unreachable or broke), 503 (busy or starting, with Retry-After),
-// 504 (no response in time), 500 for anything else. HTML for browsers, plain text for
-// Mercurial and Git clients (which print the body to the user).
+// 504 (no response in time), 500 for anything else; a client that went away gets no page
+// (499 in the access log). HTML for browsers, plain text for Mercurial and Git clients
+// (which print the body to the user).
 // The client never sees a stack trace or an internal message: those go to the log.
 import type { Environ } from '../../environ/environ.js';
 import { BridgeError, ClientAbortedError, UpstreamBusyError, UpstreamStartingError } from '../../errors.js';
@@ -82,8 +83,12 @@ export function errorPages(options: ErrorPagesOptions = {}): Middleware {
       if (started) throw error;
       const target = environ['kallithea_isapi.raw_target'];
       if (error instanceof ClientAbortedError) {
+        // Nobody reads a page now: the status is for the access log (499), the body empty.
         log(`${environ.REQUEST_METHOD} ${target}: ${error.message}`);
-      } else if (error instanceof BridgeError && error.status !== undefined && error.status < 500) {
+        tracked(error.status ?? 499, []);
+        return bodyOf();
+      }
+      if (error instanceof BridgeError && error.status !== undefined && error.status < 500) {
         // The client's fault: the message is the whole story, a stack would only be noise.
         log(`${environ.REQUEST_METHOD} ${target}: ${error.code}: ${error.message}`);
       } else {
