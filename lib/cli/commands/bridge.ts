@@ -22,10 +22,17 @@ function say(line: string): void {
   process.stderr.write(`kallithea-isapi bridge: ${line}\n`);
 }
 
-async function readSecret(): Promise<string> {
+/**
+ * The hop secret, taken out of the environment as it is read: whatever the bridge starts
+ * later (a Kallithea worker, a hook Kallithea runs) inherits process.env, and none of it
+ * needs the secret to the DLL's hop.
+ */
+export async function readSecret(): Promise<string> {
   const direct = process.env.KALLITHEA_ISAPI_SECRET;
-  if (direct !== undefined && direct !== '') return direct;
   const file = process.env.KALLITHEA_ISAPI_SECRET_FILE;
+  delete process.env.KALLITHEA_ISAPI_SECRET;
+  delete process.env.KALLITHEA_ISAPI_SECRET_FILE;
+  if (direct !== undefined && direct !== '') return direct;
   if (file !== undefined && file !== '') {
     const secret = (await readFile(file, 'utf8')).trim();
     if (secret === '') throw new Error(`the secret file ${file} is empty`);
