@@ -20,6 +20,13 @@ import type { SecretCheck } from './secret.js';
 
 export type Logger = (line: string) => void;
 
+/**
+ * Management records (request id 0) a connection may send before its first request passed
+ * the hop secret. The DLL sends none, nginx and cgi-fcgi one GET_VALUES at most; a local
+ * process that floods them is cut off rather than answered without end.
+ */
+export const MANAGEMENT_BEFORE_SECRET = 8;
+
 export interface ConnectionOptions {
   readonly handler: FastCgiHandler;
   readonly checkSecret: SecretCheck;
@@ -49,6 +56,14 @@ export class FastCgiConnection {
   #request: ActiveRequest | null = null;
   /** Set by the server's graceful close: end the connection once the request in flight ends. */
   #closeWhenIdle = false;
+  /** A request passed the hop secret on this connection. */
+  #authenticated = false;
+  #managementRecords = 0;
+  /**
+   * An answer to a management record is waiting for 'drain': records are not parsed (and the
+   * socket not read) until the peer reads what we wrote, so answers cannot pile up in memory.
+   */
+  #awaitingDrain = false;
   /** Resolves when the socket is closed, whoever closed it. */
   readonly closed: Promise<void>;
 
@@ -84,7 +99,11 @@ export class FastCgiConnection {
 
   #onData(chunk: Buffer): void {
     this.#parser.input(chunk);
-    while (!this.#socket.destroyed) {
+    this.#parseRecords();
+  }
+
+  #parseRecords(): void {
+    while (!this.#socket.destroyed && !this.#awaitingDrain) {
       const result = this.#parser.parse();
       if (result.status === 'again') return;
       if (result.status === 'error') return this.#closeBad(result.error.message);
@@ -118,10 +137,20 @@ export class FastCgiConnection {
     }
   }
 
-  /** Records with request id 0: GET_VALUES is answered, any other type is unknown to us. */
+  /**
+   * Records with request id 0: GET_VALUES is answered, any other type is unknown to us. Each
+   * answer waits for the peer to read the one before (backpressure), and before the secret
+   * only MANAGEMENT_BEFORE_SECRET of them are answered at all.
+   */
   #management(record: FastCgiRecord): void {
+    this.#managementRecords += 1;
+    if (!this.#authenticated && this.#managementRecords > MANAGEMENT_BEFORE_SECRET) {
+      return this.#closeBad(
+        `web server sent more than ${MANAGEMENT_BEFORE_SECRET} management records before a request with the secret`,
+      );
+    }
     if (record.kind !== 'get-values') {
-      this.#write(encodeUnknownType(record.type));
+      this.#writeManagement(encodeUnknownType(record.type));
       return;
     }
     const known = new Map<string, string>([
@@ -134,7 +163,23 @@ export class FastCgiConnection {
       const value = known.get(name);
       if (value !== undefined) answer.push([name, value]);
     }
-    this.#write(encodeGetValuesResult(answer));
+    this.#writeManagement(encodeGetValuesResult(answer));
+  }
+
+  #writeManagement(data: Buffer): void {
+    if (!this.#socket.writable || this.#socket.write(data)) return;
+    this.#awaitingDrain = true;
+    this.#socket.pause();
+    this.#socket.once('drain', () => {
+      this.#awaitingDrain = false;
+      this.#resumeReading();
+      this.#parseRecords();
+    });
+  }
+
+  /** Reads the socket again unless a management answer still waits for 'drain'. */
+  #resumeReading(): void {
+    if (!this.#awaitingDrain) this.#socket.resume();
   }
 
   #begin(requestId: number, role: number, flags: number): void {
@@ -173,12 +218,13 @@ export class FastCgiConnection {
     }
     // The secret stays in this hop: nothing above the responder sees it.
     params.delete(SECRET_PARAM);
+    this.#authenticated = true;
 
     const stdin = new Readable({
       highWaterMark: this.#options.stdinHighWaterMark,
       // The handler wants more: read the socket again (it was paused when stdin filled up).
       read: () => {
-        if (this.#request === request) this.#socket.resume();
+        if (this.#request === request) this.#resumeReading();
       },
     });
     request.stdin = stdin;
@@ -286,7 +332,7 @@ export class FastCgiConnection {
     if (request.stdin !== null && !request.stdin.readableEnded) request.stdin.destroy();
     this.#request = null;
     // Body bytes the handler did not read are still coming: read and drop them.
-    this.#socket.resume();
+    this.#resumeReading();
     if (!request.keepConn || this.#closeWhenIdle) this.#socket.end();
   }
 
