@@ -3,7 +3,7 @@
 // collected (file, key, fix): `check` lists them all, the bridge's start-up stops with a
 // ConfigError naming them. [isapi] belongs to the DLL and is read by isapi-section.ts.
 import { dirname, resolve } from 'node:path';
-import { bridgeAddressProblem } from './isapi-section.js';
+import { listenAddressProblem } from './listen-address.js';
 import type { IniSection } from './ini-text.js';
 import type { ConfigProblem } from './problems.js';
 
@@ -108,7 +108,7 @@ function check(settings: BridgeSettings, key: Key, text: string, folder: string)
       return undefined;
     }
     case 'listen': {
-      const problem = bridgeAddressProblem(text);
+      const problem = listenAddressProblem(text);
       if (problem !== undefined) return problem;
       settings.listen = text;
       return undefined;

@@ -3,6 +3,7 @@
 // key before IIS loads the DLL, and lets `install` validate what it writes. Keys, defaults and
 // meanings are fixed in the team conventions; keep the two readers in step.
 
+import { listenAddressProblem } from './listen-address.js';
 import type { ConfigProblem } from './problems.js';
 
 export type IsapiMode = 'spawn' | 'connect';
@@ -64,21 +65,9 @@ const path: Reader = (text) =>
   text === '' ? { fix: 'give a path, or remove the line for the default' } : { value: text };
 const optionalPath: Reader = (text) => ({ value: text === '' ? undefined : text });
 
-/** `unix:/path`, `tcp:127.0.0.1:9000` or `pipe:\\.\pipe\name`, as the conventions fix them. */
-export function bridgeAddressProblem(text: string): string | undefined {
-  if (/^unix:\/.+/.test(text) || /^unix:[A-Za-z]:[\\/].+/.test(text)) return undefined;
-  const tcp = /^tcp:(.+):(\d+)$/.exec(text);
-  if (tcp) {
-    const port = Number(tcp[2]);
-    if (port >= 1 && port <= 65535) return undefined;
-    return 'the port must be from 1 to 65535';
-  }
-  if (/^pipe:\\\\\.\\pipe\\[^\\]+$/.test(text)) return undefined;
-  return 'give unix:/path/to.sock, tcp:127.0.0.1:9000 or pipe:\\\\.\\pipe\\name';
-}
-
+/** Where the DLL connects: the bridge's own listen grammar, a real port. */
 const address: Reader = (text) => {
-  const problem = bridgeAddressProblem(text);
+  const problem = listenAddressProblem(text, { connect: true });
   return problem === undefined ? { value: text } : { fix: problem };
 };
 

@@ -1,60 +1,12 @@
-// Where the responder listens: `unix:/path/to.sock`, `tcp:127.0.0.1:9000` (loopback only)
-// or `pipe:\\.\pipe\name` (Windows). parseListenAddress() checks the text; server.ts
-// calls prepareUnixSocketPath() before binding and formatListenAddress() to report
-// the address it actually bound (a tcp port 0 becomes the real port).
+// Where the responder listens. The grammar (parseListenAddress, formatListenAddress) is
+// lib/config/listen-address.ts, the one `check` validates with; server.ts calls
+// prepareUnixSocketPath() before binding and formatListenAddress() to report the address it
+// actually bound (a tcp port 0 becomes the real port).
 import { lstat, unlink } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { ListenAddressError } from '../errors.js';
 
-export type ListenAddress =
-  | { kind: 'unix'; path: string }
-  | { kind: 'tcp'; host: string; port: number }
-  | { kind: 'pipe'; path: string };
-
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', '[::1]', 'localhost']);
-const FORMS = 'use unix:/path/to.sock, tcp:127.0.0.1:<port> or pipe:\\\\.\\pipe\\<name>';
-
-export function parseListenAddress(text: string): ListenAddress {
-  const colon = text.indexOf(':');
-  const scheme = colon < 0 ? '' : text.slice(0, colon);
-  const rest = text.slice(colon + 1);
-  switch (scheme) {
-    case 'unix':
-      if (rest === '') throw new ListenAddressError(text, 'the socket path is empty; ' + FORMS);
-      return { kind: 'unix', path: rest };
-    case 'pipe':
-      if (!/^\\\\[.?]\\pipe\\.+/i.test(rest)) {
-        throw new ListenAddressError(text, 'a pipe path looks like pipe:\\\\.\\pipe\\<name>');
-      }
-      return { kind: 'pipe', path: rest };
-    case 'tcp': {
-      const portAt = rest.lastIndexOf(':');
-      const host = rest.slice(0, portAt);
-      const portText = rest.slice(portAt + 1);
-      const port = Number(portText);
-      if (portAt < 0 || !/^\d+$/.test(portText) || port > 65535) {
-        throw new ListenAddressError(text, 'give a host and a port: tcp:127.0.0.1:9000');
-      }
-      if (!LOOPBACK_HOSTS.has(host) && !host.startsWith('127.')) {
-        throw new ListenAddressError(text, 'the bridge listens on loopback only; use tcp:127.0.0.1:<port>');
-      }
-      return { kind: 'tcp', host: host.replace(/^\[(.*)\]$/, '$1'), port };
-    }
-    default:
-      throw new ListenAddressError(text, FORMS);
-  }
-}
-
-export function formatListenAddress(address: ListenAddress): string {
-  switch (address.kind) {
-    case 'unix':
-      return `unix:${address.path}`;
-    case 'pipe':
-      return `pipe:${address.path}`;
-    case 'tcp':
-      return `tcp:${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`;
-  }
-}
+export { formatListenAddress, parseListenAddress, type ListenAddress } from '../../config/listen-address.js';
 
 /**
  * Makes a Unix socket path free to bind: a stale socket file (nobody accepts on it) is
