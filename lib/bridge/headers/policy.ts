@@ -73,8 +73,12 @@ const HOP_BY_HOP = ['Connection', 'Keep-Alive', 'TE', 'Trailer', 'Transfer-Encod
 /** The bridge asserts these itself (iis-user, forwarded). */
 const PROXY_CLAIMS = ['Forwarded', 'X-Real-IP', 'X-Url-Scheme'];
 
-/** Headers that must come once: a repeat is refused. */
-const SINGLE: ReadonlySet<string> = new Set(['HTTP_HOST', 'HTTP_CONTENT_LENGTH', 'HTTP_AUTHORIZATION']);
+/** Headers that must come once (a repeat is refused), each with its bit in a `seen` mask. */
+const SINGLE: ReadonlyMap<string, number> = new Map([
+  ['HTTP_HOST', 1],
+  ['HTTP_CONTENT_LENGTH', 2],
+  ['HTTP_AUTHORIZATION', 4],
+]);
 
 /** WSGI keeps these under CGI names (PEP 3333); the framing comes from CONTENT_LENGTH. */
 const CGI_NAMED: ReadonlySet<string> = new Set(['HTTP_CONTENT_LENGTH', 'HTTP_CONTENT_TYPE']);
@@ -131,7 +135,7 @@ export class HeaderPolicy {
     let connection: string | undefined;
     let invalid: string | undefined;
     let last: HeaderKey | undefined;
-    const seen = new Set<string>();
+    let seen = 0;
     for (const line of allRaw.split(/\r?\n/)) {
       if (line === '') continue;
       if ((line.startsWith(' ') || line.startsWith('\t')) && last !== undefined) {
@@ -145,9 +149,10 @@ export class HeaderPolicy {
       if (!TOKEN.test(name)) continue;
       const value = line.slice(colon + 1).trim();
       const key = headerKey(name);
-      if (SINGLE.has(key)) {
-        if (seen.has(key)) invalid ??= `repeated ${name} header`;
-        seen.add(key);
+      const single = SINGLE.get(key);
+      if (single !== undefined) {
+        if ((seen & single) !== 0) invalid ??= `repeated ${name} header`;
+        seen |= single;
       }
       if (key === 'HTTP_CONTENT_TYPE') contentType = value;
       if (key === 'HTTP_CONNECTION') connection = connection === undefined ? value : `${connection},${value}`;
@@ -160,6 +165,7 @@ export class HeaderPolicy {
       last = key;
     }
     if (connection !== undefined) dropListed(headers, connection);
+    if (contentType === undefined && invalid === undefined) return { headers };
     return {
       headers,
       ...(contentType === undefined ? {} : { contentType }),
