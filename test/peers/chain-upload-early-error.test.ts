@@ -9,19 +9,11 @@ import { Readable } from 'node:stream';
 import { encodeBeginRequest, encodeParams, encodeStream } from '../../lib/bridge/fastcgi/records.js';
 import { FCGI_KEEP_CONN, RecordType, Role } from '../../lib/bridge/fastcgi/protocol.js';
 import { SECRET_PARAM } from '../../lib/bridge/fastcgi/handler.js';
-import { curl, startChain, type Chain } from '../support/chain.js';
+import { closedPort, curl, startChain, type Chain } from '../support/chain.js';
 import { FastCgiTestClient, parseCgiResponse } from '../support/fastcgi-client.js';
 import { patternBytes } from '../support/upstream.js';
 
 const UPLOAD = 8 * 1024 * 1024;
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /**
  * A POST of UPLOAD bytes whose STDIN goes out 32 KiB at a time while the answer is read, as

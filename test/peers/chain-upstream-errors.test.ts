@@ -3,16 +3,7 @@
 // headers_timeout -> 504; dies mid-response -> a truncated response (curl exit 18), never a
 // clean end.
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
-import { curl, startChain, type Chain } from '../support/chain.js';
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+import { closedPort, curl, startChain, type Chain } from '../support/chain.js';
 
 describe('chain: upstream failures', function () {
   this.timeout(30_000);

@@ -1,12 +1,16 @@
 // Runs the bridge as a child process (`node bin/kallithea-isapi.js bridge ...`), as the DLL
 // does, so tests can read its memory from /proc and stop it with a signal.
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FastCgiTestClient, type TestResponse } from './fastcgi-client.js';
+import { FastCgiTestClient, parseCgiResponse, type TestResponse } from './fastcgi-client.js';
+import { startUpstream, type Upstream } from './upstream.js';
 
 /** bin/kallithea-isapi.js, from dist/test/support/. */
 export const CLI = fileURLToPath(new URL('../../../bin/kallithea-isapi.js', import.meta.url));
@@ -123,4 +127,45 @@ export async function requestInFlight(
   );
   await held.arrived();
   return { answer };
+}
+
+/** What `bridgePerSuite()` hands a describe block; filled in by its before hook. */
+export interface SuiteBridge {
+  bridge: BridgeProcess;
+  upstream: Upstream;
+}
+
+/**
+ * Mocha hooks: a bridge child forwarding to a fresh test upstream, started before a describe
+ * block's first test and stopped (temp folder removed) after its last.
+ */
+export function bridgePerSuite(prefix: string, options: Pick<BridgeProcessOptions, 'env'> = {}): SuiteBridge {
+  const suite = {} as SuiteBridge;
+  let dir: string | undefined;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), prefix));
+    suite.upstream = await startUpstream();
+    suite.bridge = await startBridgeProcess({ dir, bridge: { upstream: suite.upstream.origin }, ...options });
+  });
+  after(async () => {
+    await suite.bridge?.stop();
+    await suite.upstream?.stop();
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  });
+  return suite;
+}
+
+/** Sends a GET on a new connection and checks the bridge still answers it with 200. */
+export async function assertServes(bridge: BridgeProcess, target = '/after'): Promise<void> {
+  const client = await FastCgiTestClient.connect(`unix:${bridge.socket}`);
+  try {
+    const response = await client.request(
+      { params: { REQUEST_METHOD: 'GET', REQUEST_URI: target, SERVER_PROTOCOL: 'HTTP/1.1' } },
+      bridge.secret,
+    );
+    assert.ok(response.ended, `no END_REQUEST:\n${bridge.output()}`);
+    assert.equal(parseCgiResponse(response.stdout).status, 200, bridge.output());
+  } finally {
+    client.close();
+  }
 }

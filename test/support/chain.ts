@@ -4,12 +4,22 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { startBridgeProcess, type BridgeProcess } from './bridge-process.js';
 import { httpConf, startNginx, type RunningNginx } from './nginx.js';
 import { startUpstream, type Upstream } from './upstream.js';
 
 export const IIS_USER = 'CORP\\alice';
+
+/** A loopback port nobody listens on (bound to port 0, then released): an upstream that is down. */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
 
 export interface Chain {
   readonly upstream: Upstream;

@@ -4,15 +4,11 @@
 // rejected that promise with nobody awaiting it and Node ended the process. Run against the
 // real `kallithea-isapi bridge` child, both ways the web server can abort.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { encodeAbortRequest, encodeBeginRequest, encodeParams } from '../../../lib/bridge/fastcgi/records.js';
 import { FCGI_KEEP_CONN, Role } from '../../../lib/bridge/fastcgi/protocol.js';
 import { SECRET_PARAM } from '../../../lib/bridge/fastcgi/handler.js';
-import { startBridgeProcess, type BridgeProcess } from '../../support/bridge-process.js';
-import { FastCgiTestClient, parseCgiResponse } from '../../support/fastcgi-client.js';
-import { startUpstream, type Upstream } from '../../support/upstream.js';
+import { assertServes, bridgePerSuite, type BridgeProcess } from '../../support/bridge-process.js';
+import { FastCgiTestClient } from '../../support/fastcgi-client.js';
 import { waitFor } from '../cli/run-cli.js';
 
 function logLines(bridge: BridgeProcess, text: string): number {
@@ -37,40 +33,14 @@ function chunkedHead(id: number, secret: string): Buffer {
   ]);
 }
 
-async function getWorks(bridge: BridgeProcess): Promise<void> {
-  const client = await FastCgiTestClient.connect(`unix:${bridge.socket}`);
-  try {
-    const response = await client.request(
-      { params: { REQUEST_METHOD: 'GET', REQUEST_URI: '/after', SERVER_PROTOCOL: 'HTTP/1.1' } },
-      bridge.secret,
-    );
-    assert.ok(response.ended, `no END_REQUEST after the abort:\n${bridge.output()}`);
-    assert.equal(parseCgiResponse(response.stdout).status, 200);
-  } finally {
-    client.close();
-  }
-}
-
 describe('bridge: a client abort before the first chunk of a chunked body', function () {
   this.timeout(30_000);
-  let dir: string;
-  let upstream: Upstream;
-  let bridge: BridgeProcess;
+  const suite = bridgePerSuite('kisapi-abort-chunk-');
   let expectedLines = 1;
-
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'kisapi-abort-chunk-'));
-    upstream = await startUpstream();
-    bridge = await startBridgeProcess({ dir, bridge: { upstream: upstream.origin } });
-  });
-  after(async () => {
-    await bridge.stop();
-    await upstream.stop();
-    await rm(dir, { recursive: true, force: true });
-  });
 
   for (const how of ['FCGI_ABORT_REQUEST', 'closing the connection'] as const) {
     it(`by ${how}: the bridge keeps running and serves the next request`, async () => {
+      const { bridge } = suite;
       const client = await FastCgiTestClient.connect(`unix:${bridge.socket}`);
       client.send(chunkedHead(1, bridge.secret));
       // Records that arrive together are handled in one turn: the forwarder is waiting
@@ -92,7 +62,7 @@ describe('bridge: a client abort before the first chunk of a chunked body', func
         .filter((text) => text.includes('"POST /upload"'))
         .at(-1);
       assert.match(line ?? '', /"POST \/upload" 499 0 \d+ms/);
-      await getWorks(bridge);
+      await assertServes(bridge);
       assert.doesNotMatch(bridge.output(), /unhandled|ERR_UNHANDLED_REJECTION/i);
     });
   }

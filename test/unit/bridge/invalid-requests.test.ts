@@ -2,12 +2,9 @@
 // their real cause (ERR_INVALID_REQUEST), instead of "Kallithea unreachable" (502/503).
 // Through the real `kallithea-isapi bridge` child; the upstream must see none of them.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startBridgeProcess, type BridgeProcess } from '../../support/bridge-process.js';
+import { bridgePerSuite, type BridgeProcess } from '../../support/bridge-process.js';
+import type { Upstream } from '../../support/upstream.js';
 import { FastCgiTestClient, parseCgiResponse } from '../../support/fastcgi-client.js';
-import { startUpstream, type Upstream } from '../../support/upstream.js';
 import { waitFor } from '../cli/run-cli.js';
 
 const IIS = { APPL_MD_PATH: '/LM/W3SVC/1/ROOT', APPL_PHYSICAL_PATH: 'C:\\inetpub\\wwwroot\\' };
@@ -41,23 +38,16 @@ const CASES: Array<{ what: string; params: Record<string, string>; cause: RegExp
 
 describe('bridge: requests refused with 400', function () {
   this.timeout(30_000);
-  let dir: string;
-  let upstream: Upstream;
-  let bridge: BridgeProcess;
+  const suite = bridgePerSuite('kisapi-invalid-');
   let client: FastCgiTestClient;
+  let bridge: BridgeProcess;
+  let upstream: Upstream;
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'kisapi-invalid-'));
-    upstream = await startUpstream();
-    bridge = await startBridgeProcess({ dir, bridge: { upstream: upstream.origin } });
+    ({ bridge, upstream } = suite);
     client = await FastCgiTestClient.connect(`unix:${bridge.socket}`);
   });
-  after(async () => {
-    client.close();
-    await bridge.stop();
-    await upstream.stop();
-    await rm(dir, { recursive: true, force: true });
-  });
+  after(() => client.close());
 
   let id = 0;
   for (const { what, params, cause } of CASES) {
