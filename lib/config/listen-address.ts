@@ -5,7 +5,8 @@
 //
 //   unix:<absolute path>       at most 107 bytes (sun_path holds 108 with its NUL)
 //   tcp:<loopback host>:<port> 127.x.x.x, [::1] or localhost; port 0 (any) only to listen
-//   pipe:\\.\pipe\<name>       Windows named pipe
+//   pipe:\\.\pipe\<name>       Windows named pipe, the name 1-256 characters, no `\`
+// The unix and pipe limits are those the DLL checks too (native/isapi/pool/address.cpp).
 import { ListenAddressError } from './errors.js';
 
 export type ListenAddress =
@@ -46,8 +47,11 @@ export function parseListenAddress(text: string, options: ListenAddressOptions =
       }
       return { kind: 'unix', path: rest };
     case 'pipe':
-      if (!/^\\\\\.\\pipe\\[^\\]+$/i.test(rest)) {
-        throw new ListenAddressError(text, 'a pipe path looks like pipe:\\\\.\\pipe\\<name>');
+      if (!/^\\\\\.\\pipe\\[^\\]{1,256}$/i.test(rest)) {
+        throw new ListenAddressError(
+          text,
+          'a pipe path looks like pipe:\\\\.\\pipe\\<name>, the name at most 256 characters, no backslash',
+        );
       }
       return { kind: 'pipe', path: rest };
     case 'tcp': {

@@ -18,6 +18,7 @@ const BAD = [
   'tcp:10.0.0.1:9000',
   'tcp:127.0.0.1:99999',
   'pipe:\\\\?\\pipe\\x',
+  `pipe:\\\\.\\pipe\\${'p'.repeat(257)}`,
   'http://127.0.0.1:9000',
 ];
 const GOOD = [
