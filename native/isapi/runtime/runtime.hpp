@@ -57,6 +57,8 @@ public:
   std::size_t in_flight() const;
 
 private:
+  void run_io();
+
   config config_;
   std::string config_error_;
   std::unique_ptr<logger> log_;
@@ -68,9 +70,9 @@ private:
   std::vector<std::thread> threads_;
   std::unique_ptr<bridge_pool> pool_;
   std::unique_ptr<supervisor> supervisor_;
-  std::atomic<bool> accepting_{true};
-
   mutable std::mutex requests_mutex_;
+  bool accepting_ = true; ///< false from stop(): new requests get the shutdown page
+  bool stopped_ = false;  ///< drained: new requests are refused synchronously
   std::condition_variable requests_changed_;
   std::unordered_map<request*, std::weak_ptr<request>> requests_;
 };
