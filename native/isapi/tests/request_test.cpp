@@ -481,6 +481,28 @@ TEST_F(request_test, a_queued_request_gets_503_after_queue_timeout) {
   EXPECT_EQ(hung.done_calls, 1);
 }
 
+// Invariant: a queued request pins no window; windows are taken with the connection.
+TEST_F(request_test, queued_requests_hold_no_windows) {
+  write_ini("max_connections = 1\ndrain_timeout = 0.2\n");
+  start();
+  fake::connection hung;
+  hung.path_info = "/hang";
+  host_.run(hung, proc);
+  std::vector<std::unique_ptr<fake::connection>> queued;
+  for (int i = 0; i < 20; ++i) {
+    queued.push_back(std::make_unique<fake::connection>());
+    queued.back()->path_info = "/hello";
+    host_.run(*queued.back(), proc);
+  }
+  for (int i = 0; i < 400 && runtime_->pool().queued() < 20; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_EQ(runtime_->pool().queued(), 20u);
+  EXPECT_LE(runtime_->windows().in_use(), 3u); // the hung request's; before: 2 per waiter too
+  runtime_->stop();
+  for (auto& c : queued)
+    EXPECT_EQ(c->done_calls, 1);
+}
+
 // Invariant: once connects to the bridge give up, every waiter is answered at once rather
 // than each waiting connect_timeout in turn (with the bridge down, minutes for a full queue).
 TEST_F(request_test, an_unreachable_bridge_fails_every_waiter_at_once) {
