@@ -15,8 +15,9 @@
 // HSE_REQ_DONE_WITH_SESSION, which every path reaches exactly once (complete, page, abort,
 // exception).
 //
-// Files, in data-flow order: request.cpp (start, queue, connection, endings),
-// request_upload.cpp (client body -> STDIN), request_download.cpp (STDOUT -> client).
+// Files, in data-flow order: request.cpp (start, queue, connection, retry, failure),
+// request_upload.cpp (client body -> STDIN), request_download.cpp (STDOUT -> client),
+// request_finish.cpp (page, cut, complete; DONE_WITH_SESSION).
 #pragma once
 
 #include "ecb/ecb.hpp"
@@ -108,7 +109,7 @@ private:
 
   enum class outcome { complete, cut };
 
-  // request.cpp: start, queue, connection, endings.
+  // request.cpp: start, queue, connection, retry, failure.
   void do_collect_variables();
   void do_acquire();
   void do_watch_queue();
@@ -119,6 +120,8 @@ private:
   bool may_retry_after_read_failure() const;
   void do_retry(const std::string& why);
   void on_bridge_failure(const std::string& why);
+
+  // request_finish.cpp: endings.
   void respond_with_page(const error_page& page);
   void fail_client(const std::string& why);
   void finish(outcome o);

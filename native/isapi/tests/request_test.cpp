@@ -52,6 +52,14 @@ protected:
     scripted_ = std::make_unique<fake::scripted_responder>(dir_ + "/b.sock", std::move(script));
     start(false);
   }
+  /// Sends `hung` to /hang and waits until it holds the bridge connection (max_connections
+  /// = 1 then makes every later request queue).
+  void occupy_the_only_connection(fake::connection& hung) {
+    hung.path_info = "/hang";
+    host_.run(hung, proc);
+    for (int i = 0; i < 400 && responder_->connections.load() == 0; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
   void run(fake::connection& c) {
     ASSERT_EQ(host_.run(c, proc), static_cast<DWORD>(HSE_STATUS_PENDING));
     ASSERT_TRUE(host_.wait_done(c));
@@ -468,10 +476,7 @@ TEST_F(request_test, a_queued_request_gets_503_after_queue_timeout) {
   write_ini("max_connections = 1\nqueue_timeout = 0.3\ndrain_timeout = 0.2\n");
   start();
   fake::connection hung, queued;
-  hung.path_info = "/hang";
-  host_.run(hung, proc);
-  for (int i = 0; i < 200 && responder_->connections.load() == 0; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  occupy_the_only_connection(hung);
   queued.path_info = "/hello";
   run(queued);
   EXPECT_EQ(queued.status, "503 Service Unavailable");
@@ -486,8 +491,7 @@ TEST_F(request_test, queued_requests_hold_no_windows) {
   write_ini("max_connections = 1\ndrain_timeout = 0.2\n");
   start();
   fake::connection hung;
-  hung.path_info = "/hang";
-  host_.run(hung, proc);
+  occupy_the_only_connection(hung);
   std::vector<std::unique_ptr<fake::connection>> queued;
   for (int i = 0; i < 20; ++i) {
     queued.push_back(std::make_unique<fake::connection>());
@@ -533,10 +537,7 @@ TEST_F(request_test, a_queued_client_that_leaves_is_noticed) {
   write_ini("max_connections = 1\ndrain_timeout = 0.2\n");
   start();
   fake::connection hung, queued;
-  hung.path_info = "/hang";
-  host_.run(hung, proc);
-  for (int i = 0; i < 200 && responder_->connections.load() == 0; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  occupy_the_only_connection(hung);
   queued.path_info = "/hello";
   host_.run(queued, proc);
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
