@@ -141,7 +141,7 @@ void runtime::run_io() {
 }
 
 DWORD runtime::handle(EXTENSION_CONTROL_BLOCK* ecb) {
-  auto r = std::make_shared<request>(*this, ecb);
+  std::shared_ptr<request> r;
   bool accepting;
   {
     // Registered under the lock stop() takes: a request either counts for the drain or
@@ -150,6 +150,7 @@ DWORD runtime::handle(EXTENSION_CONTROL_BLOCK* ecb) {
     if (stopped_)
       return HSE_STATUS_ERROR; // threads gone: answering synchronously is all that is left
     accepting = accepting_;
+    r = std::make_shared<request>(*this, ecb);
     requests_.emplace(r.get(), r);
   }
   std::optional<error_page> page;

@@ -616,3 +616,27 @@ TEST_F(request_test, bridge_failure_during_an_upload_answers_502_without_a_reset
   EXPECT_FALSE(c.closed);
   EXPECT_EQ(c.done_status, static_cast<DWORD>(HSE_STATUS_SUCCESS));
 }
+
+// Invariant: an io thread survives an exception that escapes any handler (bad_alloc from a
+// pool or supervisor step): logged, and the thread goes on serving.
+TEST_F(request_test, an_io_thread_survives_an_exception_outside_any_request) {
+  write_ini("threads = 1\n");
+  start();
+  asio::post(runtime_->io(), [] { throw std::bad_alloc(); });
+  fake::connection c;
+  c.path_info = "/hello";
+  run(c);
+  EXPECT_EQ(c.output, "hello");
+  EXPECT_NE(log_text().find("exception escaped an io handler (thread goes on)"), std::string::npos);
+}
+
+// Invariant: once the runtime has stopped, a late HttpExtensionProc is refused at once
+// (HSE_STATUS_ERROR) instead of being queued for io threads that no longer run.
+TEST_F(request_test, a_request_after_stop_is_refused_synchronously) {
+  start();
+  runtime_->stop();
+  fake::connection late;
+  late.path_info = "/hello";
+  EXPECT_EQ(host_.run(late, proc), static_cast<DWORD>(HSE_STATUS_ERROR));
+  EXPECT_EQ(late.done_calls, 0);
+}
