@@ -14,7 +14,6 @@
 
 #include <asio.hpp>
 
-#include <atomic>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -42,8 +41,10 @@ public:
   /// HttpExtensionProc's body: queue the request, return HSE_STATUS_PENDING.
   DWORD handle(EXTENSION_CONTROL_BLOCK* ecb);
 
-  /// TerminateExtension's body: refuse new requests, drain, abort the rest, stop the
-  /// bridge, join threads.
+  /// TerminateExtension's body: new requests get the shutdown page, in-flight ones get
+  /// drain_timeout, the rest are aborted and waited for until each called
+  /// DONE_WITH_SESSION (logged every 10 s while it lasts); then the bridge stops, the
+  /// threads are joined, and later handle() calls return HSE_STATUS_ERROR.
   void stop();
 
   const config& cfg() const { return config_; }
