@@ -4,7 +4,8 @@
 // keys. Same parser, same refusals, same fix in the message.
 //
 //   unix:<absolute path>       at most 107 bytes (sun_path holds 108 with its NUL)
-//   tcp:<loopback host>:<port> 127.x.x.x, [::1] or localhost; port 0 (any) only to listen
+//   tcp:<loopback host>:<port> 127.x.x.x, [::1] or localhost; port 0 (any) only to listen;
+//                              to connect (the DLL), an IP literal: it resolves no names
 //   pipe:\\.\pipe\<name>       Windows named pipe, the name 1-256 characters, no `\`
 // The unix and pipe limits are those the DLL checks too (native/isapi/pool/address.cpp).
 import { ListenAddressError } from './errors.js';
@@ -68,6 +69,12 @@ export function parseListenAddress(text: string, options: ListenAddressOptions =
       }
       if (!LOOPBACK_HOSTS.has(host) && !/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)) {
         throw new ListenAddressError(text, 'the bridge listens on loopback only; use tcp:127.0.0.1:<port>');
+      }
+      if (options.connect === true && host === 'localhost') {
+        throw new ListenAddressError(
+          text,
+          'the DLL connects to an IP literal and resolves no names; use tcp:127.0.0.1:<port>',
+        );
       }
       return { kind: 'tcp', host: host.replace(/^\[(.*)\]$/, '$1'), port };
     }

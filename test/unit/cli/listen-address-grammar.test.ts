@@ -21,13 +21,7 @@ const BAD = [
   `pipe:\\\\.\\pipe\\${'p'.repeat(257)}`,
   'http://127.0.0.1:9000',
 ];
-const GOOD = [
-  'unix:/run/k.sock',
-  'tcp:127.0.0.1:9000',
-  'tcp:[::1]:9000',
-  'tcp:localhost:1',
-  'pipe:\\\\.\\pipe\\k-1',
-];
+const GOOD = ['unix:/run/k.sock', 'tcp:127.0.0.1:9000', 'tcp:[::1]:9000', 'pipe:\\\\.\\pipe\\k-1'];
 
 function checkFix(address: string): string | undefined {
   return checkBridgeSection('k.ini', { listen: address }).problems[0]?.fix;
@@ -55,6 +49,12 @@ describe('listen addresses: one grammar for check and the bridge', function () {
     assert.equal(checkFix('tcp:127.0.0.1:0'), undefined);
     const { problems } = readIsapiSection({ mode: 'connect', bridge_address: 'tcp:127.0.0.1:0' }, 'k.ini');
     assert.match(problems[0]?.fix ?? '', /port from 1 to 65535/);
+  });
+
+  it('listens on tcp:localhost, but the DLL resolves no names and cannot connect to it', () => {
+    assert.equal(checkFix('tcp:localhost:9000'), undefined);
+    const { problems } = readIsapiSection({ mode: 'connect', bridge_address: 'tcp:localhost:9000' }, 'k.ini');
+    assert.match(problems[0]?.fix ?? '', /IP literal/);
   });
 
   for (const address of BAD) {
