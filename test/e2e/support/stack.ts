@@ -3,6 +3,7 @@
 // Everything is started by the test and stopped in its after hook.
 import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { repoRoot, startHostProcess, type HostProcess } from '../../native/support/harness.js';
 import { startUpstream, type Upstream } from '../../support/upstream.js';
@@ -133,4 +134,14 @@ export function stackOverUpstream(): StackOverUpstream {
     await running.upstream?.stop();
   });
   return running;
+}
+
+/** A loopback port nothing listens on (an upstream that is down). */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', () => done()));
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  await new Promise<void>((done) => server.close(() => done()));
+  return port;
 }
