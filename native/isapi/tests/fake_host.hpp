@@ -25,7 +25,6 @@ struct connection {
   bool unknown_length = false;                       ///< cbTotalBytes = 0xFFFFFFFF
   std::size_t client_gone_after = std::string::npos; ///< reads return 0 past this offset
   std::size_t write_fails_after = std::string::npos; ///< WriteClient errors past this many bytes
-  std::size_t read_chunk = 10000; ///< most bytes one async read gives (hosts give short reads)
 
   // What the extension did.
   std::string status, headers, output;

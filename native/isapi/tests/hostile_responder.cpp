@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -20,7 +19,8 @@ struct record {
   std::string content;
 };
 
-bool read_record(int fd, record& r) {
+/// `sip`: the most one read() takes, so a drain frees the DLL's socket a little at a time.
+bool read_record(int fd, record& r, std::size_t sip = 65536 + 255) {
   std::uint8_t h[8];
   std::size_t got = 0;
   while (got < sizeof h) {
@@ -32,7 +32,7 @@ bool read_record(int fd, record& r) {
   r.type = h[1];
   r.content.assign((std::size_t{h[4]} << 8 | h[5]) + h[6], '\0');
   for (got = 0; got < r.content.size();) {
-    ssize_t n = ::read(fd, r.content.data() + got, r.content.size() - got);
+    ssize_t n = ::read(fd, r.content.data() + got, std::min(sip, r.content.size() - got));
     if (n <= 0)
       return false;
     got += static_cast<std::size_t>(n);
@@ -68,21 +68,6 @@ std::string response(const std::string& status, const std::string& body) {
   std::string head =
       "Status: " + status + "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n";
   return encode(kf::stdout_, 1, head + body) + encode(kf::stdout_, 1, "") + end_request(1);
-}
-
-/// Waits until the bytes queued on `fd` stop growing: the peer's writes then block on a full
-/// socket, so an answer sent now finds a write of the peer outstanding. Bounded (about 1 s)
-/// in case the peer sends nothing more.
-void wait_until_writer_blocks(int fd) {
-  int last = -1, still = 0;
-  for (int i = 0; i < 1000 && still < 3; ++i) {
-    int queued = 0;
-    if (ioctl(fd, FIONREAD, &queued) != 0)
-      return;
-    still = queued > 0 && queued == last ? still + 1 : 0;
-    last = queued;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
 }
 
 } // namespace
@@ -201,9 +186,9 @@ bool hostile_responder::serve_request(int fd) {
   const std::string path = p["PATH_INFO"];
 
   // Reads STDIN to its empty record and counts the request as delivered.
-  auto read_body = [&] {
+  auto read_body = [&](std::size_t sip = 65536 + 255) {
     while (!stdin_done) {
-      if (!read_record(fd, r))
+      if (!read_record(fd, r, sip))
         return false;
       if (r.type == kf::abort_request) {
         ++aborts;
@@ -222,14 +207,14 @@ bool hostile_responder::serve_request(int fd) {
 
   switch (misbehaviour_) {
   case misbehaviour::early_answer:
-    wait_until_writer_blocks(fd);
     if (!write_all(fd, response("503 Service Unavailable", "early answer")))
       return false;
     misbehaved();
-    // The drain starts at a spread of moments around the DLL's end of the request, so over
-    // many requests some land while it lets go of the connection.
-    std::this_thread::sleep_for(std::chrono::microseconds(37 * (begin_requests % 40)));
-    return read_body(); // the drain; then the connection serves on
+    // The drain starts a little later each time and frees the socket 4 KiB at a time, so
+    // over the requests a part of the DLL's pending STDIN write completes just as the DLL
+    // finishes the request and lets the connection go.
+    std::this_thread::sleep_for(std::chrono::microseconds(4 * (begin_requests % 50)));
+    return read_body(4096); // then the connection serves on
   case misbehaviour::stall_unread: {
     misbehaved();
     std::unique_lock<std::mutex> lock(mutex_);

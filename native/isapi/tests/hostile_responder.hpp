@@ -17,9 +17,8 @@ namespace fake {
 
 /// What the responder does to a "/hostile" request.
 enum class misbehaviour {
-  /// Answers "503" after PARAMS, before reading any STDIN, then drains the body: what the
-  /// bridge does for an early 502/503 (socket.resume() after the answer). It answers once
-  /// the DLL's STDIN writes block on the full socket, so one of them is outstanding.
+  /// Answers "503" after PARAMS, before reading any STDIN, then drains the body in small
+  /// reads: what the bridge does for an early 502/503 (socket.resume() after the answer).
   early_answer,
   /// Reads the request, answers, and writes a second whole response (STDOUT + END_REQUEST,
   /// body "POISON") right behind END_REQUEST, in the same write.
