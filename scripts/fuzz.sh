@@ -4,13 +4,13 @@
 # record parser (test/fuzz/record-parser-fuzz.ts). Each target checks invariants on every
 # input, not only that nothing crashes. Inputs are deterministic (fixed seeds); the
 # libFuzzer corpora grow in .cache/fuzz, seeded from native/isapi/fuzz/corpus.
-# Short by default (CI: 25 s per target); --long runs each for 1,000,000 inputs.
+# Short by default (CI: 20 s per target); --long runs each for 1,000,000 inputs.
 # Prints one line per target, 'fuzz <target>: <N> inputs: ok' or '...: FAILED', and exits
 # non-zero when any failed.
 # Usage: scripts/fuzz.sh [--long] [--seconds N]
 set -uo pipefail
 cd "$(dirname "$0")/.."
-seconds=25 long=0
+seconds=20 long=0
 while [ $# -gt 0 ]; do
   case $1 in
   --long) long=1 ;;

@@ -50,7 +50,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   copyFileSync(dllPath(), dll);
   const ini = [
     '[isapi]',
-    `node = ${process.execPath}`,
+    // scripts/tsan-dll.sh names a node that drops the preloaded sanitizer: the bridge is
+    // not what it tests, and TSan in an uninstrumented node only slows it and adds noise.
+    `node = ${process.env['KALLITHEA_ISAPI_BRIDGE_NODE'] ?? process.execPath}`,
     `bridge_script = ${options.bridgeScript ?? join(repoRoot, 'bin', 'kallithea-isapi.js')}`,
     'startup_timeout = 20',
     ...(options.isapi ?? []),
