@@ -18,6 +18,7 @@ export interface IsapiSettings {
   connectTimeout: number;
   startupTimeout: number;
   drainTimeout: number;
+  queueTimeout: number;
   rapidFailsPerMinute: number;
   logFile: string;
   secretFile: string | undefined;
@@ -34,6 +35,7 @@ export const isapiDefaults: IsapiSettings = {
   connectTimeout: 5,
   startupTimeout: 30,
   drainTimeout: 30,
+  queueTimeout: 30,
   rapidFailsPerMinute: 5,
   logFile: 'kallithea_isapi.log',
   secretFile: undefined,
@@ -96,6 +98,7 @@ const readers: Record<string, [keyof IsapiSettings, Reader]> = {
   connect_timeout: ['connectTimeout', seconds(0.001, 3600)],
   startup_timeout: ['startupTimeout', seconds(0.001, 3600)],
   drain_timeout: ['drainTimeout', seconds(0, 3600)],
+  queue_timeout: ['queueTimeout', seconds(0, 3600)],
   rapid_fails_per_minute: ['rapidFailsPerMinute', integer(1, 1000)],
   log_file: ['logFile', path],
   secret_file: ['secretFile', optionalPath],

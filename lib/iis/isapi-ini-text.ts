@@ -61,6 +61,7 @@ export function isapiIniText(input: IsapiIniInput): string {
     `;connect_timeout = ${d.connectTimeout}`,
     `;startup_timeout = ${d.startupTimeout}`,
     `;drain_timeout = ${d.drainTimeout}`,
+    `;queue_timeout = ${d.queueTimeout}`,
     `;rapid_fails_per_minute = ${d.rapidFailsPerMinute}`,
     '',
     '[bridge]',

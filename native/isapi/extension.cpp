@@ -4,6 +4,7 @@
 
 #include "runtime/runtime.hpp"
 
+#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -18,8 +19,16 @@
 
 namespace {
 
+// The one runtime, between GetExtensionVersion and TerminateExtension. Deliberately a raw
+// pointer with no static destructor: a destructor would run at DLL unload, under the
+// loader lock, and stopping the runtime joins threads (a deadlock in DllMain). If the host
+// unloads without TerminateExtension, the runtime is leaked on purpose: the process is
+// going away, and leaking is the only safe thing to do under the loader lock.
 std::mutex runtime_mutex;
-std::shared_ptr<kallithea_isapi::runtime> current; // between GetExtensionVersion and Terminate
+std::condition_variable calls_changed;
+kallithea_isapi::runtime* current = nullptr;
+/// HttpExtensionProc calls inside the runtime; TerminateExtension waits for them to return.
+unsigned calls_in_flight = 0;
 
 /// The folder this DLL was loaded from.
 std::string module_dir() {
@@ -61,9 +70,9 @@ ISAPI_EXPORT BOOL WINAPI GetExtensionVersion(HSE_VERSION_INFO* info) {
 #else
     std::string ini = env && *env ? std::string(env) : dir + "/kallithea-isapi.ini";
 #endif
-    auto rt = std::make_shared<kallithea_isapi::runtime>(ini, dir);
+    auto rt = std::make_unique<kallithea_isapi::runtime>(ini, dir);
     rt->start();
-    current = std::move(rt);
+    current = rt.release();
     return TRUE;
   } catch (...) {
     return FALSE; // nothing escapes into the host
@@ -71,32 +80,44 @@ ISAPI_EXPORT BOOL WINAPI GetExtensionVersion(HSE_VERSION_INFO* info) {
 }
 
 ISAPI_EXPORT DWORD WINAPI HttpExtensionProc(EXTENSION_CONTROL_BLOCK* ecb) {
-  std::shared_ptr<kallithea_isapi::runtime> rt;
+  kallithea_isapi::runtime* rt = nullptr;
   {
     std::lock_guard<std::mutex> lock(runtime_mutex);
+    if (!current || !ecb)
+      return HSE_STATUS_ERROR;
     rt = current;
+    ++calls_in_flight;
   }
-  if (!rt || !ecb)
-    return HSE_STATUS_ERROR;
+  DWORD status = HSE_STATUS_ERROR;
   try {
-    return rt->handle(ecb);
+    status = rt->handle(ecb);
   } catch (...) {
-    return HSE_STATUS_ERROR;
+    status = HSE_STATUS_ERROR; // nothing escapes into the host
   }
+  {
+    std::lock_guard<std::mutex> lock(runtime_mutex);
+    --calls_in_flight;
+  }
+  calls_changed.notify_all();
+  return status;
 }
 
 ISAPI_EXPORT BOOL WINAPI TerminateExtension(DWORD) {
   // Any flag: release everything (isapi.md section 3: hosts disagree on the values).
-  std::shared_ptr<kallithea_isapi::runtime> rt;
+  kallithea_isapi::runtime* rt = nullptr;
   {
-    std::lock_guard<std::mutex> lock(runtime_mutex);
-    rt.swap(current);
+    std::unique_lock<std::mutex> lock(runtime_mutex);
+    std::swap(rt, current);
+    // A call that got the runtime before the swap finishes registering its request first,
+    // so the drain below counts it.
+    calls_changed.wait(lock, [] { return calls_in_flight == 0; });
   }
   if (rt) {
     try {
       rt->stop();
     } catch (...) {
     }
+    delete rt;
   }
   return TRUE;
 }

@@ -1,5 +1,7 @@
 #include "config/config.hpp"
 
+#include "pool/address.hpp"
+
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -115,6 +117,12 @@ config_result parse_config(const std::string& text, const std::string& file,
         return r;
       }
     } else if (key == "bridge_address") {
+      bridge_address parsed;
+      std::string problem;
+      if (!value.empty() && !parse_bridge_address(value, parsed, problem)) {
+        r.error = err(key, problem, "use unix:/path, tcp:127.0.0.1:port or pipe:\\\\.\\pipe\\name");
+        return r;
+      }
       c.bridge_address = value;
       saw_address = !value.empty();
     } else if (key == "node") {
@@ -143,7 +151,8 @@ config_result parse_config(const std::string& text, const std::string& file,
         return r;
       }
       c.max_queued = n;
-    } else if (key == "connect_timeout" || key == "startup_timeout" || key == "drain_timeout") {
+    } else if (key == "connect_timeout" || key == "startup_timeout" || key == "drain_timeout" ||
+               key == "queue_timeout") {
       std::chrono::milliseconds ms{};
       if (!parse_seconds(value, ms)) {
         r.error = err(key, "'" + value + "' is not a time in seconds",
@@ -152,6 +161,7 @@ config_result parse_config(const std::string& text, const std::string& file,
       }
       (key == "connect_timeout"   ? c.connect_timeout
        : key == "startup_timeout" ? c.startup_timeout
+       : key == "queue_timeout"   ? c.queue_timeout
                                   : c.drain_timeout) = ms;
     } else if (key == "rapid_fails_per_minute") {
       if (!parse_count(value, 1000, n) || n == 0) {
@@ -165,11 +175,12 @@ config_result parse_config(const std::string& text, const std::string& file,
     } else if (key == "secret_file") {
       c.secret_file = join_path(dll_dir, value);
     } else {
-      r.error = err(key, "unknown key",
-                    "remove it or check the spelling (keys: mode, bridge_address, node, "
-                    "bridge_script, threads, max_connections, max_queued, connect_timeout, "
-                    "startup_timeout, drain_timeout, rapid_fails_per_minute, log_file, "
-                    "secret_file)");
+      r.error =
+          err(key, "unknown key",
+              "remove it or check the spelling (keys: mode, bridge_address, node, "
+              "bridge_script, threads, max_connections, max_queued, connect_timeout, "
+              "startup_timeout, drain_timeout, queue_timeout, rapid_fails_per_minute, log_file, "
+              "secret_file)");
       return r;
     }
   }

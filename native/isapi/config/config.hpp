@@ -25,6 +25,9 @@ struct config {
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds startup_timeout{30000};
   std::chrono::milliseconds drain_timeout{30000};
+  /// How long a request may wait for a bridge connection (max_queued deep) before it is
+  /// answered 503 + Retry-After: a full queue behind a stuck bridge must not hang clients.
+  std::chrono::milliseconds queue_timeout{30000};
   unsigned rapid_fails_per_minute = 5;
   std::string log_file = "kallithea_isapi.log"; ///< absolute after load (relative to the DLL)
   std::string secret_file;                      ///< connect mode: file holding the hop secret

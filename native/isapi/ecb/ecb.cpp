@@ -68,6 +68,14 @@ bool ecb_calls::async_read(void* data, std::size_t size) const {
          FALSE;
 }
 
+bool ecb_calls::is_connected() const {
+  BOOL connected = TRUE;
+  if (!ecb_->ServerSupportFunction(ecb_->ConnID, HSE_REQ_IS_CONNECTED, &connected, nullptr,
+                                   nullptr))
+    return true;
+  return connected != FALSE;
+}
+
 void ecb_calls::close_connection() const {
   ecb_->ServerSupportFunction(ecb_->ConnID, HSE_REQ_CLOSE_CONNECTION, nullptr, nullptr, nullptr);
 }

@@ -33,6 +33,10 @@ public:
   /// Starts HSE_REQ_ASYNC_READ_CLIENT into `data`. False: not started.
   bool async_read(void* data, std::size_t size) const;
 
+  /// HSE_REQ_IS_CONNECTED: false once the client is known to have gone (a host that cannot
+  /// tell says connected).
+  bool is_connected() const;
+
   /// HSE_REQ_CLOSE_CONNECTION: the client sees the response cut off.
   void close_connection() const;
 

@@ -1,6 +1,7 @@
 #include "fastcgi/cgi_header.hpp"
 
 #include <cctype>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
 
@@ -150,7 +151,8 @@ header_result cgi_header_parser::parse_block() {
         error_ = "bridge sent an invalid Content-Length";
         return header_result::error;
       }
-      std::uint64_t n = std::stoull(value);
+      std::uint64_t n = 0; // at most 19 digits: always fits
+      std::from_chars(value.data(), value.data() + value.size(), n);
       if (head_.content_length && *head_.content_length != n) {
         error_ = "bridge sent conflicting Content-Length headers";
         return header_result::error;
@@ -177,8 +179,11 @@ response_plan plan_response(const cgi_head& head, const std::string& method,
   response_plan p;
   p.status = head.status_text;
   bool no_body = method == "HEAD" || head.status < 200 || head.status == 204 || head.status == 304;
-  // HTTP/2 and later frame streams themselves (IIS does), so only HTTP/1.1 is chunked here.
+  // HTTP/2 and later frame streams themselves (IIS does), so only HTTP/1.1 is chunked here;
+  // there the end of the stream ends an unframed body, and the connection (shared by other
+  // streams) must stay open.
   bool http11 = protocol == "HTTP/1.1";
+  bool streams = protocol.rfind("HTTP/2", 0) == 0 || protocol.rfind("HTTP/3", 0) == 0;
   for (const auto& [name, value] : head.headers) {
     p.header_block += name;
     p.header_block += ": ";
@@ -198,7 +203,7 @@ response_plan plan_response(const cgi_head& head, const std::string& method,
     p.keep_conn = true;
   } else {
     p.framing = body_framing::close;
-    p.keep_conn = false;
+    p.keep_conn = streams;
   }
   p.header_block += "\r\n";
   return p;

@@ -48,7 +48,8 @@ enum class body_framing {
   none,    ///< HEAD, 1xx, 204, 304: no body is sent (whatever the bridge sends is dropped)
   length,  ///< Content-Length given: sent as is, never more than declared
   chunked, ///< no length, HTTP/1.1 client: the DLL chunks
-  close,   ///< no length, HTTP/1.0 client: the end is the connection's close
+  close,   ///< no length, HTTP/1.0 client: the end is the connection's close (HTTP/2 and 3:
+           ///< the end of the stream, and the connection stays open)
 };
 
 struct response_plan {

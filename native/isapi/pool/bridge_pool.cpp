@@ -1,5 +1,7 @@
 #include "pool/bridge_pool.hpp"
 
+#include <algorithm>
+
 namespace kallithea_isapi {
 
 /// One connection being opened: owns the stream until it connects or gives up.
@@ -22,70 +24,128 @@ struct bridge_pool::attempt {
 bridge_pool::bridge_pool(asio::io_context& io, const config& cfg, logger& log)
     : io_(io), config_(cfg), log_(log) {}
 
-void bridge_pool::acquire(acquire_handler handler, bool fresh) {
+bridge_pool::ticket bridge_pool::acquire(acquire_handler handler) {
   std::unique_lock<std::mutex> lock(mutex_);
   if (stopping_) {
     lock.unlock();
     handler(acquire_error::stopping, nullptr);
-    return;
+    return 0;
   }
   if (state_ == bridge_state::failed || state_ == bridge_state::stopped) {
     lock.unlock();
     handler(acquire_error::unavailable, nullptr);
-    return;
-  }
-  if (fresh) {
-    // A pooled connection was dead: the others of its launch probably are too.
-    live_ -= idle_.size();
-    idle_.clear();
+    return 0;
   }
   while (!idle_.empty()) {
     connection c = std::move(idle_.back());
     idle_.pop_back();
-    if (c->generation() == target_.generation) {
-      lock.unlock();
-      handler(acquire_error::none, std::move(c));
-      return;
+    if (c->generation() != target_.generation) {
+      drop_locked(c); // from an older launch
+      continue;
     }
-    --live_; // from an older launch: drop it
+    c->cancel(); // ends the watch; its completion finds c no longer idle
+    if (c->watch_consumes()) {
+      // A pipe's watch is a 1-byte read: hand over only once it completed with nothing.
+      handing_over_.emplace_back(std::move(c), std::move(handler));
+      return 0;
+    }
+    if (c->readable_now()) {
+      drop_locked(c); // the bridge wrote or closed while the watch's news was on its way
+      continue;
+    }
+    lock.unlock();
+    handler(acquire_error::none, std::move(c));
+    return 0;
   }
   if (live_ < config_.max_connections) {
     ++live_;
     lock.unlock();
     start_connect(std::move(handler));
-    return;
+    return 0;
   }
   if (waiters_.size() >= config_.max_queued) {
     lock.unlock();
     handler(acquire_error::overloaded, nullptr);
-    return;
+    return 0;
   }
-  waiters_.push_back(std::move(handler));
+  ticket t = next_ticket_++;
+  waiters_.push_back(waiter{t, std::move(handler)});
+  return t;
+}
+
+bool bridge_pool::cancel_wait(ticket t) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it =
+      std::find_if(waiters_.begin(), waiters_.end(), [t](const waiter& w) { return w.id == t; });
+  if (it == waiters_.end())
+    return false;
+  waiters_.erase(it);
+  return true;
 }
 
 void bridge_pool::release(connection c, bool reusable) {
   std::unique_lock<std::mutex> lock(mutex_);
-  if (reusable && c && !stopping_ && c->generation() == target_.generation) {
-    ++c->uses;
-    if (!waiters_.empty()) {
-      acquire_handler next = std::move(waiters_.front());
-      waiters_.pop_front();
-      lock.unlock();
-      next(acquire_error::none, std::move(c));
-      return;
-    }
-    idle_.push_back(std::move(c));
+  if (!reusable || !c || stopping_ || c->generation() != target_.generation) {
+    if (c)
+      drop_locked(c);
+    else
+      --live_;
+    hand_slot_to_waiter(lock);
     return;
   }
-  c.reset();
-  --live_;
+  ++c->uses;
+  if (!waiters_.empty()) {
+    acquire_handler next = std::move(waiters_.front().handler);
+    waiters_.pop_front();
+    lock.unlock();
+    next(acquire_error::none, std::move(c));
+    return;
+  }
+  park_locked(std::move(c));
+}
+
+void bridge_pool::park_locked(connection c) {
+  connection watched = c;
+  idle_.push_back(std::move(c));
+  watched->async_watch([this, watched](bool cancelled) { on_watch(watched, cancelled); });
+}
+
+void bridge_pool::on_watch(const connection& c, bool cancelled) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  auto over = std::find_if(handing_over_.begin(), handing_over_.end(),
+                           [&](const auto& entry) { return entry.first == c; });
+  if (over != handing_over_.end()) {
+    acquire_handler handler = std::move(over->second);
+    handing_over_.erase(over);
+    if (cancelled) {
+      lock.unlock();
+      handler(acquire_error::none, c);
+      return;
+    }
+    drop_locked(c);
+    lock.unlock();
+    acquire(std::move(handler)); // its ticket is lost: the request's deadline still holds
+    return;
+  }
+  auto it = std::find(idle_.begin(), idle_.end(), c);
+  if (it == idle_.end() || cancelled)
+    return; // handed out (the request owns it now) or dropped already
+  idle_.erase(it);
+  drop_locked(c);
+  log_.info("an idle bridge connection was closed by the bridge or received unexpected bytes; "
+            "dropped");
   hand_slot_to_waiter(lock);
+}
+
+void bridge_pool::drop_locked(const connection& c) {
+  c->close(); // operations in flight complete with operation_aborted and let go of it
+  --live_;
 }
 
 void bridge_pool::hand_slot_to_waiter(std::unique_lock<std::mutex>& lock) {
   if (stopping_ || waiters_.empty() || live_ >= config_.max_connections)
     return;
-  acquire_handler next = std::move(waiters_.front());
+  acquire_handler next = std::move(waiters_.front().handler);
   waiters_.pop_front();
   ++live_;
   lock.unlock();
@@ -105,11 +165,11 @@ void bridge_pool::connect_once(std::shared_ptr<attempt> a) {
     a->target = target_;
   }
   ++a->tries;
-  a->stream = std::make_unique<bridge_stream>(io_);
-  bridge_stream* s = a->stream.get();
+  a->stream = std::make_shared<bridge_stream>(io_);
+  connection s = a->stream;
   a->connect_timer.expires_at(a->deadline);
   a->connect_timer.async_wait([a, s](std::error_code ec) {
-    if (!ec && a->stream.get() == s)
+    if (!ec && a->stream == s)
       s->close(); // the connect completes with operation_aborted
   });
   s->async_connect(a->target, [this, a](std::error_code ec) {
@@ -137,40 +197,48 @@ void bridge_pool::on_connect_failed(std::shared_ptr<attempt> a, std::error_code 
   bridge_state s = state_;
   bool stopping = stopping_;
   --live_;
+  // Every waiter would wait connect_timeout for the same bridge in turn (with a full queue,
+  // minutes): all of them get this answer now.
+  std::deque<waiter> failed;
+  failed.swap(waiters_);
   auto now = std::chrono::steady_clock::now();
   bool log_it = now - last_unreachable_log_ > std::chrono::seconds(5);
   if (log_it)
     last_unreachable_log_ = now;
+  lock.unlock();
   // In spawn mode there is no address until the supervisor has started a bridge.
   std::string where = a->target.address.text.empty() ? std::string("(no bridge started yet)")
                                                      : a->target.address.text;
-  hand_slot_to_waiter(lock); // unlocks when it hands a slot on
   if (log_it && !stopping)
     log_.error("bridge unreachable at " + where + " after " + std::to_string(a->tries) +
-               " connect attempts: " + ec.message());
+               " connect attempts: " + ec.message() + "; failing " +
+               std::to_string(failed.size() + 1) + " waiting requests");
   acquire_error e = stopping                   ? acquire_error::stopping
                     : s == bridge_state::ready ? acquire_error::unreachable
                                                : acquire_error::unavailable;
   a->handler(e, nullptr);
+  for (auto& w : failed)
+    w.handler(e, nullptr);
 }
 
 void bridge_pool::set_target(const bridge_target& target) {
   std::lock_guard<std::mutex> lock(mutex_);
   target_ = target;
-  live_ -= idle_.size();
+  for (auto& c : idle_)
+    drop_locked(c);
   idle_.clear();
 }
 
 void bridge_pool::set_state(bridge_state s) {
-  std::deque<acquire_handler> failed;
+  std::deque<waiter> failed;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     state_ = s;
     if (s == bridge_state::failed || s == bridge_state::stopped)
       failed.swap(waiters_);
   }
-  for (auto& h : failed)
-    h(acquire_error::unavailable, nullptr);
+  for (auto& w : failed)
+    w.handler(acquire_error::unavailable, nullptr);
 }
 
 bridge_state bridge_pool::state() const {
@@ -179,16 +247,17 @@ bridge_state bridge_pool::state() const {
 }
 
 void bridge_pool::shutdown() {
-  std::deque<acquire_handler> failed;
+  std::deque<waiter> failed;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
     failed.swap(waiters_);
-    live_ -= idle_.size();
+    for (auto& c : idle_)
+      drop_locked(c);
     idle_.clear();
   }
-  for (auto& h : failed)
-    h(acquire_error::stopping, nullptr);
+  for (auto& w : failed)
+    w.handler(acquire_error::stopping, nullptr);
 }
 
 std::size_t bridge_pool::live_connections() const {
@@ -199,6 +268,11 @@ std::size_t bridge_pool::live_connections() const {
 std::size_t bridge_pool::idle_connections() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return idle_.size();
+}
+
+std::size_t bridge_pool::queued() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return waiters_.size();
 }
 
 } // namespace kallithea_isapi

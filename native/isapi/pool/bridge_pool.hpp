@@ -2,7 +2,13 @@
 // exist; a request that finds none idle and the pool full waits in a FIFO of at most
 // max_queued; beyond that it is refused at once (the request answers 503 + Retry-After).
 // New connections are tried with back-off until connect_timeout (ERROR_PIPE_BUSY, a bridge
-// still starting). The pool lives as long as the runtime; shutdown() fails every waiter.
+// still starting); once a connect gives up, every waiter is failed at once, since they
+// would all wait for the same unreachable bridge.
+//
+// Idle connections keep a watch armed (bridge_stream::async_watch): bytes or EOF from the
+// bridge drop the connection, so a connection the bridge closed or wrote into while idle is
+// never handed to a request. The pool lives as long as the runtime; shutdown() fails every
+// waiter.
 #pragma once
 
 #include "config/config.hpp"
@@ -13,10 +19,12 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <utility>
 #include <vector>
 
 namespace kallithea_isapi {
@@ -41,17 +49,25 @@ enum class acquire_error {
 
 class bridge_pool {
 public:
-  using connection = std::unique_ptr<bridge_stream>;
-  /// Runs on some io_context thread; the request posts onward to its own strand.
+  using connection = std::shared_ptr<bridge_stream>;
+  /// Runs on some io_context thread, or inline in acquire(); the request goes on from there
+  /// on its own strand.
   using acquire_handler = std::function<void(acquire_error, connection)>;
+  /// Names a queued acquire, so its request can leave the queue (0: not queued).
+  using ticket = std::uint64_t;
 
   bridge_pool(asio::io_context& io, const config& cfg, logger& log);
 
-  /// Gets an idle connection, a new one, or a place in the queue. `fresh` skips idle ones
-  /// (the retry after a dead pooled connection).
-  void acquire(acquire_handler handler, bool fresh = false);
+  /// Gets an idle connection, a new one, or a place in the queue. Returns the queue ticket
+  /// when the handler waits in the queue, 0 when it ran or a connect is under way.
+  ticket acquire(acquire_handler handler);
 
-  /// Gives a connection back after END_REQUEST (reusable) or drops it (anything else).
+  /// Takes a waiter out of the queue (its deadline passed or its client left). False when it
+  /// is no longer queued: its handler runs or ran, and gets a connection to give back.
+  bool cancel_wait(ticket t);
+
+  /// Gives a connection back after a clean END_REQUEST (reusable) or drops it: closing it
+  /// ends any operation still in flight, whose handler holds the last reference.
   void release(connection c, bool reusable);
 
   /// Publishes where the bridge now listens; idle connections to older launches are dropped.
@@ -64,15 +80,24 @@ public:
 
   std::size_t live_connections() const;
   std::size_t idle_connections() const;
+  std::size_t queued() const;
 
 private:
   struct attempt; // one new connection being opened, with its retries
+  struct waiter {
+    ticket id;
+    acquire_handler handler;
+  };
 
   void start_connect(acquire_handler handler);
   void connect_once(std::shared_ptr<attempt> a);
   void on_connect_failed(std::shared_ptr<attempt> a, std::error_code ec);
   /// A slot freed up (a connection dropped): start a connect for the next waiter.
   void hand_slot_to_waiter(std::unique_lock<std::mutex>& lock);
+  /// Puts `c` in idle_ and arms its watch (under the lock, so no acquire sees it unwatched).
+  void park_locked(connection c);
+  void on_watch(const connection& c, bool cancelled);
+  void drop_locked(const connection& c);
 
   asio::io_context& io_;
   const config& config_;
@@ -81,8 +106,11 @@ private:
   bridge_target target_;
   bridge_state state_ = bridge_state::starting;
   std::vector<connection> idle_;
-  std::size_t live_ = 0; ///< idle + in use + being connected
-  std::deque<acquire_handler> waiters_;
+  /// Windows pipes: taken from idle_, watch cancelled, handed out when the watch completes.
+  std::vector<std::pair<connection, acquire_handler>> handing_over_;
+  std::size_t live_ = 0; ///< idle + handing over + in use + being connected
+  std::deque<waiter> waiters_;
+  ticket next_ticket_ = 1;
   bool stopping_ = false;
   std::chrono::steady_clock::time_point last_unreachable_log_{};
 };

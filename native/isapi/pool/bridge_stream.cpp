@@ -2,6 +2,8 @@
 
 #if defined(_WIN32)
 #include <windows.h>
+#else
+#include <poll.h>
 #endif
 
 namespace kallithea_isapi {
@@ -65,6 +67,49 @@ void bridge_stream::async_connect(const bridge_target& target,
     return;
   }
   }
+}
+
+bool bridge_stream::readable_now() {
+#if defined(_WIN32)
+  return false; // Windows hands out only after the watch completed (see bridge_pool)
+#else
+  int fd = unix_ ? unix_->native_handle() : tcp_ ? tcp_->native_handle() : -1;
+  if (fd < 0)
+    return true; // not open: as good as closed
+  pollfd p{};
+  p.fd = fd;
+  p.events = POLLIN;
+  return ::poll(&p, 1, 0) != 0; // readable, hung up, or poll failed: do not use it
+#endif
+}
+
+bool bridge_stream::try_send_now(asio::const_buffer b) {
+  std::error_code ec;
+  std::size_t n = 0;
+  if (unix_) {
+    unix_->non_blocking(true, ec);
+    if (!ec)
+      n = unix_->write_some(b, ec);
+  } else if (tcp_) {
+    tcp_->non_blocking(true, ec);
+    if (!ec)
+      n = tcp_->write_some(b, ec);
+  } else {
+    return false; // a pipe: closing it tells the bridge as much
+  }
+  return !ec && n == b.size();
+}
+
+void bridge_stream::cancel() {
+  std::error_code ignored;
+  if (unix_)
+    unix_->cancel(ignored);
+  if (tcp_)
+    tcp_->cancel(ignored);
+#if defined(_WIN32)
+  if (pipe_)
+    pipe_->cancel(ignored);
+#endif
 }
 
 void bridge_stream::close() {

@@ -1,6 +1,9 @@
 // One FastCGI connection to the bridge host: a Unix socket, a loopback TCP socket, or (on
-// Windows) an overlapped named pipe. The bridge_pool owns it while idle; a request owns it
-// from acquire to release. It ends when its owner drops it (closing the handle).
+// Windows) an overlapped named pipe. Held by std::shared_ptr: the pool holds it while idle,
+// a request from acquire to release, and every outstanding read, write or watch holds it in
+// its handler. Releasing a connection with an operation in flight closes it; the operation
+// completes with operation_aborted and its handler drops the last reference, so no
+// completion ever touches a freed socket. It ends when the last holder lets go.
 #pragma once
 
 #include "pool/address.hpp"
@@ -67,6 +70,55 @@ public:
                                           }));
   }
 
+  /// The idle watch, armed while the connection sits in the pool: `h(bool cancelled)` runs
+  /// with true after cancel() (the connection may be handed out) and with false when the
+  /// peer sent something or closed (the connection must be dropped). Sockets wait for
+  /// readability; a pipe (no async_wait on Windows handles) reads one byte, so on a pipe the
+  /// watch must complete before the connection is used again.
+  template <class Handler> void async_watch(Handler&& h) {
+    if (unix_)
+      unix_->async_wait(asio::socket_base::wait_read,
+                        [h = std::forward<Handler>(h)](std::error_code ec) mutable {
+                          h(ec == asio::error::operation_aborted);
+                        });
+    else if (tcp_)
+      tcp_->async_wait(asio::socket_base::wait_read,
+                       [h = std::forward<Handler>(h)](std::error_code ec) mutable {
+                         h(ec == asio::error::operation_aborted);
+                       });
+#if defined(_WIN32)
+    else if (pipe_)
+      pipe_->async_read_some(
+          asio::buffer(&probe_, 1),
+          [h = std::forward<Handler>(h)](std::error_code ec, std::size_t n) mutable {
+            h(ec == asio::error::operation_aborted && n == 0);
+          });
+#endif
+    else
+      asio::post(io_, [h = std::forward<Handler>(h)]() mutable { h(false); });
+  }
+
+  /// Whether handing the connection out must wait for the watch's completion (a pipe's
+  /// watch may have consumed a byte) rather than only cancel it.
+  bool watch_consumes() const {
+#if defined(_WIN32)
+    return pipe_ != nullptr;
+#else
+    return false;
+#endif
+  }
+
+  /// Sockets: true when bytes or EOF wait to be read right now (checked without blocking
+  /// as an idle connection is handed out: the watch's completion may still be queued).
+  bool readable_now();
+
+  /// Sends `b` only if it fits without waiting (sockets); false otherwise. For
+  /// FCGI_ABORT_REQUEST just before closing: a full socket must never hold up a release.
+  bool try_send_now(asio::const_buffer b);
+
+  /// Cancels outstanding operations (they complete with operation_aborted).
+  void cancel();
+
   /// Bytes readable right now without waiting (0 when unknown, e.g. a pipe).
   std::size_t available() {
     std::error_code ec;
@@ -96,6 +148,7 @@ private:
   std::unique_ptr<asio::ip::tcp::socket> tcp_;
 #if defined(_WIN32)
   std::unique_ptr<asio::windows::stream_handle> pipe_;
+  std::uint8_t probe_ = 0; ///< the idle watch's one-byte read lands here
 #endif
   std::string secret_;
   std::uint64_t generation_ = 0;

@@ -1,11 +1,23 @@
 // The request driver: one client request, from HttpExtensionProc to DONE_WITH_SESSION, as a
-// state machine of asynchronous steps on its own strand. It owns the pooled FastCGI
-// connection while it has one, its two 64 KiB windows (client -> bridge and bridge -> client)
-// and finishing exactly once. FastCGI sits behind three pieces: encode_request_start (build),
+// state machine of asynchronous steps on its own strand (as nginx's upstream module). It
+// owns the pooled FastCGI connection while it has one, its windows (client -> bridge and
+// bridge -> client, taken only once a connection is obtained), its timers, abort, and
+// finishing exactly once. FastCGI sits behind three pieces: encode_request_start (build),
 // cgi_header_parser (header block) and the record parser (body).
 //
-// What ends it: the last completion handler holding shared_from_this returns after done()
-// called HSE_REQ_DONE_WITH_SESSION; there is one on every path (complete, page, abort).
+// Where to read what may happen next: lifecycle_ (the whole request), upload_ (client body
+// -> STDIN), download_ (STDOUT -> client) and response_ (how far the bridge's answer got).
+// One ISAPI I/O at a time: the slot is busy while upload_ is reading_client or download_ is
+// writing_client; the other side then waits in awaiting_slot.
+//
+// What ends it: every completion handler (bridge read/write, timer, ISAPI completion via
+// isapi_self_) holds shared_from_this; the last one returns after do_done() called
+// HSE_REQ_DONE_WITH_SESSION, which every path reaches exactly once (complete, page, abort,
+// exception).
+//
+// Files, in data-flow order: request.cpp (start, queue, connection, retry, failure),
+// request_upload.cpp (client body -> STDIN), request_download.cpp (STDOUT -> client),
+// request_finish.cpp (page, cut, complete; DONE_WITH_SESSION).
 #pragma once
 
 #include "ecb/ecb.hpp"
@@ -17,8 +29,9 @@
 
 #include <asio.hpp>
 
-#include <array>
+#include <chrono>
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <optional>
 #include <string>
@@ -37,6 +50,8 @@ public:
   static constexpr std::size_t suffix_room = 8;
   /// The size of each buffer (runtime::windows() hands them out): a window and that room.
   static constexpr std::size_t buffer_size = prefix_room + window + suffix_room;
+  /// While queued, how often the client is asked whether it is still there.
+  static constexpr std::chrono::milliseconds queue_poll{250};
 
   request(runtime& rt, EXTENSION_CONTROL_BLOCK* ecb);
   ~request();
@@ -52,36 +67,99 @@ public:
                                        DWORD error);
 
 private:
-  enum class isapi_op { none, read, write };
+  /// The whole request. Moves forward only, except connected -> queued for the one retry.
+  enum class lifecycle {
+    starting,       ///< posted; server variables are read next
+    queued,         ///< waiting for a bridge connection; deadline and client poll armed
+    connected,      ///< exchanging with the bridge (upload_, download_, response_)
+    answering_page, ///< sending a page the DLL made; no bridge connection any more
+    finishing,      ///< outcome decided; DONE_WITH_SESSION once no ISAPI I/O is out
+    done,           ///< DONE_WITH_SESSION called: the ECB is never touched again
+  };
 
-  // Steps, in order.
+  /// Client body -> STDIN. One bridge write or one ReadClient at a time.
+  enum class upload {
+    not_started,    ///< no connection yet
+    sending_start,  ///< BEGIN_REQUEST + PARAMS (+ the empty STDIN of a bodiless request)
+    idle,           ///< between steps (a completion is choosing the next one)
+    awaiting_slot,  ///< wants a ReadClient; a WriteClient holds the ISAPI slot
+    reading_client, ///< ReadClient outstanding
+    writing_stdin,  ///< a STDIN record with body bytes being written
+    writing_last,   ///< the empty STDIN record being written
+    done,           ///< the whole body reached the bridge
+    stopped,        ///< the body goes nowhere any more (page, failure, early answer)
+  };
+
+  /// STDOUT -> client, as I/O.
+  enum class download {
+    not_started,    ///< no connection yet (or no bridge: a page)
+    reading_bridge, ///< async_read_some outstanding
+    idle,           ///< between steps, or nothing more to read (END_REQUEST seen)
+    awaiting_slot,  ///< the window holds bytes for the client; a ReadClient holds the slot
+    writing_client, ///< WriteClient outstanding
+  };
+
+  /// How far the answer got.
+  enum class response {
+    awaiting_header, ///< STDOUT goes to the CGI header parser
+    streaming,       ///< plan_ made; STDOUT body goes through the window
+    end_seen,        ///< END_REQUEST parsed (or a page): what is in the window is the last
+    complete,        ///< the last byte reached the client
+  };
+
+  enum class outcome { complete, cut };
+
+  // request.cpp: start, queue, connection, retry, failure.
   void do_collect_variables();
-  void do_acquire(bool fresh);
+  void do_acquire();
+  void do_watch_queue();
+  void on_queue_tick();
   void on_connection(acquire_error e, bridge_pool::connection c);
-  void do_write_request_start();
+  void do_send_start();
+  void on_start_written(const bridge_pool::connection& c, std::error_code ec);
+  bool may_retry_after_read_failure() const;
+  void do_retry(const std::string& why);
+  void on_bridge_failure(const std::string& why);
+
+  // request_finish.cpp: endings.
+  void respond_with_page(const error_page& page);
+  void fail_client(const std::string& why);
+  void finish(outcome o);
+  void do_done();
+  void release_connection(bool reusable);
+  void on_internal_error(const char* what) noexcept;
+  /// Runs one step; an exception fails this request (logged, DONE_WITH_SESSION) instead of
+  /// leaving the io thread.
+  template <class F> void guarded(F&& f) noexcept {
+    try {
+      f();
+    } catch (const std::exception& e) {
+      on_internal_error(e.what());
+    } catch (...) {
+      on_internal_error("unknown exception");
+    }
+  }
+
+  // request_upload.cpp: client body -> STDIN.
   std::uint8_t* up();
   void do_upload_next();
   void do_write_stdin(std::size_t content);
-  void on_stdin_written(std::uint64_t epoch, std::size_t content, std::error_code ec);
-  void do_read_bridge();
-  void process_bridge_bytes();
-  void do_schedule_isapi();
-  void do_write_client();
+  void on_stdin_written(const bridge_pool::connection& c, std::error_code ec);
   void do_read_client();
-  void on_isapi_done(DWORD cb, DWORD error);
   void on_client_read(DWORD cb, DWORD error);
-  void on_client_written(DWORD error);
+  bool body_all_read() const;
 
-  // Endings.
-  void on_bridge_failure(const std::string& why);
-  void respond_with_page(const error_page& page);
-  void fail_client(const std::string& why);
-  void finish(bool complete);
-  void do_done();
-  void release_connection(bool reusable);
-
+  // request_download.cpp: STDOUT -> client, and the one ISAPI slot.
+  void do_read_bridge();
+  void on_bridge_read(const bridge_pool::connection& c, std::error_code ec, std::size_t n);
+  void process_bridge_bytes();
+  bool on_end_request();
   std::size_t take_body(const std::uint8_t* data, std::size_t size);
-  void encode_and_send_start();
+  void do_write_client();
+  void on_client_written(DWORD error);
+  bool isapi_busy() const;
+  void do_schedule_isapi();
+  void on_isapi_done(DWORD cb, DWORD error);
   void log_stderr(const std::uint8_t* data, std::size_t size, bool record_end);
 
   runtime& rt_;
@@ -89,63 +167,56 @@ private:
   asio::strand<asio::io_context::executor_type> strand_;
   std::shared_ptr<request> isapi_self_; ///< keeps this alive while an ISAPI I/O is out
 
+  lifecycle lifecycle_ = lifecycle::starting;
+  upload upload_ = upload::not_started;
+  download download_ = download::not_started;
+  response response_ = response::awaiting_header;
+
   // Request facts.
   std::string method_, protocol_;
   fastcgi::param_list params_;
   bool body_length_known_ = true;
   std::uint64_t body_total_ = 0;    ///< declared length (when known)
+  std::uint64_t body_preread_ = 0;  ///< of it, in lpbData
   std::uint64_t body_received_ = 0; ///< bytes taken from the client, lpbData included
   std::size_t preread_sent_ = 0;    ///< how much of lpbData went to STDIN
-  bool client_body_eof_ = false;
+  bool client_body_eof_ = false;    ///< unknown length: ReadClient returned 0
 
-  // The bridge connection.
+  // Waiting for a connection.
+  asio::steady_timer queue_timer_;
+  std::chrono::steady_clock::time_point queue_deadline_{};
+  bridge_pool::ticket ticket_ = 0;
+
+  // The bridge connection (null when none).
   bridge_pool::connection conn_;
-  bool conn_was_reused_ = false;
+  std::uint64_t conn_uses_ = 0; ///< requests the connection served before this one
   unsigned retries_ = 0;
-  bool bridge_failed_ = false;
+  bool conn_tail_clean_ = false; ///< END_REQUEST was the last byte the bridge sent
   std::vector<std::uint8_t> start_bytes_;
 
   // Client -> bridge window.
   std::vector<std::uint8_t> up_;
-  bool stdin_writing_ = false;
-  bool release_after_stdin_ = false; ///< finished while the last STDIN write was completing
-  bool upload_done_ = false;         ///< the empty STDIN record went out
-  bool want_client_read_ = false;
-  bool client_body_read_ = false; ///< any byte beyond lpbData was read (no retry after that)
 
   // Bridge -> client window.
   std::vector<std::uint8_t> rx_;
   std::size_t rx_pos_ = 0, rx_end_ = 0;
-  bool bridge_reading_ = false;
   fastcgi::record_parser parser_;
   fastcgi::record_piece piece_; ///< the STDOUT piece being moved into the window
-  std::size_t piece_used_ = 0;  ///< of piece_.size
-  bool have_piece_ = false;
+  std::size_t piece_used_ = 0;  ///< of piece_.size (piece_.size == 0: none pending)
   fastcgi::cgi_header_parser head_parser_;
-  bool head_done_ = false;
-  bool got_stdout_ = false;
+  std::uint64_t stdout_bytes_ = 0; ///< STDOUT content seen (retries need none)
   fastcgi::response_plan plan_;
   std::vector<std::uint8_t> out_; ///< [prefix room][body][CRLF + last chunk]
   std::size_t out_len_ = 0;       ///< body bytes in out_
-  bool headers_sent_ = false;
-  bool end_request_seen_ = false;
+  std::size_t out_write_ = 0;     ///< of them, in the WriteClient outstanding
   bool last_chunk_sent_ = false;
+  bool headers_sent_ = false; ///< SEND_RESPONSE_HEADER_EX went out (a page is then impossible)
   std::uint64_t body_sent_ = 0;
   std::string stderr_line_;
-  bool local_page_ = false;
   unsigned status_code_ = 0;
-  std::uint64_t epoch_ = 0; ///< per bridge connection; completions of older ones are ignored
-
-  // ISAPI I/O: at most one at a time.
-  isapi_op isapi_op_ = isapi_op::none;
-  bool want_client_write_ = false;
-  bool out_ends_response_ = false; ///< the pending write holds the last bytes
 
   // Ending.
-  bool finishing_ = false;
-  bool finish_keep_conn_ = false;
-  bool close_client_ = false;
-  bool done_ = false;
+  bool keep_conn_ = false; ///< the DONE_WITH_SESSION status, fixed by finish()
 };
 
 } // namespace kallithea_isapi

@@ -3,6 +3,7 @@
 namespace kallithea_isapi {
 
 window_pool::buffer window_pool::get() {
+  ++in_use_;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (!spare_.empty()) {
@@ -16,7 +17,8 @@ window_pool::buffer window_pool::get() {
 
 void window_pool::put(buffer&& b) {
   if (b.size() < size_)
-    return;
+    return; // empty, or a page's small buffer: never one of ours
+  --in_use_;
   buffer doomed; // freed outside the lock
   std::lock_guard<std::mutex> lock(mutex_);
   if (spare_.size() >= keep_) {

@@ -4,6 +4,7 @@
 // are: a window's bytes are always written before they are read.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
@@ -26,11 +27,15 @@ public:
 
   std::size_t size() const { return size_; }
 
+  /// Buffers handed out by get() and not yet put back (any thread; for logs and tests).
+  std::size_t in_use() const { return in_use_; }
+
 private:
   const std::size_t size_;
   const std::size_t keep_;
   std::mutex mutex_;
   std::vector<buffer> spare_;
+  std::atomic<std::size_t> in_use_{0};
 };
 
 } // namespace kallithea_isapi

@@ -99,7 +99,7 @@ void runtime::start() {
   }
   work_.emplace(io_.get_executor());
   for (unsigned i = 0; i < n; ++i)
-    threads_.emplace_back([this] { io_.run(); });
+    threads_.emplace_back([this] { run_io(); });
   if (!config_error_.empty())
     return;
   if (config_.mode == bridge_mode::connect) {
@@ -125,16 +125,38 @@ void runtime::start() {
   supervisor_->start();
 }
 
+void runtime::run_io() {
+  // Request handlers catch their own exceptions and fail their request; this is the last
+  // resort for anything else (a pool or supervisor handler): log it, keep the thread.
+  for (;;) {
+    try {
+      io_.run();
+      return; // stopped
+    } catch (const std::exception& e) {
+      log_->error(std::string("exception escaped an io handler (thread goes on): ") + e.what());
+    } catch (...) {
+      log_->error("unknown exception escaped an io handler (thread goes on)");
+    }
+  }
+}
+
 DWORD runtime::handle(EXTENSION_CONTROL_BLOCK* ecb) {
-  auto r = std::make_shared<request>(*this, ecb);
+  std::shared_ptr<request> r;
+  bool accepting;
   {
+    // Registered under the lock stop() takes: a request either counts for the drain or
+    // gets the shutdown page while the io threads still run.
     std::lock_guard<std::mutex> lock(requests_mutex_);
+    if (stopped_)
+      return HSE_STATUS_ERROR; // threads gone: answering synchronously is all that is left
+    accepting = accepting_;
+    r = std::make_shared<request>(*this, ecb);
     requests_.emplace(r.get(), r);
   }
   std::optional<error_page> page;
   if (!config_error_.empty())
     page = make_error_page(500, "kallithea-isapi is misconfigured: " + config_error_);
-  else if (!accepting_)
+  else if (!accepting)
     page = make_error_page(503, "The extension is shutting down.", 5);
   r->start(std::move(page));
   return HSE_STATUS_PENDING;
@@ -156,19 +178,25 @@ std::size_t runtime::in_flight() const {
 void runtime::stop() {
   if (!work_)
     return;
+  std::unique_lock<std::mutex> lock(requests_mutex_);
   accepting_ = false;
-  log_->info("kallithea_isapi stopping: " + std::to_string(in_flight()) +
+  log_->info("kallithea_isapi stopping: " + std::to_string(requests_.size()) +
              " requests in flight, drain_timeout " + std::to_string(config_.drain_timeout.count()) +
              " ms");
-  std::unique_lock<std::mutex> lock(requests_mutex_);
   if (!requests_changed_.wait_for(lock, config_.drain_timeout, [&] { return requests_.empty(); })) {
     log_->warn("drain_timeout passed: aborting " + std::to_string(requests_.size()) + " requests");
     for (auto& [ptr, weak] : requests_)
       if (auto r = weak.lock())
         r->abort();
-    // Each aborted request still calls DONE_WITH_SESSION; give them a moment to.
-    requests_changed_.wait_for(lock, std::chrono::seconds(10), [&] { return requests_.empty(); });
+    // Each aborted request still calls DONE_WITH_SESSION (its outstanding I/O completes
+    // once the client connection is closed); the host must never be left with one that
+    // did not, so wait for all of them, saying so while it lasts.
+    while (!requests_changed_.wait_for(lock, std::chrono::seconds(10),
+                                       [&] { return requests_.empty(); }))
+      log_->warn("still waiting for " + std::to_string(requests_.size()) +
+                 " aborted requests to complete their I/O");
   }
+  stopped_ = true;
   lock.unlock();
   pool_->shutdown();
   if (supervisor_)

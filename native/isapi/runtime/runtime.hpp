@@ -14,7 +14,6 @@
 
 #include <asio.hpp>
 
-#include <atomic>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -42,8 +41,10 @@ public:
   /// HttpExtensionProc's body: queue the request, return HSE_STATUS_PENDING.
   DWORD handle(EXTENSION_CONTROL_BLOCK* ecb);
 
-  /// TerminateExtension's body: refuse new requests, drain, abort the rest, stop the
-  /// bridge, join threads.
+  /// TerminateExtension's body: new requests get the shutdown page, in-flight ones get
+  /// drain_timeout, the rest are aborted and waited for until each called
+  /// DONE_WITH_SESSION (logged every 10 s while it lasts); then the bridge stops, the
+  /// threads are joined, and later handle() calls return HSE_STATUS_ERROR.
   void stop();
 
   const config& cfg() const { return config_; }
@@ -57,6 +58,8 @@ public:
   std::size_t in_flight() const;
 
 private:
+  void run_io();
+
   config config_;
   std::string config_error_;
   std::unique_ptr<logger> log_;
@@ -68,9 +71,9 @@ private:
   std::vector<std::thread> threads_;
   std::unique_ptr<bridge_pool> pool_;
   std::unique_ptr<supervisor> supervisor_;
-  std::atomic<bool> accepting_{true};
-
   mutable std::mutex requests_mutex_;
+  bool accepting_ = true; ///< false from stop(): new requests get the shutdown page
+  bool stopped_ = false;  ///< drained: new requests are refused synchronously
   std::condition_variable requests_changed_;
   std::unordered_map<request*, std::weak_ptr<request>> requests_;
 };

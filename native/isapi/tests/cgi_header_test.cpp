@@ -106,3 +106,13 @@ TEST(framing, chunk_prefix_is_hex) {
   EXPECT_EQ(std::string(buf, write_chunk_prefix(buf, 65536)), "10000\r\n");
   EXPECT_EQ(std::string(buf, write_chunk_prefix(buf, 1)), "1\r\n");
 }
+
+TEST(framing, http2_without_length_keeps_the_connection_and_never_chunks) {
+  cgi_head h;
+  for (const char* protocol : {"HTTP/2", "HTTP/2.0", "HTTP/3"}) {
+    auto plan = plan_response(h, "GET", protocol);
+    EXPECT_EQ(plan.framing, body_framing::close) << protocol;
+    EXPECT_TRUE(plan.keep_conn) << protocol;
+    EXPECT_EQ(plan.header_block.find("Transfer-Encoding"), std::string::npos) << protocol;
+  }
+}

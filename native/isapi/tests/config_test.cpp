@@ -40,3 +40,22 @@ TEST(config, errors_name_the_file_the_key_and_the_fix) {
   r = parse_config("[isapi]\ndrain_timeout = -1\n", "/srv/k.ini", "/srv");
   EXPECT_NE(r.error.find("drain_timeout"), std::string::npos);
 }
+
+TEST(config, queue_timeout_defaults_to_30_seconds_and_is_read) {
+  EXPECT_EQ(parse_config("", "/srv/k.ini", "/srv").value.queue_timeout.count(), 30000);
+  auto r = parse_config("[isapi]\nqueue_timeout = 2.5\n", "/srv/k.ini", "/srv");
+  ASSERT_EQ(r.error, "");
+  EXPECT_EQ(r.value.queue_timeout.count(), 2500);
+}
+
+TEST(config, a_bridge_address_that_cannot_work_is_refused_where_it_is_read) {
+  auto r = parse_config("[isapi]\nmode = connect\nbridge_address = unix:/tmp/" +
+                            std::string(150, 'x') + "\nsecret_file = s\n",
+                        "/srv/k.ini", "/srv");
+  EXPECT_NE(r.error.find("[isapi] bridge_address"), std::string::npos) << r.error;
+  EXPECT_NE(r.error.find("sun_path"), std::string::npos) << r.error;
+  r = parse_config(
+      "[isapi]\nmode = connect\nbridge_address = tcp:localhost:9000\nsecret_file = s\n",
+      "/srv/k.ini", "/srv");
+  EXPECT_NE(r.error.find("IP address"), std::string::npos) << r.error;
+}

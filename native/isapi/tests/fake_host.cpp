@@ -1,6 +1,7 @@
 #include "fake_host.hpp"
 
 #include <cstring>
+#include <stdexcept>
 
 namespace fake {
 namespace {
@@ -13,6 +14,8 @@ connection* conn_of(HCONN h) {
 
 BOOL WINAPI get_server_variable(HCONN h, LPSTR name, LPVOID buf, LPDWORD size) {
   connection* c = conn_of(h);
+  if (!c->throw_on_variable.empty() && c->throw_on_variable == name)
+    throw std::runtime_error("fake host: GetServerVariable(" + c->throw_on_variable + ") failed");
   auto it = c->variables.find(name);
   if (it == c->variables.end()) {
     isapi_set_last_error(ERROR_INVALID_INDEX);
@@ -108,6 +111,11 @@ BOOL WINAPI support(HCONN h, DWORD req, LPVOID buf, LPDWORD size, LPDWORD data_t
     std::memcpy(buf, c->body.data() + c->body_offset, n);
     c->body_offset += n;
     complete(c, static_cast<DWORD>(n), 0);
+    return TRUE;
+  }
+  case HSE_REQ_IS_CONNECTED: {
+    std::lock_guard<std::mutex> lock(the_host->mutex);
+    *static_cast<BOOL*>(buf) = c->client_left || c->closed ? FALSE : TRUE;
     return TRUE;
   }
   case HSE_REQ_CLOSE_CONNECTION: {

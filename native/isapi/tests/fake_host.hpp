@@ -25,6 +25,8 @@ struct connection {
   bool unknown_length = false;                       ///< cbTotalBytes = 0xFFFFFFFF
   std::size_t client_gone_after = std::string::npos; ///< reads return 0 past this offset
   std::size_t write_fails_after = std::string::npos; ///< WriteClient errors past this many bytes
+  bool client_left = false;      ///< HSE_REQ_IS_CONNECTED says FALSE (set under host::mutex)
+  std::string throw_on_variable; ///< GetServerVariable of this name throws (a failing host)
 
   // What the extension did.
   std::string status, headers, output;

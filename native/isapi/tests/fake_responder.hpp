@@ -2,18 +2,17 @@
 // behaviour is chosen by PATH_INFO. The real bridge host is exercised by test/e2e.
 #pragma once
 
+#include "scripted_responder.hpp"
+
 #include <atomic>
-#include <mutex>
 #include <string>
-#include <thread>
-#include <vector>
 
 namespace fake {
 
 class responder {
 public:
   responder(std::string socket_path, std::string secret);
-  ~responder();
+  ~responder() { stopping_ = true; } // before server_ joins: /hang returns
   std::atomic<int> connections{0};
   std::atomic<int> requests{0};
   std::atomic<int> aborts{0};
@@ -21,13 +20,10 @@ public:
 
 private:
   void serve(int fd);
-  std::string path_, secret_;
-  int listen_fd_ = -1;
-  std::thread accept_thread_;
-  std::mutex mutex_;
-  std::vector<std::thread> workers_;
-  std::vector<int> fds_;
+  std::string secret_;
   std::atomic<bool> stopping_{false};
+  /// Last: its destructor joins the threads that run serve().
+  scripted_responder server_;
 };
 
 } // namespace fake

@@ -2,7 +2,9 @@
 // fake responder. Each test checks DONE_WITH_SESSION exactly once and one async I/O at most.
 #include "fake_host.hpp"
 #include "fake_responder.hpp"
+#include "fastcgi/record.hpp"
 #include "runtime/runtime.hpp"
+#include "scripted_responder.hpp"
 
 #include <gtest/gtest.h>
 
@@ -30,6 +32,7 @@ protected:
   void TearDown() override {
     runtime_.reset();
     responder_.reset();
+    scripted_.reset();
     std::system(("rm -rf " + dir_).c_str());
   }
   void write_ini(const std::string& extra) {
@@ -44,6 +47,18 @@ protected:
     runtime_ = std::make_unique<kallithea_isapi::runtime>(dir_ + "/kallithea-isapi.ini", dir_);
     runtime_->start();
     current = runtime_.get();
+  }
+  void start_scripted(fake::scripted_responder::script script) {
+    scripted_ = std::make_unique<fake::scripted_responder>(dir_ + "/b.sock", std::move(script));
+    start(false);
+  }
+  /// Sends `hung` to /hang and waits until it holds the bridge connection (max_connections
+  /// = 1 then makes every later request queue).
+  void occupy_the_only_connection(fake::connection& hung) {
+    hung.path_info = "/hang";
+    host_.run(hung, proc);
+    for (int i = 0; i < 400 && responder_->connections.load() == 0; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   void run(fake::connection& c) {
     ASSERT_EQ(host_.run(c, proc), static_cast<DWORD>(HSE_STATUS_PENDING));
@@ -61,6 +76,7 @@ protected:
   std::string dir_;
   fake::host host_;
   std::unique_ptr<fake::responder> responder_;
+  std::unique_ptr<fake::scripted_responder> scripted_;
   std::unique_ptr<kallithea_isapi::runtime> runtime_;
 };
 
@@ -308,4 +324,319 @@ TEST_F(request_test, a_dead_pooled_connection_is_retried_once_on_a_new_one) {
   EXPECT_EQ(second.status, "200 OK");
   EXPECT_EQ(second.output, "hello");
   EXPECT_EQ(responder_->connections.load(), 2);
+}
+
+// --- Issue 8: ownership, states, reuse, retry, queue, exceptions ----------------------------
+
+using fake::fcgi_request;
+using fake::scripted_responder;
+
+// Invariant: a connection is freed only when no operation on it is outstanding. The bridge
+// answers a big POST before reading its body, then drains it (what it does for an early
+// 502/503); the DLL gives the connection up while its STDIN write is in flight. Before the
+// fix: heap-use-after-free under ASan in the write op.
+TEST_F(request_test, early_answer_while_the_body_is_being_written_frees_nothing_in_use) {
+  start_scripted([](int fd, int index) {
+    fcgi_request r;
+    while (scripted_responder::read_request(fd, r, false)) {
+      scripted_responder::send_response(
+          fd, "Status: 503 Service Unavailable\r\nContent-Length: 4\r\n\r\nbusy");
+      // Starts draining a little later each time, so that across the iterations a part of
+      // the DLL's pending STDIN write completes just as the DLL finishes the request and
+      // gives the connection up.
+      std::this_thread::sleep_for(std::chrono::microseconds((index % 50) * 4));
+      std::vector<char> sip(4096);
+      while (::read(fd, sip.data(), sip.size()) > 0) {
+      }
+      return;
+    }
+  });
+  const std::string body(4 << 20, 'p');
+  for (int i = 0; i < 200; ++i) {
+    fake::connection c;
+    c.method = "POST";
+    c.path_info = "/upload";
+    c.body = body;
+    // Most of it in lpbData: 64 KiB STDIN records, which a draining peer takes in parts.
+    c.preread = body.size() - 1000;
+    run(c);
+    ASSERT_EQ(c.status, "503 Service Unavailable") << "iteration " << i;
+    ASSERT_EQ(c.output, "busy");
+    // Unless the whole body was read after all, the client connection must not be kept.
+    if (c.body_offset < c.body.size()) {
+      ASSERT_EQ(c.done_status, static_cast<DWORD>(HSE_STATUS_SUCCESS)) << "iteration " << i;
+    }
+  }
+}
+
+// Invariant: bytes after END_REQUEST never become the next request's response.
+TEST_F(request_test, bytes_after_end_request_keep_the_connection_out_of_the_pool) {
+  start_scripted([](int fd, int index) {
+    fcgi_request r;
+    while (scripted_responder::read_request(fd, r)) {
+      std::string who = r.params["PATH_INFO"];
+      scripted_responder::send_response(
+          fd, "Status: 200 OK\r\nContent-Length: " + std::to_string(who.size()) + "\r\n\r\n" + who);
+      if (index == 0) // a stray answer, as if for a request nobody sent
+        scripted_responder::send_record(fd, kallithea_isapi::fastcgi::stdout_,
+                                        "Status: 200 OK\r\nContent-Length: 7\r\n\r\nleaked!");
+    }
+  });
+  fake::connection first, second;
+  first.path_info = "/alice";
+  run(first);
+  EXPECT_EQ(first.output, "/alice");
+  second.path_info = "/bob";
+  run(second);
+  EXPECT_EQ(second.output, "/bob");
+  EXPECT_EQ(scripted_->connections.load(), 2);
+  EXPECT_NE(log_text().find("bytes after END_REQUEST"), std::string::npos);
+}
+
+// Invariant: an idle pooled connection that receives anything is dropped, not handed out.
+TEST_F(request_test, bytes_on_an_idle_connection_drop_it_before_the_next_request) {
+  start_scripted([](int fd, int index) {
+    fcgi_request r;
+    while (scripted_responder::read_request(fd, r)) {
+      std::string who = r.params["PATH_INFO"];
+      scripted_responder::send_response(
+          fd, "Status: 200 OK\r\nContent-Length: " + std::to_string(who.size()) + "\r\n\r\n" + who);
+      if (index == 0) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20)); // now it sits idle
+        scripted_responder::send_response(fd, "Status: 200 OK\r\nContent-Length: 7\r\n\r\nleaked!");
+      }
+    }
+  });
+  fake::connection first;
+  first.path_info = "/alice";
+  run(first);
+  for (int i = 0; i < 200 && runtime_->pool().live_connections() != 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(runtime_->pool().live_connections(), 0u);
+  fake::connection second;
+  second.path_info = "/bob";
+  run(second);
+  EXPECT_EQ(second.output, "/bob");
+  EXPECT_EQ(scripted_->connections.load(), 2);
+}
+
+// Invariant: a POST is delivered at most once. The bridge reads the whole request on a
+// reused connection and dies before answering; before the fix the DLL sent it again.
+TEST_F(request_test, a_post_the_bridge_read_is_never_sent_twice) {
+  std::atomic<int> posts{0};
+  start_scripted([&posts](int fd, int) {
+    fcgi_request r;
+    while (scripted_responder::read_request(fd, r)) {
+      if (r.params["REQUEST_METHOD"] == "POST") {
+        ++posts;
+        return; // dies with the request read in full
+      }
+      scripted_responder::send_response(fd, "Status: 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    }
+  });
+  fake::connection warm; // leaves a pooled connection behind
+  warm.path_info = "/warm";
+  run(warm);
+  fake::connection post;
+  post.method = "POST";
+  post.path_info = "/pay";
+  post.body = "amount=100";
+  post.preread = post.body.size(); // the whole body in lpbData: no client byte is lost
+  run(post);
+  EXPECT_EQ(post.status, "502 Bad Gateway");
+  EXPECT_EQ(posts.load(), 1);
+}
+
+// Invariant: an idempotent request that got no answer may go once more on a new connection.
+TEST_F(request_test, a_get_the_bridge_dropped_unanswered_is_retried_once) {
+  std::atomic<int> gets{0};
+  start_scripted([&gets](int fd, int index) {
+    fcgi_request r;
+    while (scripted_responder::read_request(fd, r)) {
+      if (r.params["PATH_INFO"] == "/report" && index == 0) {
+        ++gets;
+        return;
+      }
+      scripted_responder::send_response(fd, "Status: 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    }
+  });
+  fake::connection warm;
+  warm.path_info = "/warm";
+  run(warm);
+  fake::connection get;
+  get.path_info = "/report";
+  run(get);
+  EXPECT_EQ(get.status, "200 OK");
+  EXPECT_EQ(gets.load(), 1);
+  EXPECT_EQ(scripted_->connections.load(), 2);
+}
+
+// Invariant: a queued request has a deadline (queue_timeout) and then gets 503 + Retry-After.
+TEST_F(request_test, a_queued_request_gets_503_after_queue_timeout) {
+  write_ini("max_connections = 1\nqueue_timeout = 0.3\ndrain_timeout = 0.2\n");
+  start();
+  fake::connection hung, queued;
+  occupy_the_only_connection(hung);
+  queued.path_info = "/hello";
+  run(queued);
+  EXPECT_EQ(queued.status, "503 Service Unavailable");
+  EXPECT_NE(queued.headers.find("Retry-After:"), std::string::npos);
+  EXPECT_NE(queued.output.find("queue_timeout"), std::string::npos);
+  runtime_->stop(); // aborts the hung one after drain_timeout
+  EXPECT_EQ(hung.done_calls, 1);
+}
+
+// Invariant: a queued request pins no window; windows are taken with the connection.
+TEST_F(request_test, queued_requests_hold_no_windows) {
+  write_ini("max_connections = 1\ndrain_timeout = 0.2\n");
+  start();
+  fake::connection hung;
+  occupy_the_only_connection(hung);
+  std::vector<std::unique_ptr<fake::connection>> queued;
+  for (int i = 0; i < 20; ++i) {
+    queued.push_back(std::make_unique<fake::connection>());
+    queued.back()->path_info = "/hello";
+    host_.run(*queued.back(), proc);
+  }
+  for (int i = 0; i < 400 && runtime_->pool().queued() < 20; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_EQ(runtime_->pool().queued(), 20u);
+  EXPECT_LE(runtime_->windows().in_use(), 3u); // the hung request's; before: 2 per waiter too
+  runtime_->stop();
+  for (auto& c : queued)
+    EXPECT_EQ(c->done_calls, 1);
+}
+
+// Invariant: once connects to the bridge give up, every waiter is answered at once rather
+// than each waiting connect_timeout in turn (with the bridge down, minutes for a full queue).
+TEST_F(request_test, an_unreachable_bridge_fails_every_waiter_at_once) {
+  write_ini("max_connections = 1\nconnect_timeout = 1\n");
+  start(false);
+  std::vector<std::unique_ptr<fake::connection>> conns;
+  for (int i = 0; i < 15; ++i) {
+    conns.push_back(std::make_unique<fake::connection>());
+    conns.back()->path_info = "/hello";
+    host_.run(*conns.back(), proc);
+  }
+  ASSERT_TRUE(host_.wait_done(*conns[0], 20));
+  // Each would otherwise wait its own connect_timeout (1 s) after the one before.
+  int late = 0;
+  for (auto& c : conns)
+    late += host_.wait_done(*c, 3) ? 0 : 1;
+  EXPECT_EQ(late, 0);
+  for (auto& c : conns) {
+    ASSERT_TRUE(host_.wait_done(*c, 60)); // never leave the DLL holding a dead ECB
+    EXPECT_EQ(c->status, "502 Bad Gateway");
+    EXPECT_EQ(c->done_calls, 1);
+  }
+  EXPECT_NE(log_text().find("failing 15 waiting requests"), std::string::npos);
+}
+
+// Invariant: a queued client that leaves is noticed; its request ends with DONE at once.
+TEST_F(request_test, a_queued_client_that_leaves_is_noticed) {
+  write_ini("max_connections = 1\ndrain_timeout = 0.2\n");
+  start();
+  fake::connection hung, queued;
+  occupy_the_only_connection(hung);
+  queued.path_info = "/hello";
+  host_.run(queued, proc);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  {
+    std::lock_guard<std::mutex> lock(host_.mutex);
+    queued.client_left = true;
+  }
+  ASSERT_TRUE(host_.wait_done(queued, 10)); // queue_timeout is 30 s: only the poll ends it
+  EXPECT_EQ(queued.done_calls, 1);
+  EXPECT_TRUE(queued.status.empty());
+  EXPECT_EQ(runtime_->pool().queued(), 0u);
+  EXPECT_NE(log_text().find("client went away while waiting"), std::string::npos);
+  runtime_->stop();
+  EXPECT_EQ(hung.done_calls, 1);
+}
+
+// Invariant: an exception inside a request's handler fails that request (500, DONE once)
+// and the io thread goes on serving.
+TEST_F(request_test, an_exception_in_a_handler_fails_only_that_request) {
+  write_ini("threads = 1\n");
+  start();
+  fake::connection bad;
+  bad.path_info = "/hello";
+  bad.throw_on_variable = "ALL_RAW";
+  run(bad);
+  EXPECT_EQ(bad.status, "500 Internal Server Error");
+  EXPECT_NE(log_text().find("internal error, request failed: fake host"), std::string::npos);
+  fake::connection good;
+  good.path_info = "/hello";
+  run(good);
+  EXPECT_EQ(good.output, "hello");
+}
+
+// Invariant: a bridge address that cannot work is a configuration error with a clear page,
+// never an exception on the first request (a 150-character unix: path threw name_too_long).
+TEST_F(request_test, an_overlong_unix_path_is_a_config_error_page) {
+  std::ofstream(dir_ + "/kallithea-isapi.ini")
+      << "[isapi]\nmode = connect\nbridge_address = unix:/tmp/" << std::string(150, 'x')
+      << "\nsecret_file = secret\n";
+  start(false);
+  fake::connection c;
+  run(c);
+  EXPECT_EQ(c.status, "500 Internal Server Error");
+  EXPECT_NE(c.output.find("bridge_address"), std::string::npos);
+  EXPECT_NE(c.output.find("sun_path"), std::string::npos);
+}
+
+// Invariant: HTTP/2 has no chunked encoding; the stream end frames the body, and the
+// connection (shared by other streams) is kept.
+TEST_F(request_test, http2_response_without_length_keeps_the_connection) {
+  start();
+  fake::connection c;
+  c.path_info = "/nolength";
+  c.variables["SERVER_PROTOCOL"] = "HTTP/2";
+  run(c);
+  EXPECT_EQ(c.headers.find("Transfer-Encoding"), std::string::npos);
+  EXPECT_EQ(c.output, "abcd" + std::string(70000, 'e'));
+  EXPECT_TRUE(c.keep_conn_header);
+  EXPECT_EQ(c.done_status, static_cast<DWORD>(HSE_STATUS_SUCCESS_AND_KEEP_CONN));
+}
+
+// Invariant: a 502 during an upload waits for the outstanding ReadClient, then answers
+// (keep-alive off) instead of resetting the client.
+TEST_F(request_test, bridge_failure_during_an_upload_answers_502_without_a_reset) {
+  start_scripted([](int fd, int) {
+    fcgi_request r;
+    scripted_responder::read_request(fd, r, false); // then dies while the body comes
+  });
+  fake::connection c;
+  c.method = "POST";
+  c.path_info = "/upload";
+  c.body = std::string(1 << 20, 'u');
+  c.preread = 0;
+  run(c);
+  EXPECT_EQ(c.status, "502 Bad Gateway");
+  EXPECT_FALSE(c.closed);
+  EXPECT_EQ(c.done_status, static_cast<DWORD>(HSE_STATUS_SUCCESS));
+}
+
+// Invariant: an io thread survives an exception that escapes any handler (bad_alloc from a
+// pool or supervisor step): logged, and the thread goes on serving.
+TEST_F(request_test, an_io_thread_survives_an_exception_outside_any_request) {
+  write_ini("threads = 1\n");
+  start();
+  asio::post(runtime_->io(), [] { throw std::bad_alloc(); });
+  fake::connection c;
+  c.path_info = "/hello";
+  run(c);
+  EXPECT_EQ(c.output, "hello");
+  EXPECT_NE(log_text().find("exception escaped an io handler (thread goes on)"), std::string::npos);
+}
+
+// Invariant: once the runtime has stopped, a late HttpExtensionProc is refused at once
+// (HSE_STATUS_ERROR) instead of being queued for io threads that no longer run.
+TEST_F(request_test, a_request_after_stop_is_refused_synchronously) {
+  start();
+  runtime_->stop();
+  fake::connection late;
+  late.path_info = "/hello";
+  EXPECT_EQ(host_.run(late, proc), static_cast<DWORD>(HSE_STATUS_ERROR));
+  EXPECT_EQ(late.done_calls, 0);
 }

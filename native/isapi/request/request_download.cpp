@@ -1,0 +1,284 @@
+// STDOUT -> client: bridge bytes into rx_, through the record parser, the CGI header block
+// into plan_, the body into the out_ window, one WriteClient at a time; and the one ISAPI
+// I/O slot both directions share.
+#include "request/request.hpp"
+
+#include "fastcgi/record.hpp"
+#include "runtime/runtime.hpp"
+
+#include <cstring>
+
+namespace kallithea_isapi {
+
+void request::do_read_bridge() {
+  rx_pos_ = rx_end_ = 0; // only called once every byte of rx_ went through the parser
+  download_ = download::reading_bridge;
+  conn_->async_read_some(asio::buffer(rx_),
+                         asio::bind_executor(strand_, [self = shared_from_this(), c = conn_](
+                                                          std::error_code ec, std::size_t n) {
+                           self->guarded([&] { self->on_bridge_read(c, ec, n); });
+                         }));
+}
+
+void request::on_bridge_read(const bridge_pool::connection& c, std::error_code ec, std::size_t n) {
+  if (c != conn_)
+    return; // released meanwhile: the close ended this read, and c goes with this handler
+  download_ = download::idle;
+  if (lifecycle_ != lifecycle::connected)
+    return;
+  if (ec) {
+    on_bridge_failure(ec == asio::error::eof ? "bridge closed the connection before END_REQUEST"
+                                             : "bridge connection failed: " + ec.message());
+    return;
+  }
+  rx_end_ = n;
+  process_bridge_bytes();
+}
+
+std::size_t request::take_body(const std::uint8_t* data, std::size_t size) {
+  if (plan_.framing == fastcgi::body_framing::none)
+    return size; // HEAD, 204, 304: nothing goes to the client
+  std::size_t room = window - out_len_;
+  std::size_t n = size < room ? size : room;
+  if (plan_.framing == fastcgi::body_framing::length) {
+    std::uint64_t left = plan_.content_length - body_sent_ - out_len_;
+    if (n > left) {
+      // More than Content-Length: drop the excess rather than corrupt the stream.
+      std::memcpy(out_.data() + prefix_room + out_len_, data, static_cast<std::size_t>(left));
+      out_len_ += static_cast<std::size_t>(left);
+      return size;
+    }
+  }
+  std::memcpy(out_.data() + prefix_room + out_len_, data, n);
+  out_len_ += n;
+  return n;
+}
+
+/// END_REQUEST parsed: decides whether the connection may serve another request. False
+/// when the request failed instead.
+bool request::on_end_request() {
+  bool head_done = response_ != response::awaiting_header;
+  std::uint8_t status = piece_.protocol_status;
+  piece_ = fastcgi::record_piece{};
+  if (!head_done) {
+    on_bridge_failure(status != fastcgi::request_complete
+                          ? "bridge refused the request (FastCGI protocol status " +
+                                std::to_string(status) + ")"
+                          : std::string("bridge ended the request without a complete CGI "
+                                        "header block"));
+    return false;
+  }
+  response_ = response::end_seen;
+  if (upload_ == upload::awaiting_slot || upload_ == upload::idle)
+    upload_ = upload::stopped; // answered before the whole body: the rest goes nowhere
+  // Anything after END_REQUEST (beyond its padding) would become the next request's answer:
+  // such a connection is never pooled.
+  const std::uint8_t* p = rx_.data() + rx_pos_;
+  const std::uint8_t* end = rx_.data() + rx_end_;
+  fastcgi::record_piece extra;
+  fastcgi::parse_result r = parser_.parse(p, end, extra);
+  rx_pos_ = rx_end_;
+  conn_tail_clean_ = r == fastcgi::parse_result::again && p == end &&
+                     parser_.at_record_boundary() && conn_->available() == 0;
+  if (!conn_tail_clean_)
+    rt_.log().warn("bridge sent bytes after END_REQUEST; the connection is not reused");
+  return true;
+}
+
+void request::process_bridge_bytes() {
+  for (;;) {
+    if (piece_used_ < piece_.size) {
+      const std::uint8_t* d = piece_.data + piece_used_;
+      std::size_t n = piece_.size - piece_used_;
+      if (response_ == response::awaiting_header) {
+        std::size_t used = 0;
+        fastcgi::header_result r = head_parser_.feed(d, n, used);
+        piece_used_ += used;
+        if (r == fastcgi::header_result::error) {
+          on_bridge_failure(head_parser_.error());
+          return;
+        }
+        if (r == fastcgi::header_result::ok) {
+          response_ = response::streaming;
+          plan_ = fastcgi::plan_response(head_parser_.head(), method_, protocol_);
+          status_code_ = head_parser_.head().status;
+          download_ = download::awaiting_slot; // headers go out without waiting for the body
+        }
+      } else {
+        std::size_t used = take_body(d, n);
+        piece_used_ += used;
+        if (used < n) {
+          download_ = download::awaiting_slot; // window full
+          break;
+        }
+      }
+      if (piece_used_ >= piece_.size)
+        piece_ = fastcgi::record_piece{};
+      continue;
+    }
+    piece_used_ = 0;
+    const std::uint8_t* p = rx_.data() + rx_pos_;
+    fastcgi::parse_result r = parser_.parse(p, rx_.data() + rx_end_, piece_);
+    rx_pos_ = static_cast<std::size_t>(p - rx_.data());
+    if (r == fastcgi::parse_result::again) {
+      piece_ = fastcgi::record_piece{};
+      break;
+    }
+    if (r == fastcgi::parse_result::error) {
+      piece_ = fastcgi::record_piece{};
+      on_bridge_failure(parser_.error());
+      return;
+    }
+    if (piece_.type == fastcgi::end_request) {
+      if (!on_end_request())
+        return;
+      break;
+    }
+    if (piece_.type == fastcgi::stderr_) {
+      log_stderr(piece_.data, piece_.size, piece_.record_end);
+      piece_ = fastcgi::record_piece{};
+      continue;
+    }
+    if (piece_.record_end)
+      piece_ = fastcgi::record_piece{};
+    else
+      stdout_bytes_ += piece_.size;
+  }
+  if (response_ == response::end_seen)
+    download_ = download::awaiting_slot;
+  if (response_ != response::end_seen && download_ == download::idle && headers_sent_ &&
+      out_len_ < window / 2 && conn_->available() > 0) {
+    // More STDOUT is already here and the window has room: fill it before writing, so the
+    // client gets fewer, larger writes. Nothing is in flight to the client yet.
+    do_read_bridge();
+    return;
+  }
+  if (download_ == download::awaiting_slot || out_len_ > 0) {
+    download_ = download::awaiting_slot;
+    do_schedule_isapi();
+    return;
+  }
+  do_read_bridge();
+}
+
+void request::do_write_client() {
+  if (!headers_sent_) {
+    headers_sent_ = true;
+    if (!ecb_.send_headers(plan_.status, plan_.header_block, plan_.keep_conn, status_code_)) {
+      download_ = download::idle;
+      fail_client("host refused SEND_RESPONSE_HEADER_EX");
+      return;
+    }
+  }
+  bool ending = response_ == response::end_seen && piece_used_ >= piece_.size;
+  if (ending && lifecycle_ == lifecycle::connected &&
+      plan_.framing == fastcgi::body_framing::length &&
+      body_sent_ + out_len_ < plan_.content_length) {
+    download_ = download::idle;
+    on_bridge_failure("bridge ended the response before its Content-Length");
+    return;
+  }
+  std::size_t begin = prefix_room;
+  std::size_t end = prefix_room + out_len_;
+  if (plan_.framing == fastcgi::body_framing::chunked) {
+    if (out_len_ > 0) {
+      char line[18];
+      std::size_t n = fastcgi::write_chunk_prefix(line, out_len_);
+      begin -= n;
+      std::memcpy(out_.data() + begin, line, n);
+      std::memcpy(out_.data() + end, "\r\n", 2);
+      end += 2;
+    }
+    if (ending && !last_chunk_sent_) {
+      std::memcpy(out_.data() + end, "0\r\n\r\n", 5);
+      end += 5;
+      last_chunk_sent_ = true;
+    }
+  }
+  if (end == begin) {
+    download_ = download::idle;
+    if (ending) {
+      response_ = response::complete;
+      finish(outcome::complete);
+    } else {
+      process_bridge_bytes(); // headers only so far: read on
+    }
+    return;
+  }
+  download_ = download::writing_client;
+  out_write_ = out_len_;
+  isapi_self_ = shared_from_this();
+  if (!ecb_.async_write(out_.data() + begin, end - begin)) {
+    download_ = download::idle;
+    isapi_self_.reset();
+    fail_client("host refused WriteClient");
+  }
+}
+
+void request::on_client_written(DWORD error) {
+  download_ = download::idle;
+  if (lifecycle_ == lifecycle::finishing || lifecycle_ == lifecycle::done)
+    return;
+  if (error != 0) {
+    fail_client("client went away during the response (error " + std::to_string(error) + ")");
+    return;
+  }
+  body_sent_ += out_write_;
+  out_len_ = 0;
+  out_write_ = 0;
+  bool ended = response_ == response::end_seen && piece_used_ >= piece_.size &&
+               (plan_.framing != fastcgi::body_framing::chunked || last_chunk_sent_);
+  if (ended) {
+    response_ = response::complete;
+    finish(outcome::complete);
+    return;
+  }
+  if (lifecycle_ == lifecycle::connected)
+    process_bridge_bytes(); // the window is free again: move on through STDOUT
+}
+
+// --- The one ISAPI I/O slot ---------------------------------------------------------------
+
+bool request::isapi_busy() const {
+  return upload_ == upload::reading_client || download_ == download::writing_client;
+}
+
+void request::do_schedule_isapi() {
+  if (isapi_busy() || lifecycle_ == lifecycle::done)
+    return;
+  if (lifecycle_ == lifecycle::finishing) {
+    do_done();
+    return;
+  }
+  if (download_ == download::awaiting_slot)
+    do_write_client();
+  else if (upload_ == upload::awaiting_slot)
+    do_read_client();
+}
+
+void request::on_isapi_done(DWORD cb, DWORD error) {
+  if (upload_ == upload::reading_client)
+    on_client_read(cb, error);
+  else if (download_ == download::writing_client)
+    on_client_written(error);
+  do_schedule_isapi();
+}
+
+void request::log_stderr(const std::uint8_t* data, std::size_t size, bool record_end) {
+  for (std::size_t i = 0; i < size; ++i) {
+    char c = static_cast<char>(data[i]);
+    if (c == '\n' || stderr_line_.size() >= 4096) {
+      rt_.log().warn("bridge stderr: " + stderr_line_);
+      stderr_line_.clear();
+      if (c == '\n')
+        continue;
+    }
+    stderr_line_ += c;
+  }
+  if (record_end && !stderr_line_.empty()) {
+    rt_.log().warn("bridge stderr: " + stderr_line_);
+    stderr_line_.clear();
+  }
+}
+
+} // namespace kallithea_isapi
