@@ -3,11 +3,8 @@
 #include "fastcgi/params.hpp"
 #include "fastcgi/record.hpp"
 
-#include <algorithm>
 #include <chrono>
-#include <cstring>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 namespace fake {
@@ -73,44 +70,18 @@ std::string response(const std::string& status, const std::string& body) {
 } // namespace
 
 hostile_responder::hostile_responder(std::string socket_path, std::string secret, misbehaviour m)
-    : path_(std::move(socket_path)), secret_(std::move(secret)), misbehaviour_(m) {
-  listen_fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_un sa{};
-  sa.sun_family = AF_UNIX;
-  std::strncpy(sa.sun_path, path_.c_str(), sizeof sa.sun_path - 1);
-  unlink(path_.c_str());
-  bind(listen_fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
-  listen(listen_fd_, 512);
-  accept_thread_ = std::thread([this] {
-    for (;;) {
-      int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (fd < 0 || stopping_) {
-        if (fd >= 0)
-          close(fd);
-        return;
-      }
-      ++connections;
-      fds_.push_back(fd);
-      workers_.emplace_back([this, fd] { serve(fd); });
-    }
-  });
-}
+    : secret_(std::move(secret)), misbehaviour_(m),
+      peer_(std::move(socket_path), [this](int fd, int) {
+        while (serve_request(fd)) {
+        }
+      }) {}
 
 hostile_responder::~hostile_responder() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
-    for (int fd : fds_)
-      shutdown(fd, SHUT_RDWR); // unblocks the workers' reads
   }
-  changed_.notify_all();
-  shutdown(listen_fd_, SHUT_RDWR);
-  close(listen_fd_);
-  accept_thread_.join();
-  for (auto& t : workers_)
-    t.join();
-  unlink(path_.c_str());
+  changed_.notify_all(); // then peer_ closes the connections and joins their threads
 }
 
 void hostile_responder::release() {
@@ -143,16 +114,6 @@ int hostile_responder::complete_requests(const std::string& path) {
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = complete_.find(path);
   return it == complete_.end() ? 0 : it->second;
-}
-
-void hostile_responder::serve(int fd) {
-  while (serve_request(fd)) {
-  }
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    fds_.erase(std::remove(fds_.begin(), fds_.end(), fd), fds_.end());
-  }
-  close(fd);
 }
 
 bool hostile_responder::serve_request(int fd) {

@@ -2,16 +2,16 @@
 // (hostile_test.cpp). Requests whose PATH_INFO starts with "/hostile" get the one
 // misbehaviour the responder was made with; every other request is answered correctly with
 // "ok <PATH_INFO>", so a test can tell its own response from bytes meant for another.
-// POSIX, a thread per connection, like fake_responder.
+// Its sockets and threads are a scripted_responder's; this class is the script.
 #pragma once
+
+#include "scripted_responder.hpp"
 
 #include <atomic>
 #include <condition_variable>
 #include <map>
 #include <mutex>
 #include <string>
-#include <thread>
-#include <vector>
 
 namespace fake {
 
@@ -51,31 +51,29 @@ public:
   /// Requests with this PATH_INFO whose STDIN stream arrived whole (to its empty record).
   int complete_requests(const std::string& path);
 
-  std::atomic<int> connections{0};
+  /// Connections accepted so far.
+  int connections() const { return peer_.connections.load(); }
+
   std::atomic<int> begin_requests{0};
   std::atomic<int> aborts{0};
   std::atomic<int> bad_secret{0};
 
 private:
-  void serve(int fd);
   /// One request on `fd`; false when the connection is done with.
   bool serve_request(int fd);
   void misbehaved();
   /// Blocks until release() or the destructor; false on the latter.
   bool wait_released();
 
-  std::string path_, secret_;
+  std::string secret_;
   misbehaviour misbehaviour_;
-  int listen_fd_ = -1;
-  std::thread accept_thread_;
   std::mutex mutex_;
   std::condition_variable changed_;
-  std::vector<std::thread> workers_;
-  std::vector<int> fds_;
   std::map<std::string, int> complete_;
   int misbehaved_ = 0;
   int released_ = 0;
   bool stopping_ = false;
+  scripted_responder peer_; ///< last: its threads stop before the state above goes
 };
 
 } // namespace fake

@@ -229,7 +229,7 @@ TEST_F(hostile_test, connection_closed_while_idle_never_fails_the_next_get) {
   EXPECT_EQ(next.status, "200 OK");
   EXPECT_EQ(next.output, "ok /next");
   EXPECT_EQ(responder_->complete_requests("/next"), 1);
-  EXPECT_EQ(responder_->connections.load(), 2);
+  EXPECT_EQ(responder_->connections(), 2);
 }
 
 // e. The same invariant for a POST whose body needs reads from the client: it may not be
