@@ -64,7 +64,7 @@ if [ -f scripts/kallithea-instance.sh ] && [ -d dist/test/kallithea ]; then
   fi
 fi
 
-for sanitizer in scripts/asan-host.sh scripts/asan-dll.sh; do
+for sanitizer in scripts/asan-host.sh scripts/asan-dll.sh scripts/tsan-dll.sh; do
   [ -f "$sanitizer" ] || continue
   say "sanitizers: $sanitizer"
   log=.cache/logs/$(basename "$sanitizer" .sh).log
@@ -73,9 +73,24 @@ for sanitizer in scripts/asan-host.sh scripts/asan-dll.sh; do
   p=$(grep -oE '^ +[0-9]+ passing' "$log" | awk '{s+=$1} END {print s+0}')
   f=$(grep -oE '^ +[0-9]+ failing' "$log" | awk '{s+=$1} END {print s+0}')
   s=$(grep -oE '^ +[0-9]+ pending' "$log" | awk '{s+=$1} END {print s+0}')
+  # and their GoogleTest runs
+  p=$((p + $(grep -oE '^\[  PASSED  \] [0-9]+' "$log" | awk '{s+=$NF} END {print s+0}')))
+  f=$((f + $(grep -oE '^\[  FAILED  \] [0-9]+ test' "$log" | awk '{s+=$4} END {print s+0}')))
   passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
   if [ "$rc" -ne 0 ]; then [ "$f" -eq 0 ] && failed=$((failed + 1)); broken+=("$sanitizer"); fi
 done
+
+# The parsers of the FastCGI hop, fuzzed for a short time (scripts/fuzz.sh --long runs each
+# for 1,000,000 inputs); each target counts as one test.
+if [ -f scripts/fuzz.sh ]; then
+  say "fuzz (short)"
+  log=.cache/logs/fuzz.log
+  bash scripts/fuzz.sh 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  p=$(grep -cE '^fuzz .*: ok$' "$log") f=$(grep -cE '^fuzz .*: FAILED' "$log")
+  passed=$((passed + p)) failed=$((failed + f))
+  if [ "$rc" -ne 0 ]; then [ "$f" -eq 0 ] && failed=$((failed + 1)); broken+=(fuzz); fi
+fi
 
 echo
 [ ${#broken[@]} -gt 0 ] && echo "failed parts: ${broken[*]}"

@@ -14,9 +14,17 @@ describe('e2e: bridge killed mid-download', function () {
       const pid = running.stack.bridgePid();
       assert.ok(pid !== undefined);
       const size = 8 * 1024 * 1024 * 1024;
-      const pending = streamRequest(running.stack.url(`/stream?bytes=${size}${chunked ? '&chunked=1' : ''}`));
-      // Kill once the download is under way.
-      await new Promise((done) => setTimeout(done, 300));
+      let underWay = (): void => {};
+      const started = new Promise<void>((done) => (underWay = done));
+      const pending = streamRequest(
+        running.stack.url(`/stream?bytes=${size}${chunked ? '&chunked=1' : ''}`),
+        {
+          onFirstBytes: underWay,
+        },
+      );
+      // Kill once the download is under way: its first bytes arrived (a fixed wait was too
+      // short for the TSan build, which then got a 502 before the response started).
+      await Promise.race([started, pending]);
       process.kill(pid, 'SIGKILL');
       const res = await pending;
       assert.equal(res.status, 200);

@@ -2,18 +2,8 @@
 // Retry-After (Kallithea may be starting) through the DLL, and the DLL's own path keeps
 // working for the next request. (502 once it had answered: test/peers/chain-upstream-errors.)
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { fetchBuffer } from '../native/support/harness.js';
-import { startStack, waitForBridge, type Stack } from './support/stack.js';
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', () => done()));
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : 0;
-  await new Promise<void>((done) => server.close(() => done()));
-  return port;
-}
+import { closedPort, startStack, waitForBridge, type Stack } from './support/stack.js';
 
 describe('e2e: upstream down', function () {
   this.timeout(60_000);

@@ -3,6 +3,7 @@
 // Everything is started by the test and stopped in its after hook.
 import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { repoRoot, startHostProcess, type HostProcess } from '../../native/support/harness.js';
 import { startUpstream, type Upstream } from '../../support/upstream.js';
@@ -49,7 +50,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   copyFileSync(dllPath(), dll);
   const ini = [
     '[isapi]',
-    `node = ${process.execPath}`,
+    // scripts/tsan-dll.sh names a node that drops the preloaded sanitizer: the bridge is
+    // not what it tests, and TSan in an uninstrumented node only slows it and adds noise.
+    `node = ${process.env['KALLITHEA_ISAPI_BRIDGE_NODE'] ?? process.execPath}`,
     `bridge_script = ${options.bridgeScript ?? join(repoRoot, 'bin', 'kallithea-isapi.js')}`,
     'startup_timeout = 20',
     ...(options.isapi ?? []),
@@ -133,4 +136,14 @@ export function stackOverUpstream(): StackOverUpstream {
     await running.upstream?.stop();
   });
   return running;
+}
+
+/** A loopback port nothing listens on (an upstream that is down). */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', () => done()));
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  await new Promise<void>((done) => server.close(() => done()));
+  return port;
 }

@@ -22,6 +22,8 @@ export function streamRequest(
     bodyBytes?: number;
     contentLength?: boolean;
     headers?: Record<string, string>;
+    /** Called once, when the first bytes of the response body arrive. */
+    onFirstBytes?: () => void;
   } = {},
 ): Promise<StreamedResponse> {
   return new Promise((resolve, reject) => {
@@ -46,6 +48,7 @@ export function streamRequest(
         });
       };
       res.on('data', (c: Buffer) => {
+        if (bytes === 0) init.onFirstBytes?.();
         bytes += c.length;
         hash.update(c);
         if (text.length < 4096) text += c.toString('latin1');

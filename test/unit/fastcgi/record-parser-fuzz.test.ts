@@ -14,23 +14,12 @@ import {
 } from '../../../lib/bridge/fastcgi/records.js';
 import { FastCgiTestClient, parseCgiResponse } from '../../support/fastcgi-client.js';
 import { bodyOf } from '../../support/fastcgi-echo-handler.js';
+import { prng } from '../../support/prng.js';
 
 const SECRET = 'fuzz-secret';
 const LIMITS = { maxParamsBytes: 16 * 1024, maxParams: 50 };
 /** The most a parser may hold: a whole params stream, one record body, one header. */
 const MAX_HELD = LIMITS.maxParamsBytes + 65535 + 8;
-
-/** mulberry32: small, seeded, good enough to spread inputs. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function makeInputs(count: number, seed: number): Buffer[] {
   const random = prng(seed);
