@@ -1,6 +1,7 @@
 #include "extension.h"
 
 #include <stdexcept>
+#include <string>
 
 #if defined(_WIN32)
 #include <windows.h>
@@ -14,7 +15,17 @@ namespace {
 
 void* open_library(const std::string& path, std::string& error) {
 #if defined(_WIN32)
-  HMODULE module = LoadLibraryA(path.c_str());
+  // The path is UTF-8 (it comes from JavaScript): widen it, since the ANSI code page cannot
+  // name a folder such as "spawn-д" or "中".
+  std::wstring wide;
+  int length = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path.data(),
+                                   static_cast<int>(path.size()), nullptr, 0);
+  if (length > 0) {
+    wide.resize(static_cast<size_t>(length));
+    MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path.data(), static_cast<int>(path.size()),
+                        wide.data(), length);
+  }
+  HMODULE module = length > 0 ? LoadLibraryW(wide.c_str()) : nullptr;
   if (module == nullptr)
     error = "LoadLibrary failed with error " + std::to_string(GetLastError());
   return reinterpret_cast<void*>(module);

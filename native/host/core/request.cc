@@ -511,7 +511,11 @@ BOOL Request::server_support_function(DWORD request, void* buffer, DWORD* size, 
       changed_.notify_all();
     }
     return TRUE;
+#if defined(_WIN32)
+  case HSE_APPEND_LOG_PARAMETER: // the Windows SDK's name for it
+#else
   case HSE_REQ_APPEND_LOG_PARAMETER:
+#endif
     if (buffer == nullptr)
       return fail(ERROR_INVALID_PARAMETER);
     log_parameter_ += static_cast<const char*>(buffer);
