@@ -86,6 +86,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
     headersTimeout: settings.headersTimeout,
     bodyTimeout: settings.bodyTimeout,
     maxConnections: settings.maxConnections,
+    tcpKeepAlive: settings.upstreamTcpKeepAlive,
   });
   const app = standardPipeline(forwarder.app, {
     userHeader: settings.userHeader,

@@ -25,6 +25,11 @@ export interface BridgeSettings {
   shutdownTimeout: number;
   /** Seconds a new FastCGI connection has to deliver its first whole request. */
   handshakeTimeout: number;
+  /**
+   * TCP keep-alive probes on connections to Kallithea (default on). Only the Wine test stack
+   * turns them off: Wine fails setKeepAlive on a connecting socket; Windows does not.
+   */
+  upstreamTcpKeepAlive: boolean;
 }
 
 export const bridgeDefaults: BridgeSettings = {
@@ -39,6 +44,7 @@ export const bridgeDefaults: BridgeSettings = {
   accessLog: '-',
   shutdownTimeout: 30,
   handshakeTimeout: 10,
+  upstreamTcpKeepAlive: true,
 };
 
 type Key = keyof BridgeSettings;
@@ -56,6 +62,7 @@ const KEYS: Record<string, Key> = {
   access_log: 'accessLog',
   shutdown_timeout: 'shutdownTimeout',
   handshake_timeout: 'handshakeTimeout',
+  upstream_tcp_keepalive: 'upstreamTcpKeepAlive',
 };
 
 const SECONDS_KEYS = new Set<Key>([
@@ -116,6 +123,11 @@ function check(settings: BridgeSettings, key: Key, text: string, folder: string)
     case 'kallitheaConfig':
       if (text === '') return "give the path of Kallithea's my.ini, or remove the key";
       settings.kallitheaConfig = resolve(folder, text);
+      return undefined;
+    case 'upstreamTcpKeepAlive':
+      if (text !== 'on' && text !== 'off')
+        return 'give on (the default) or off (only for the Wine test stack)';
+      settings.upstreamTcpKeepAlive = text === 'on';
       return undefined;
     case 'accessLog':
       if (text === '') return "give '-' for stderr or a file path";

@@ -33,6 +33,11 @@ export interface ForwarderOptions {
   readonly maxConnections: number;
   /** Requests allowed to wait for a connection before the forwarder answers 503. */
   readonly maxWaiting?: number;
+  /**
+   * TCP keep-alive probes on upstream connections (default true). false only for the Wine
+   * test stack: Wine fails setKeepAlive(true, delay) on a connecting socket ("UNKNOWN connect").
+   */
+  readonly tcpKeepAlive?: boolean;
 }
 
 export interface Forwarder {
@@ -99,6 +104,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     connectTimeout: options.connectTimeout * SECONDS,
     headersTimeout: options.headersTimeout * SECONDS,
     bodyTimeout: options.bodyTimeout * SECONDS,
+    connect: { keepAlive: options.tcpKeepAlive ?? true },
   });
   let inFlight = 0;
 

@@ -52,6 +52,7 @@ describe('config: [bridge] section', () => {
         'access_log = logs/access.log',
         'shutdown_timeout = 5',
         'handshake_timeout = 2',
+        'upstream_tcp_keepalive = off',
         '',
       ].join('\n'),
     );
@@ -68,6 +69,7 @@ describe('config: [bridge] section', () => {
       accessLog: join(folder, 'logs/access.log'),
       shutdownTimeout: 5,
       handshakeTimeout: 2,
+      upstreamTcpKeepAlive: false,
     });
   });
 
