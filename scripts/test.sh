@@ -64,6 +64,21 @@ if [ -f scripts/kallithea-instance.sh ] && [ -d dist/test/kallithea ]; then
   fi
 fi
 
+# The Windows chain under Wine (scripts/test-windows.sh): Windows node.exe, the x64 DLL, the
+# Windows addon, the bridge on a real named pipe. It prints 'N passed, M failed[, K skipped]'.
+if [ -f scripts/test-windows.sh ]; then
+  say "suite windows (Wine)"
+  log=.cache/logs/test-windows-suite.log
+  bash scripts/test-windows.sh 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
+  p=$(echo "$line" | grep -oE '^[0-9]+' || echo 0)
+  f=$(echo "$line" | grep -oE '[0-9]+ failed' | grep -oE '[0-9]+' || echo 1)
+  s=$(echo "$line" | grep -oE '[0-9]+ skipped' | grep -oE '[0-9]+' || echo 0)
+  passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+  if [ "$rc" -ne 0 ]; then [ "$f" -eq 0 ] && failed=$((failed + 1)); broken+=(windows); fi
+fi
+
 for sanitizer in scripts/asan-host.sh scripts/asan-dll.sh scripts/tsan-dll.sh; do
   [ -f "$sanitizer" ] || continue
   say "sanitizers: $sanitizer"

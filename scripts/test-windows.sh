@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# npm run test:windows: the Windows chain under Wine. Builds what it needs (TypeScript, the
+# isapi-host addon for win32-x64 with mingw-w64, the x64 DLL with mingw-w64 unless a
+# prebuilt one is in prebuilds/win32-x64), fetches the pinned Windows node.exe, makes a
+# throwaway Wine prefix, runs dist/test/windows/*.test.js with mocha under that node.exe,
+# and always stops Wine. Ends with 'N passed, M failed' (', K skipped' if any).
+# Arguments are passed to mocha (e.g. --grep GET, or test files instead of all of them); KALLITHEA_ISAPI_WIN_DLL picks another DLL.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+source scripts/windows-stack.sh
+set +e # counted failures, not the first one, decide the exit status
+say() { printf '[test-windows] %s\n' "$*"; }
+fail_setup() {
+  say "$*"
+  echo "0 passed, 1 failed"
+  exit 1
+}
+
+say "building TypeScript"
+npx tsc -p tsconfig.json || fail_setup "tsc failed"
+say "building the isapi-host addon for win32-x64"
+bash scripts/build-windows-host.sh x64 || fail_setup "the win32-x64 addon did not build"
+dll=${KALLITHEA_ISAPI_WIN_DLL:-}
+if [ -z "$dll" ]; then
+  if [ -f prebuilds/win32-x64/kallithea_isapi.dll ]; then
+    dll=$root/prebuilds/win32-x64/kallithea_isapi.dll
+  else
+    say "building the x64 DLL with mingw-w64"
+    {
+      cmake -S . -B build-win/dll-x64 -G Ninja -DCMAKE_TOOLCHAIN_FILE=cmake/mingw-w64-x86_64.cmake &&
+        nice ninja -C build-win/dll-x64 -j2 kallithea_isapi
+    } >build-win/dll-x64.log 2>&1 || { cat build-win/dll-x64.log; fail_setup "the x64 DLL did not build"; }
+    dll=$root/build-win/dll-x64/kallithea_isapi.dll
+  fi
+fi
+node_exe=$(windows_node x64) || fail_setup "no Windows node.exe"
+
+trap wine_stop EXIT
+say "starting a Wine prefix"
+wine_start
+KALLITHEA_ISAPI_WIN_DLL=$(winepath -w "$dll" 2>/dev/null)
+KALLITHEA_ISAPI_HOST_ADDON=$(winepath -w "$root/build-win/x64/isapi_host.node" 2>/dev/null)
+export KALLITHEA_ISAPI_WIN_DLL KALLITHEA_ISAPI_HOST_ADDON
+say "DLL $KALLITHEA_ISAPI_WIN_DLL, node.exe $windows_node_version"
+
+mkdir -p .cache/logs
+log=.cache/logs/test-windows.log
+# Windows node.exe cannot write to a Linux pipe (EBADF): mocha writes to a file, shown as it grows.
+files=(dist/test/windows/*.test.js)
+for arg in "$@"; do [[ $arg == *.test.js ]] && files=(); done
+: >"$log"
+wine "$node_exe" node_modules/mocha/bin/mocha.js --reporter spec --timeout 300000 "$@" \
+  "${files[@]}" >"$log" 2>&1 &
+mocha_pid=$!
+tail -n +1 -f --pid=$mocha_pid "$log"
+wait $mocha_pid
+rc=$?
+tr -d '\r' <"$log" >"$log.txt"
+p=$(grep -oE '^ +[0-9]+ passing' "$log.txt" | tail -1 | grep -oE '[0-9]+' || echo 0)
+f=$(grep -oE '^ +[0-9]+ failing' "$log.txt" | tail -1 | grep -oE '[0-9]+' || echo 0)
+s=$(grep -oE '^ +[0-9]+ pending' "$log.txt" | tail -1 | grep -oE '[0-9]+' || echo 0)
+# mocha that died without a summary counts as one failure
+if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+summary="$p passed, $f failed"
+[ "$s" -gt 0 ] && summary="$summary, $s skipped"
+echo "$summary"
+[ "$f" -eq 0 ]
