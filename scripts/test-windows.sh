@@ -34,6 +34,8 @@ if [ -z "$dll" ]; then
     dll=$root/build-win/dll-x64/kallithea_isapi.dll
   fi
 fi
+x86_64-w64-mingw32-gcc -municode -O2 -Wall -Wextra -static -o build-win/x64/launcher_shim.exe \
+  test/windows/fixtures/launcher_shim.c || fail_setup "the launcher shim did not build"
 node_exe=$(windows_node x64) || fail_setup "no Windows node.exe"
 
 trap wine_stop EXIT
@@ -41,7 +43,8 @@ say "starting a Wine prefix"
 wine_start
 KALLITHEA_ISAPI_WIN_DLL=$(winepath -w "$dll" 2>/dev/null)
 KALLITHEA_ISAPI_HOST_ADDON=$(winepath -w "$root/build-win/x64/isapi_host.node" 2>/dev/null)
-export KALLITHEA_ISAPI_WIN_DLL KALLITHEA_ISAPI_HOST_ADDON
+KALLITHEA_ISAPI_WIN_SHIM=$(winepath -w "$root/build-win/x64/launcher_shim.exe" 2>/dev/null)
+export KALLITHEA_ISAPI_WIN_DLL KALLITHEA_ISAPI_HOST_ADDON KALLITHEA_ISAPI_WIN_SHIM
 say "DLL $KALLITHEA_ISAPI_WIN_DLL, node.exe $windows_node_version"
 
 mkdir -p .cache/logs
