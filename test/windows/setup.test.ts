@@ -57,8 +57,11 @@ describe('windows: set-up', function () {
   it('an unreadable ini is an error page that says so', async () => {
     // Wine runs as root here, so file modes do not stop it: a folder in the ini's place
     // cannot be read either (CreateFile: access denied).
-    const stack = await stackOf({ upstream: upstream.origin, ini: false });
-    mkdirSync(join(stack.dir, 'kallithea-isapi.ini'));
+    const stack = await stackOf({
+      upstream: upstream.origin,
+      ini: false,
+      prepare: (dir) => mkdirSync(join(dir, 'kallithea-isapi.ini')),
+    });
     const res = await firstAnswer(stack, '/unreadable-ini');
     assert.equal(res.status, 500);
     assert.match(res.body.toString(), /the configuration file cannot be read/);

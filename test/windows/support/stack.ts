@@ -27,6 +27,8 @@ export interface WinStackOptions {
   folder?: string;
   /** false: write no ini at all. */
   ini?: boolean;
+  /** Called with the DLL's folder before the host loads the DLL (which reads its ini then). */
+  prepare?: (dir: string) => void;
 }
 
 export interface WinStack {
@@ -63,6 +65,7 @@ export async function startWinStack(options: WinStackOptions): Promise<WinStack>
     ].join('\r\n');
     writeFileSync(join(dir, 'kallithea-isapi.ini'), ini);
   }
+  options.prepare?.(dir);
   const running = await startHost('', { dll, verify: true, virtualDir: '/' });
   const log = (): string => {
     try {
