@@ -54,6 +54,7 @@ export const NativeEventKind = {
   violation: 6,
   log: 7,
   closed: 8,
+  finished: 9,
 } as const;
 
 export type NativeEventHandler = (

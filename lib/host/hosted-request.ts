@@ -31,7 +31,7 @@ export class HostedRequest {
   #failed = false;
   #done = false;
   #closed = false;
-  #onFinished: () => void;
+  #finished = false;
 
   constructor(
     id: number,
@@ -40,7 +40,6 @@ export class HostedRequest {
     res: ServerResponse,
     record: RequestRecord,
     verify: boolean,
-    onFinished: () => void,
   ) {
     this.id = id;
     this.#native = native;
@@ -48,7 +47,6 @@ export class HostedRequest {
     this.#res = res;
     this.record = record;
     this.#verify = verify;
-    this.#onFinished = onFinished;
     res.on('close', () => this.#socketClosed());
   }
 
@@ -151,18 +149,10 @@ export class HostedRequest {
     this.#done = true;
     this.record.logParameter = logParameter;
     const res = this.#res;
-    if (this.#closed) {
-      this.#finish();
-      return;
-    }
-    if (this.#failed) {
-      this.#finish();
-      return;
-    }
+    if (this.#closed || this.#failed) return;
     if (this.#raw) {
       res.socket?.end();
       res.socket?.destroySoon();
-      this.#finish();
       return;
     }
     if (!this.#headersSent) {
@@ -173,7 +163,6 @@ export class HostedRequest {
         res.writeHead(200, { 'Content-Length': '0', Server: 'Microsoft-IIS/10.0' });
         res.end();
       }
-      this.#finish();
       return;
     }
     if (!sessionOk || status === 4) {
@@ -183,7 +172,6 @@ export class HostedRequest {
       (res as unknown as { _last: boolean })._last = true;
     }
     res.end();
-    this.#finish();
   }
 
   onCloseConnection(): void {
@@ -222,13 +210,31 @@ export class HostedRequest {
   #socketClosed(): void {
     if (this.#closed) return;
     this.#closed = true;
-    // Before DONE: the client went away (or the response ended early); tell the extension.
-    if (!this.#done) this.#native.clientGone(this.id);
-    this.#finish();
+    // Before the end: the client went away (or the response ended early); tell the extension.
+    if (!this.#finished) this.#native.clientGone(this.id);
   }
 
-  #finish(): void {
-    if (this.#done && this.#closed) this.#onFinished();
+  /**
+   * Native's one terminal event: the request left the host, whatever ended it (DONE, the
+   * client gone before dispatch, the watchdog, a refused dispatch, a close not drained).
+   * A response still open here gets no more bytes: an error page if nothing was sent,
+   * else the connection goes.
+   */
+  onFinished(): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    if (this.#closed || this.#done || this.#failed) return;
+    if (!this.#headersSent && !this.#res.headersSent) {
+      this.#sendError(503, 'The request ended without a response from the extension.');
+    } else {
+      this.#res.destroy();
+    }
+  }
+
+  /** The event handler failed for this request: drop the connection. */
+  abort(): void {
+    this.#failed = true;
+    this.#res.destroy();
   }
 
   get verify(): boolean {

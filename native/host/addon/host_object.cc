@@ -153,7 +153,10 @@ Napi::Value HostObject::JS_begin(const Napi::CallbackInfo& info) {
   request.auth_type = string_field(object, "authType");
   request.auth_user = string_field(object, "authUser");
   request.auth_password = string_field(object, "authPassword");
-  return Napi::Number::New(env, static_cast<double>(host_->begin(request)));
+  const std::uint64_t id = host_->begin(request);
+  if (id != 0)
+    sink_->hold(env); // until its `finished` event is delivered
+  return Napi::Number::New(env, static_cast<double>(id));
 }
 
 // JS thread. pushBody(id, buffer) -> false when the host's buffer is full (pause).
@@ -191,8 +194,8 @@ Napi::Value HostObject::JS_clientGone(const Napi::CallbackInfo& info) {
 Napi::Value HostObject::JS_close(const Napi::CallbackInfo& info) {
   const double deadline =
       info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : 30000;
-  if (host_)
-    host_->close_async(static_cast<std::uint32_t>(deadline));
+  if (host_ && host_->close_async(static_cast<std::uint32_t>(deadline)))
+    sink_->hold(info.Env()); // until the `closed` event is delivered
   return info.Env().Undefined();
 }
 

@@ -10,14 +10,17 @@ namespace isapi_host {
 
 namespace {
 
+// Both are never destroyed: at process exit, threads still inside an extension that was
+// left loaded (Host::do_close) may still call into the table after static destructors
+// have run. What the table holds stays reachable, so leak checkers do not report it.
 std::mutex& table_mutex() {
-  static std::mutex mutex;
-  return mutex;
+  static auto* mutex = new std::mutex;
+  return *mutex;
 }
 
 std::unordered_map<std::uint64_t, std::shared_ptr<Request>>& table() {
-  static std::unordered_map<std::uint64_t, std::shared_ptr<Request>> connections;
-  return connections;
+  static auto* connections = new std::unordered_map<std::uint64_t, std::shared_ptr<Request>>;
+  return *connections;
 }
 
 } // namespace

@@ -99,6 +99,8 @@ void Host::retire(std::uint64_t id) {
     }
   }
   changed_.notify_all();
+  // The request's one terminal event; JS releases its side of the request on it.
+  post(HostEvent{HostEvent::Kind::finished, id});
   // The connection table is released outside this lock; the request itself may be the
   // caller, so forgetting it here is fine: the caller holds its own reference.
   if (!keep)
@@ -108,18 +110,20 @@ void Host::retire(std::uint64_t id) {
 }
 
 // JS thread.
-void Host::close_async(std::uint32_t deadline_ms) {
+bool Host::close_async(std::uint32_t deadline_ms) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (closing_)
-      return;
+      return false;
     closing_ = true;
   }
   auto self = shared_from_this();
   closer_ = std::thread([self, deadline_ms] {
-    self->do_close(deadline_ms);
-    self->post(HostEvent{HostEvent::Kind::closed, 0});
+    HostEvent closed{HostEvent::Kind::closed, 0};
+    closed.flag = self->do_close(deadline_ms);
+    self->post(std::move(closed));
   });
+  return true;
 }
 
 // JS thread, at environment cleanup.
@@ -138,9 +142,13 @@ void Host::close_now(std::uint32_t deadline_ms) {
   do_close(deadline_ms);
 }
 
-// Closing thread: wait for outstanding requests (or the deadline), TerminateExtension,
-// stop the pool, unload.
-void Host::do_close(std::uint32_t deadline_ms) {
+// Closing thread: wait for outstanding requests (or the deadline), then, only when none
+// is left, TerminateExtension, stop the pool and unload. IIS never calls TerminateExtension
+// with requests outstanding, and would rather kill the worker process than unload code
+// that threads are still running: when requests stay outstanding the extension stays
+// loaded, the pool keeps its threads and the stuck requests keep their ECBs and ConnIDs
+// (a late DONE_WITH_SESSION finds its request, not freed memory).
+bool Host::do_close(std::uint32_t deadline_ms) {
   std::unique_lock<std::mutex> lock(mutex_);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(deadline_ms);
   changed_.wait_until(lock, deadline, [this] { return live_.empty(); });
@@ -159,16 +167,18 @@ void Host::do_close(std::uint32_t deadline_ms) {
   const std::size_t outstanding = live_.size();
   lock.unlock();
 
-  extension_->terminate(HSE_TERM_MUST_UNLOAD);
   if (drained) {
+    extension_->terminate(HSE_TERM_MUST_UNLOAD);
     pool_->stop();
     extension_->unload();
   } else {
-    // Threads may still be inside the extension: unloading it would pull the code from
-    // under them. Leave both in place (IIS would kill the worker process here).
     log("isapi-host: " + std::to_string(outstanding) +
-        " request(s) still outstanding at close; extension left loaded");
+        " request(s) still outstanding at close: TerminateExtension not called, extension left "
+        "loaded");
+    // Deliberately leaked: threads may still be inside the extension and its code must
+    // stay mapped; the stuck requests hold this host, the host holds both.
     (void)pool_.release();
+    (void)extension_.release();
   }
 
   std::vector<std::uint64_t> forget;
@@ -177,13 +187,14 @@ void Host::do_close(std::uint32_t deadline_ms) {
     closed_ = true;
     forget.assign(retired_.begin(), retired_.end());
     retired_.clear();
-    for (auto& entry : live_)
-      forget.push_back(entry.first);
+    // Stuck requests stay in the connection table (and keep this host alive) but leave
+    // the live set, so that nothing waits for them any more.
     live_.clear();
   }
   changed_.notify_all();
   for (auto id : forget)
     forget_connection(id);
+  return drained;
 }
 
 // Watchdog thread (verifier mode): PENDING requests that never call DONE.

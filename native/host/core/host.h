@@ -33,8 +33,9 @@ public:
   std::uint64_t begin(const RequestInfo& info);
   /// A live request by id, or null.
   std::shared_ptr<Request> find(std::uint64_t id);
-  /// Starts closing on a thread of its own; a `closed` event reports the end.
-  void close_async(std::uint32_t deadline_ms);
+  /// Starts closing on a thread of its own; a `closed` event reports the end. False when
+  /// a close had already begun (no second `closed` event).
+  bool close_async(std::uint32_t deadline_ms);
   /// Closes on the calling thread (environment cleanup: JS can no longer run).
   void close_now(std::uint32_t deadline_ms);
   std::size_t live_requests();
@@ -54,7 +55,8 @@ public:
 
 private:
   Host(const HostConfig& config, std::shared_ptr<EventSink> sink);
-  void do_close(std::uint32_t deadline_ms);
+  /// Returns true when every request ended (the extension was terminated and unloaded).
+  bool do_close(std::uint32_t deadline_ms);
   void do_watch();
 
   const HostConfig config_;
