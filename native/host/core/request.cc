@@ -327,6 +327,11 @@ BOOL Request::write_client(void* buffer, DWORD* bytes, DWORD flags) {
       return fail(ERROR_INVALID_PARAMETER);
     }
   }
+  // A write to a client that is gone fails as such, whatever else is wrong with it (an
+  // extension that ignored its failed header call is not breaking the contract here).
+  if (disconnected_)
+    return fail(disconnect_error_ == ERROR_OPERATION_ABORTED ? ERROR_NETNAME_DELETED
+                                                             : disconnect_error_);
   if (!headers_sent_) {
     // IIS sends such bytes as they are: fine if they are a whole response head of the
     // extension's own ("HTTP/1.1 200 OK\r\n..."), a breach otherwise.
