@@ -40,6 +40,8 @@ export interface NativeHostOptions {
   readAhead: number;
   bodyBuffer: number;
   threads: number;
+  maxThreads: number;
+  blockWarnMs: number;
   verify: boolean;
   doneTimeoutMs: number;
 }
@@ -76,6 +78,7 @@ export interface NativeIsapiHost {
   close(deadlineMs: number): void;
   releaseEvents(): void;
   liveRequests(): number;
+  poolThreads(): number;
   extension(): { version?: number; description?: string };
 }
 

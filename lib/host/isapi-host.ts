@@ -55,6 +55,11 @@ export class IsapiHost extends EventEmitter {
     return this.#native.liveRequests();
   }
 
+  /** Threads the host's two pools have started (they grow while extensions block them). */
+  get poolThreads(): number {
+    return this.#native.poolThreads();
+  }
+
   /** JS-side requests (req, res, socket) waiting for their native `finished` event. */
   get heldRequests(): number {
     return this.#requests.size;

@@ -61,6 +61,7 @@ Napi::Function HostObject::define(Napi::Env env) {
                       InstanceMethod<&HostObject::JS_close>("close"),
                       InstanceMethod<&HostObject::JS_releaseEvents>("releaseEvents"),
                       InstanceMethod<&HostObject::JS_liveRequests>("liveRequests"),
+                      InstanceMethod<&HostObject::JS_poolThreads>("poolThreads"),
                       InstanceMethod<&HostObject::JS_extension>("extension")});
 }
 
@@ -79,6 +80,8 @@ HostObject::HostObject(const Napi::CallbackInfo& info) : Napi::ObjectWrap<HostOb
   config.read_ahead = static_cast<std::size_t>(number_option(options, "readAhead"));
   config.body_buffer = static_cast<std::size_t>(number_option(options, "bodyBuffer"));
   config.threads = static_cast<unsigned>(number_option(options, "threads"));
+  config.max_threads = static_cast<unsigned>(number_option(options, "maxThreads"));
+  config.block_warn_ms = static_cast<std::uint32_t>(number_option(options, "blockWarnMs"));
   config.verify = bool_field(options, "verify");
   config.done_timeout_ms = static_cast<std::uint32_t>(number_option(options, "doneTimeoutMs"));
 
@@ -214,6 +217,11 @@ Napi::Value HostObject::JS_releaseEvents(const Napi::CallbackInfo& info) {
 // JS thread.
 Napi::Value HostObject::JS_liveRequests(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), host_ ? static_cast<double>(host_->live_requests()) : 0);
+}
+
+// JS thread.
+Napi::Value HostObject::JS_poolThreads(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), host_ ? static_cast<double>(host_->pool_threads()) : 0);
 }
 
 // JS thread. { version, description } from GetExtensionVersion.

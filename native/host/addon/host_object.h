@@ -30,6 +30,7 @@ private:
   Napi::Value JS_close(const Napi::CallbackInfo& info);
   Napi::Value JS_releaseEvents(const Napi::CallbackInfo& info);
   Napi::Value JS_liveRequests(const Napi::CallbackInfo& info);
+  Napi::Value JS_poolThreads(const Napi::CallbackInfo& info);
   Napi::Value JS_extension(const Napi::CallbackInfo& info);
 
   std::shared_ptr<Request> request_arg(const Napi::CallbackInfo& info);

@@ -24,7 +24,8 @@ std::shared_ptr<Host> Host::create(const HostConfig& config, std::shared_ptr<Eve
 
 Host::Host(const HostConfig& config, std::shared_ptr<EventSink> sink)
     : config_(config), sink_(std::move(sink)), extension_(new Extension(config.dll)),
-      pool_(new ThreadPool(config.threads)) {}
+      proc_pool_(new ThreadPool(config.threads, config.max_threads)),
+      completion_pool_(new ThreadPool(config.threads, config.max_threads)) {}
 
 namespace {
 // The last reference to a host may be dropped on one of its own threads.
@@ -169,7 +170,8 @@ bool Host::do_close(std::uint32_t deadline_ms) {
 
   if (drained) {
     extension_->terminate(HSE_TERM_MUST_UNLOAD);
-    pool_->stop();
+    proc_pool_->stop();
+    completion_pool_->stop();
     extension_->unload();
   } else {
     log("isapi-host: " + std::to_string(outstanding) +
@@ -177,7 +179,8 @@ bool Host::do_close(std::uint32_t deadline_ms) {
         "loaded");
     // Deliberately leaked: threads may still be inside the extension and its code must
     // stay mapped; the stuck requests hold this host, the host holds both.
-    (void)pool_.release();
+    (void)proc_pool_.release();
+    (void)completion_pool_.release();
     (void)extension_.release();
   }
 
@@ -197,11 +200,12 @@ bool Host::do_close(std::uint32_t deadline_ms) {
   return drained;
 }
 
-// Watchdog thread (verifier mode): PENDING requests that never call DONE.
+// Watchdog thread (verifier mode): PENDING requests that never call DONE, and host
+// threads an extension keeps blocked.
 void Host::do_watch() {
   std::unique_lock<std::mutex> lock(mutex_);
-  const auto period =
-      std::chrono::milliseconds(std::max<std::uint32_t>(10, config_.done_timeout_ms / 4));
+  const auto period = std::chrono::milliseconds(
+      std::max<std::uint32_t>(10, std::min(config_.done_timeout_ms, config_.block_warn_ms) / 4));
   while (!closed_) {
     changed_.wait_for(lock, period, [this] { return closed_; });
     if (closed_)
@@ -214,7 +218,23 @@ void Host::do_watch() {
     for (auto& request : live)
       request->check_deadline(now);
     live.clear();
+    warn_blocked_threads();
     lock.lock();
+  }
+}
+
+// Watchdog thread. A warning, not a violation: IIS lets an extension block its threads
+// (the pool grows), but an extension that does so for long starves IIS of threads.
+void Host::warn_blocked_threads() {
+  const auto limit = std::chrono::milliseconds(config_.block_warn_ms);
+  for (auto* pool : {proc_pool_.get(), completion_pool_.get()}) {
+    if (pool == nullptr)
+      continue;
+    for (const auto& blocked : pool->newly_blocked(limit)) {
+      const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(blocked.running);
+      log("isapi-host: WARNING: " + blocked.label + " has blocked a host thread for " +
+          std::to_string(ms.count()) + " ms");
+    }
   }
 }
 

@@ -47,7 +47,16 @@ public:
   DWORD call_extension(EXTENSION_CONTROL_BLOCK* ecb) {
     return extension_->http_extension_proc(ecb);
   }
-  bool run_on_pool(std::function<void()> task) { return pool_->post(std::move(task)); }
+  /// HttpExtensionProc calls: their own pool, so that extensions blocked in them never
+  /// hold up a completion.
+  bool run_extension_proc(std::function<void()> task, std::string label) {
+    return proc_pool_->post(std::move(task), std::move(label));
+  }
+  bool run_completion(std::function<void()> task, std::string label) {
+    return completion_pool_->post(std::move(task), std::move(label));
+  }
+  /// Threads the two pools have started (tests: growth).
+  std::size_t pool_threads() { return proc_pool_->size() + completion_pool_->size(); }
   bool post(HostEvent&& event) { return sink_->post(std::move(event)); }
   void log(const std::string& line);
   /// The request's session is over: it leaves the live set (kept for the verifier).
@@ -58,11 +67,13 @@ private:
   /// Returns true when every request ended (the extension was terminated and unloaded).
   bool do_close(std::uint32_t deadline_ms);
   void do_watch();
+  void warn_blocked_threads();
 
   const HostConfig config_;
   std::shared_ptr<EventSink> sink_;
   std::unique_ptr<Extension> extension_;
-  std::unique_ptr<ThreadPool> pool_;
+  std::unique_ptr<ThreadPool> proc_pool_;
+  std::unique_ptr<ThreadPool> completion_pool_;
 
   std::mutex mutex_;
   std::condition_variable changed_;

@@ -160,7 +160,8 @@ void Request::dispatch_locked() {
   ecb_.lpbData = read_ahead_.data();
   maybe_resume_locked();
   auto self = shared_from_this();
-  if (!host_->run_on_pool([self] { self->do_extension_proc(); })) {
+  if (!host_->run_extension_proc([self] { self->do_extension_proc(); },
+                                 "HttpExtensionProc of " + request_line_)) {
     proc_returned_ = true;
     done_ = true;
     maybe_retire_locked();
@@ -192,9 +193,9 @@ void Request::post_completion_locked(DWORD bytes, DWORD error) {
   if (routine == nullptr)
     return;
   auto self = shared_from_this();
-  host_->run_on_pool([self, routine, context, bytes, error] {
-    self->do_completion(routine, context, bytes, error);
-  });
+  host_->run_completion([self, routine, context, bytes,
+                         error] { self->do_completion(routine, context, bytes, error); },
+                        "the I/O completion routine of " + request_line_);
 }
 
 void Request::maybe_resume_locked() {
