@@ -2,6 +2,7 @@
 
 #include "connections.h"
 #include "host.h"
+#include "response_head.h"
 #include "text_encoding.h"
 
 #include <algorithm>
@@ -39,8 +40,8 @@ Request::Request(std::shared_ptr<Host> host, std::uint64_t id, const RequestInfo
       client_keep_alive_(info.client_keep_alive),
       request_line_(info.method + " " + info.raw_target), method_(variables_.method()),
       query_(variables_.query_string()), path_info_(variables_.path_info_ansi()),
-      path_translated_(variables_.path_translated_ansi()),
-      content_type_(variables_.content_type()) {
+      path_translated_(variables_.path_translated_ansi()), content_type_(variables_.content_type()),
+      head_request_(info.method == "HEAD") {
   ecb_.cbSize = sizeof(ecb_);
   ecb_.dwVersion = HSE_VERSION;
   ecb_.ConnID = to_hconn(id_);
@@ -205,7 +206,62 @@ void Request::maybe_resume_locked() {
   }
 }
 
+bool Request::frame_body_locked(const std::uint8_t* data, std::size_t size,
+                                std::vector<std::uint8_t>& out) {
+  if (chunks_) {
+    if (chunks_->feed(data, size, out) != ChunkParser::Result::error)
+      return true;
+    if (host_->config().verify) {
+      violation_locked("broken_chunking", "the extension's chunked response: " + chunks_->error());
+    } else {
+      // What follows cannot be framed for the client: end the connection, as a client
+      // of IIS would find it broken.
+      close_connection_locked();
+    }
+    return false;
+  }
+  out.insert(out.end(), data, data + size);
+  body_written_ += size;
+  if (length_declared_ && host_->config().verify && body_written_ > declared_length_) {
+    violation_locked("content_length_mismatch", "wrote " + std::to_string(body_written_) +
+                                                    " body bytes, Content-Length " +
+                                                    std::to_string(declared_length_));
+    return false;
+  }
+  return true;
+}
+
+// HSE_REQ_CLOSE_CONNECTION, or framing the host cannot pass on: the socket goes, and I/O
+// still pending fails with ERROR_NETNAME_DELETED.
+void Request::close_connection_locked() {
+  if (disconnected_)
+    return;
+  post_locked(HostEvent{HostEvent::Kind::close_connection, id_});
+  disconnected_ = true;
+  disconnect_error_ = ERROR_NETNAME_DELETED;
+  fail_pending_io_locked(ERROR_NETNAME_DELETED);
+  changed_.notify_all();
+}
+
+void Request::check_body_end_locked(DWORD status) {
+  if (disconnected_ || status == HSE_STATUS_ERROR)
+    return; // ended early on purpose, or the client is gone
+  if (chunks_ && !chunks_->done()) {
+    if (host_->config().verify) {
+      violation_locked("broken_chunking",
+                       "the extension's chunked response ended without its last chunk");
+    } else {
+      close_connection_locked();
+    }
+  } else if (length_declared_ && host_->config().verify && body_written_ < declared_length_) {
+    violation_locked("content_length_mismatch",
+                     "the session ended after " + std::to_string(body_written_) +
+                         " body bytes, Content-Length " + std::to_string(declared_length_));
+  }
+}
+
 void Request::finish_session_locked(DWORD status) {
+  check_body_end_locked(status);
   done_ = true;
   HostEvent event{HostEvent::Kind::done, id_};
   event.number = status;
@@ -351,7 +407,8 @@ BOOL Request::write_client(void* buffer, DWORD* bytes, DWORD flags) {
                                                              : disconnect_error_);
   const DWORD count = *bytes;
   HostEvent event{HostEvent::Kind::write, id_};
-  event.data.assign(static_cast<std::uint8_t*>(buffer), static_cast<std::uint8_t*>(buffer) + count);
+  if (!frame_body_locked(static_cast<const std::uint8_t*>(buffer), count, event.data))
+    return fail(ERROR_NETNAME_DELETED);
   write_in_flight_ = true;
   write_is_async_ = async;
   if (async) {
@@ -431,10 +488,30 @@ BOOL Request::send_headers_locked(const std::string& status, const std::string& 
     return fail(ERROR_NETNAME_DELETED);
   if (headers_sent_)
     return fail(ERROR_INVALID_PARAMETER);
+  ResponseHead head;
+  const std::string problem = check_response_head(status, headers, head);
+  if (!problem.empty()) {
+    // Not only in verifier mode: Node cannot send such a head, and the client must get a
+    // status line (a 500) rather than body bytes without one.
+    violation_locked("bad_response_head", problem);
+    return fail(ERROR_INVALID_PARAMETER);
+  }
   headers_sent_ = true;
+  const bool bodiless = head_request_ || head.status == 204 || head.status == 304 ||
+                        (head.status >= 100 && head.status < 200);
+  if (head.chunked && !bodiless)
+    chunks_.reset(new ChunkParser);
+  length_declared_ = head.has_length && !head.chunked && !bodiless;
+  declared_length_ = head.content_length;
   HostEvent event{HostEvent::Kind::headers, id_};
   event.text = status.empty() ? "200 OK" : status;
-  event.data.assign(headers.begin(), headers.end());
+  // Body bytes after the blank line (the deprecated form allows them) are framed like
+  // any other write.
+  const std::size_t split = std::min(head.body_offset, headers.size());
+  event.data.assign(headers.begin(), headers.begin() + static_cast<std::ptrdiff_t>(split));
+  if (!frame_body_locked(reinterpret_cast<const std::uint8_t*>(headers.data()) + split,
+                         headers.size() - split, event.data))
+    return fail(ERROR_NETNAME_DELETED);
   event.flag = keep && client_keep_alive_;
   if (!post_locked(std::move(event)))
     return fail(ERROR_NETNAME_DELETED);
@@ -509,13 +586,7 @@ BOOL Request::server_support_function(DWORD request, void* buffer, DWORD* size, 
     *static_cast<BOOL*>(buffer) = disconnected_ ? FALSE : TRUE;
     return TRUE;
   case HSE_REQ_CLOSE_CONNECTION:
-    if (!disconnected_) {
-      post_locked(HostEvent{HostEvent::Kind::close_connection, id_});
-      disconnected_ = true;
-      disconnect_error_ = ERROR_NETNAME_DELETED;
-      fail_pending_io_locked(ERROR_NETNAME_DELETED);
-      changed_.notify_all();
-    }
+    close_connection_locked();
     return TRUE;
   case HSE_REQ_APPEND_LOG_PARAMETER:
     if (buffer == nullptr)

@@ -10,6 +10,7 @@
 #define KALLITHEA_ISAPI_HOST_REQUEST_H
 
 #include "body_buffer.h"
+#include "chunk_parser.h"
 #include "events.h"
 #include "host_config.h"
 #include "server_variables.h"
@@ -79,6 +80,13 @@ private:
   bool usable_locked(const char* call);
 
   BOOL send_headers_locked(const std::string& status, const std::string& headers, bool keep);
+  /// Response body bytes on their way to JS: de-chunked when the extension chunks, counted
+  /// against its Content-Length (verifier). False when they broke the framing (reported).
+  bool frame_body_locked(const std::uint8_t* data, std::size_t size,
+                         std::vector<std::uint8_t>& out);
+  /// At the end of the session: a body shorter than its framing promised (verifier).
+  void check_body_end_locked(DWORD status);
+  void close_connection_locked();
   BOOL done_with_session_locked(const DWORD* status);
   BOOL async_read_locked(void* buffer, DWORD* size, DWORD* flags);
 
@@ -114,6 +122,11 @@ private:
   bool write_is_async_ = false;
   DWORD async_write_bytes_ = 0;
   std::string log_parameter_;
+  const bool head_request_;
+  std::unique_ptr<ChunkParser> chunks_; ///< the extension declared Transfer-Encoding: chunked
+  bool length_declared_ = false;        ///< ... or a Content-Length (counted when verifying)
+  std::uint64_t declared_length_ = 0;
+  std::uint64_t body_written_ = 0;
 
   // Asynchronous I/O: one operation at a time.
   PFN_HSE_IO_COMPLETION completion_ = nullptr;

@@ -5,8 +5,6 @@
 
 namespace isapi_host {
 
-namespace {
-
 int hex_value(char c) {
   if (c >= '0' && c <= '9')
     return c - '0';
@@ -16,6 +14,8 @@ int hex_value(char c) {
     return c - 'A' + 10;
   return -1;
 }
+
+namespace {
 
 // Windows-1252 bytes 0x80..0x9F and the code points they stand for (0 = unassigned).
 const char32_t cp1252_high[32] = {0x20AC, 0,      0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021,

@@ -23,6 +23,8 @@ std::string utf8_to_utf16le(const std::string& utf8);
 
 /// ASCII upper case (header and variable names are ASCII).
 std::string ascii_upper(std::string s);
+/// The value of a hex digit, or -1.
+int hex_value(char c);
 
 /// Case-insensitive ASCII equality.
 bool ascii_iequals(const std::string& a, const std::string& b);
