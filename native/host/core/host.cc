@@ -8,9 +8,6 @@
 namespace isapi_host {
 
 namespace {
-// Verifier mode keeps this many finished requests answering their ConnID, so that a late
-// call is reported instead of reading freed memory.
-constexpr std::size_t retired_kept = 4096;
 // After the close deadline, abandoned requests get this long to unwind.
 constexpr auto abandon_grace = std::chrono::seconds(2);
 } // namespace
@@ -23,7 +20,8 @@ std::shared_ptr<Host> Host::create(const HostConfig& config, std::shared_ptr<Eve
 }
 
 Host::Host(const HostConfig& config, std::shared_ptr<EventSink> sink)
-    : config_(config), sink_(std::move(sink)), extension_(new Extension(config.dll)),
+    : config_(config), policy_(config.verify), sink_(std::move(sink)),
+      extension_(new Extension(config.dll)),
       proc_pool_(new ThreadPool(config.threads, config.max_threads)),
       completion_pool_(new ThreadPool(config.threads, config.max_threads)) {}
 
@@ -85,29 +83,16 @@ void Host::log(const std::string& line) {
 
 // Any thread (under the request's lock; takes only the host's lock).
 void Host::retire(std::uint64_t id) {
-  std::uint64_t forget = 0;
-  bool keep = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     live_.erase(id);
-    keep = config_.verify && !closed_;
-    if (keep) {
-      retired_.push_back(id);
-      if (retired_.size() > retired_kept) {
-        forget = retired_.front();
-        retired_.pop_front();
-      }
-    }
   }
   changed_.notify_all();
   // The request's one terminal event; JS releases its side of the request on it.
   post(HostEvent{HostEvent::Kind::finished, id});
-  // The connection table is released outside this lock; the request itself may be the
-  // caller, so forgetting it here is fine: the caller holds its own reference.
-  if (!keep)
-    forget_connection(id);
-  if (forget != 0)
-    forget_connection(forget);
+  // The caller holds its own reference: forgetting the request here does not free it
+  // under the caller's feet.
+  forget_connection(id);
 }
 
 // JS thread.
@@ -184,19 +169,14 @@ bool Host::do_close(std::uint32_t deadline_ms) {
     (void)extension_.release();
   }
 
-  std::vector<std::uint64_t> forget;
   {
     std::lock_guard<std::mutex> guard(mutex_);
     closed_ = true;
-    forget.assign(retired_.begin(), retired_.end());
-    retired_.clear();
     // Stuck requests stay in the connection table (and keep this host alive) but leave
     // the live set, so that nothing waits for them any more.
     live_.clear();
   }
   changed_.notify_all();
-  for (auto id : forget)
-    forget_connection(id);
   return drained;
 }
 

@@ -7,6 +7,7 @@
 #include "extension.h"
 #include "host_config.h"
 #include "thread_pool.h"
+#include "verifier_policy.h"
 
 #include <atomic>
 #include <condition_variable>
@@ -44,6 +45,7 @@ public:
 
   // --- any thread ----------------------------------------------------------------
   const HostConfig& config() const { return config_; }
+  const VerifierPolicy& policy() const { return policy_; }
   DWORD call_extension(EXTENSION_CONTROL_BLOCK* ecb) {
     return extension_->http_extension_proc(ecb);
   }
@@ -59,7 +61,7 @@ public:
   std::size_t pool_threads() { return proc_pool_->size() + completion_pool_->size(); }
   bool post(HostEvent&& event) { return sink_->post(std::move(event)); }
   void log(const std::string& line);
-  /// The request's session is over: it leaves the live set (kept for the verifier).
+  /// The request's session is over: it leaves the live set and the connection table.
   void retire(std::uint64_t id);
 
 private:
@@ -70,6 +72,7 @@ private:
   void warn_blocked_threads();
 
   const HostConfig config_;
+  const VerifierPolicy policy_;
   std::shared_ptr<EventSink> sink_;
   std::unique_ptr<Extension> extension_;
   std::unique_ptr<ThreadPool> proc_pool_;
@@ -78,7 +81,6 @@ private:
   std::mutex mutex_;
   std::condition_variable changed_;
   std::map<std::uint64_t, std::shared_ptr<Request>> live_;
-  std::deque<std::uint64_t> retired_; ///< verifier: finished ids still answering the ECB
   bool closing_ = false;
   bool closed_ = false;
   std::thread watchdog_;
