@@ -79,6 +79,8 @@ export interface NativeIsapiHost {
   releaseEvents(): void;
   liveRequests(): number;
   poolThreads(): number;
+  /** The virtual-directory gate on the canonical path (decoded, dot segments removed). */
+  insideVirtualDir(target: string): boolean;
   extension(): { version?: number; description?: string };
 }
 

@@ -82,7 +82,9 @@ export class IsapiHost extends EventEmitter {
       respond(res, 503, 'The host is shutting down.');
       return;
     }
-    if (!this.#insideVirtualDir(url)) {
+    // On the path as http.sys canonicalises it, the one the extension will see: a raw
+    // /kallithea/../other/x is /other/x, outside.
+    if (!this.#native.insideVirtualDir(url)) {
       respond(res, 404, 'Not found: outside the virtual directory.');
       return;
     }
@@ -125,20 +127,6 @@ export class IsapiHost extends EventEmitter {
       this.#native.close(this.#options.closeTimeoutMs);
     }
     return this.#closing;
-  }
-
-  #insideVirtualDir(url: string): boolean {
-    const vdir = this.#options.virtualDir;
-    if (vdir === '/') return true;
-    let path = url.split('?')[0] ?? '';
-    try {
-      path = decodeURIComponent(path);
-    } catch {
-      // IIS compares the decoded path; an undecodable one is compared raw
-    }
-    const lower = path.toLowerCase();
-    const prefix = vdir.toLowerCase();
-    return lower === prefix || lower.startsWith(prefix + '/');
   }
 
   #finished(hosted: HostedRequest): void {

@@ -1,6 +1,7 @@
 #include "host_object.h"
 
 #include "../core/request.h"
+#include "../core/text_encoding.h"
 
 #include <stdexcept>
 
@@ -62,6 +63,7 @@ Napi::Function HostObject::define(Napi::Env env) {
                       InstanceMethod<&HostObject::JS_releaseEvents>("releaseEvents"),
                       InstanceMethod<&HostObject::JS_liveRequests>("liveRequests"),
                       InstanceMethod<&HostObject::JS_poolThreads>("poolThreads"),
+                      InstanceMethod<&HostObject::JS_insideVirtualDir>("insideVirtualDir"),
                       InstanceMethod<&HostObject::JS_extension>("extension")});
 }
 
@@ -85,6 +87,7 @@ HostObject::HostObject(const Napi::CallbackInfo& info) : Napi::ObjectWrap<HostOb
   config.verify = bool_field(options, "verify");
   config.done_timeout_ms = static_cast<std::uint32_t>(number_option(options, "doneTimeoutMs"));
 
+  virtual_dir_ = config.virtual_dir;
   sink_ = ThreadSafeSink::create(env, info[1].As<Napi::Function>());
   try {
     host_ = Host::create(config, sink_);
@@ -217,6 +220,14 @@ Napi::Value HostObject::JS_releaseEvents(const Napi::CallbackInfo& info) {
 // JS thread.
 Napi::Value HostObject::JS_liveRequests(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), host_ ? static_cast<double>(host_->live_requests()) : 0);
+}
+
+// JS thread. insideVirtualDir(target): the gate, on the path the extension will see.
+Napi::Value HostObject::JS_insideVirtualDir(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsString())
+    throw Napi::TypeError::New(info.Env(), "insideVirtualDir(target)");
+  const std::string path = canonical_path(latin1(info[0]));
+  return Napi::Boolean::New(info.Env(), inside_virtual_dir(path, virtual_dir_));
 }
 
 // JS thread.

@@ -485,10 +485,10 @@ BOOL Request::read_client(void* buffer, DWORD* size) {
     maybe_resume_locked();
     return TRUE;
   }
+  // The end of the body, or a client that is gone: IIS documents TRUE with 0 bytes for
+  // both (isapi.md section 4); IS_CONNECTED tells them apart.
   *size = 0;
-  if (body_ended_)
-    return TRUE;
-  return fail(ERROR_NETNAME_DELETED);
+  return TRUE;
 }
 
 BOOL Request::async_read_locked(void* buffer, DWORD* size, DWORD* flags) {

@@ -117,6 +117,19 @@ std::string remove_dot_segments(const std::string& path) {
   return out.empty() ? "/" : out;
 }
 
+std::string canonical_path(const std::string& raw_target) {
+  return remove_dot_segments(percent_decode(raw_target.substr(0, raw_target.find('?'))));
+}
+
+bool inside_virtual_dir(const std::string& canonical, const std::string& virtual_dir) {
+  if (virtual_dir == "/" || virtual_dir.empty())
+    return true;
+  if (canonical.size() < virtual_dir.size() ||
+      !ascii_iequals(canonical.substr(0, virtual_dir.size()), virtual_dir))
+    return false;
+  return canonical.size() == virtual_dir.size() || canonical[virtual_dir.size()] == '/';
+}
+
 std::string utf8_to_ansi(const std::string& utf8) {
   std::string out;
   out.reserve(utf8.size());
