@@ -149,9 +149,16 @@ bool Host::do_close(std::uint32_t deadline_ms) {
     lock.lock();
     changed_.wait_for(lock, abandon_grace, [this] { return live_.empty(); });
   }
-  const bool drained = live_.empty();
+  bool drained = live_.empty();
   const std::size_t outstanding = live_.size();
   lock.unlock();
+  // A request can end (DONE) while its thread is still inside the extension, returning
+  // from a completion routine or HttpExtensionProc: those threads leave first.
+  const auto grace = std::chrono::steady_clock::now() + abandon_grace;
+  if (drained && !(proc_pool_->wait_idle(grace) && completion_pool_->wait_idle(grace))) {
+    drained = false;
+    log("isapi-host: a host thread is still inside the extension after every request ended");
+  }
 
   if (drained) {
     extension_->terminate(HSE_TERM_MUST_UNLOAD);

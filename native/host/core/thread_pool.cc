@@ -65,6 +65,14 @@ void ThreadPool::stop() {
   }
 }
 
+bool ThreadPool::wait_idle(clock::time_point deadline) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  return idle_changed_.wait_until(lock, deadline, [this] {
+    return tasks_.empty() &&
+           std::none_of(workers_.begin(), workers_.end(), [](const Worker& w) { return w.busy; });
+  });
+}
+
 std::size_t ThreadPool::size() {
   std::lock_guard<std::mutex> lock(mutex_);
   return workers_.size();
@@ -102,6 +110,7 @@ void ThreadPool::run(Worker* self) {
     task.first = nullptr; // what the task captured goes before the thread counts as idle
     lock.lock();
     self->busy = false;
+    idle_changed_.notify_all();
   }
 }
 

@@ -36,6 +36,10 @@ public:
   /// Runs the queued tasks, then joins the threads. Not from a pool thread.
   void stop();
 
+  /// Any thread: waits until no task is queued or running, up to `deadline`; false when
+  /// it passed first.
+  bool wait_idle(clock::time_point deadline);
+
   /// Any thread: how many threads the pool has started.
   std::size_t size();
 
@@ -62,6 +66,7 @@ private:
   const unsigned max_threads_;
   std::mutex mutex_;
   std::condition_variable wake_;
+  std::condition_variable idle_changed_; ///< a task finished (wait_idle)
   std::deque<std::pair<std::function<void()>, std::string>> tasks_;
   std::list<Worker> workers_; ///< a list: each thread keeps a pointer to its entry
   std::size_t idle_ = 0;

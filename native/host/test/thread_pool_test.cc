@@ -4,9 +4,31 @@
 
 #include <atomic>
 #include <future>
+#include <string>
 
 namespace isapi_host {
 namespace {
+
+// One task that blocks its thread until release(); run() returns once it has started.
+class BlockedTask {
+public:
+  void run(ThreadPool& pool, const std::string& label) {
+    std::shared_future<void> released = released_;
+    pool.post(
+        [this, released] {
+          started_.set_value();
+          released.wait();
+        },
+        label);
+    started_.get_future().wait();
+  }
+  void release() { release_.set_value(); }
+
+private:
+  std::promise<void> release_;
+  std::shared_future<void> released_ = release_.get_future().share();
+  std::promise<void> started_;
+};
 
 TEST(ThreadPool, GrowsWhileItsThreadsAreBlocked) {
   ThreadPool pool(2, 8);
@@ -44,23 +66,25 @@ TEST(ThreadPool, StopsAtTheCapAndRunsTheRestLater) {
 
 TEST(ThreadPool, ReportsABlockedTaskOnce) {
   ThreadPool pool(1, 1);
-  std::promise<void> release;
-  std::shared_future<void> released = release.get_future().share();
-  std::promise<void> started;
-  pool.post(
-      [released, &started] {
-        started.set_value();
-        released.wait();
-      },
-      "HttpExtensionProc of GET /x");
-  started.get_future().wait();
+  BlockedTask task;
+  task.run(pool, "HttpExtensionProc of GET /x");
   std::vector<ThreadPool::Blocked> blocked;
   while (blocked.empty())
     blocked = pool.newly_blocked(std::chrono::milliseconds(0));
   ASSERT_EQ(blocked.size(), 1u);
   EXPECT_EQ(blocked[0].label, "HttpExtensionProc of GET /x");
   EXPECT_TRUE(pool.newly_blocked(std::chrono::milliseconds(0)).empty());
-  release.set_value();
+  task.release();
+  pool.stop();
+}
+
+TEST(ThreadPool, WaitIdleSeesARunningTask) {
+  ThreadPool pool(1, 1);
+  BlockedTask task;
+  task.run(pool, "t");
+  EXPECT_FALSE(pool.wait_idle(ThreadPool::clock::now()));
+  task.release();
+  EXPECT_TRUE(pool.wait_idle(ThreadPool::clock::now() + std::chrono::seconds(10)));
   pool.stop();
 }
 
