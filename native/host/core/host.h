@@ -74,9 +74,10 @@ private:
   const HostConfig config_;
   const VerifierPolicy policy_;
   std::shared_ptr<EventSink> sink_;
-  std::unique_ptr<Extension> extension_;
-  std::unique_ptr<ThreadPool> proc_pool_;
-  std::unique_ptr<ThreadPool> completion_pool_;
+  // Shared: a close that is not drained hands them to a process-wide keep list.
+  std::shared_ptr<Extension> extension_;
+  std::shared_ptr<ThreadPool> proc_pool_;
+  std::shared_ptr<ThreadPool> completion_pool_;
 
   std::mutex mutex_;
   std::condition_variable changed_;
