@@ -4,11 +4,19 @@
 
 namespace isapi_host {
 
+namespace {
+// How long a task waits with every thread busy before the pool grows, and how often the
+// supervisor looks.
+constexpr auto inject_after = std::chrono::milliseconds(50);
+constexpr auto supervise_every = std::chrono::milliseconds(20);
+} // namespace
+
 ThreadPool::ThreadPool(unsigned min_threads, unsigned max_threads)
     : max_threads_(std::max({1u, min_threads, max_threads})) {
   std::lock_guard<std::mutex> lock(mutex_);
   for (unsigned i = 0; i < std::max(1u, min_threads); ++i)
     start_worker_locked();
+  supervisor_ = std::thread([this] { supervise(); });
 }
 
 ThreadPool::~ThreadPool() {
@@ -26,10 +34,7 @@ bool ThreadPool::post(std::function<void()> task, std::string label) {
     std::lock_guard<std::mutex> lock(mutex_);
     if (stopping_)
       return false;
-    tasks_.emplace_back(std::move(task), std::move(label));
-    // Every idle thread already has a task to take: this one needs a thread of its own.
-    if (tasks_.size() > idle_ && workers_.size() < max_threads_)
-      start_worker_locked();
+    tasks_.push_back(Task{std::move(task), std::move(label), clock::now()});
   }
   wake_.notify_one();
   return true;
@@ -42,7 +47,10 @@ void ThreadPool::stop() {
     stopping_ = true;
   }
   wake_.notify_all();
+  supervisor_wake_.notify_all();
   const auto self = std::this_thread::get_id();
+  if (supervisor_.joinable())
+    supervisor_.join();
   // Threads may still be starting while others are joined: take the list under the lock,
   // one entry at a time, until it is empty.
   for (;;) {
@@ -99,18 +107,30 @@ void ThreadPool::run(Worker* self) {
     --idle_;
     if (tasks_.empty())
       return; // stopping and drained
-    auto task = std::move(tasks_.front());
+    Task task = std::move(tasks_.front());
     tasks_.pop_front();
     self->busy = true;
     self->reported = false;
     self->busy_since = clock::now();
-    self->label = std::move(task.second);
+    self->label = std::move(task.label);
     lock.unlock();
-    task.first();
-    task.first = nullptr; // what the task captured goes before the thread counts as idle
+    task.run();
+    task.run = nullptr; // what the task captured goes before the thread counts as idle
     lock.lock();
     self->busy = false;
     idle_changed_.notify_all();
+  }
+}
+
+// The supervising thread: one more worker when the oldest task has waited too long with
+// no thread idle.
+void ThreadPool::supervise() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (!stopping_) {
+    supervisor_wake_.wait_for(lock, supervise_every, [this] { return stopping_; });
+    if (!stopping_ && !tasks_.empty() && idle_ == 0 && workers_.size() < max_threads_ &&
+        clock::now() - tasks_.front().queued >= inject_after)
+      start_worker_locked();
   }
 }
 

@@ -1,6 +1,7 @@
-// A pool of host threads that grows on demand, as IIS's does: when a task arrives and no
-// thread is idle (the others are blocked inside the extension, in a synchronous ReadClient
-// or WriteClient), a new thread starts, up to a cap. The host keeps two: one for
+// A pool of host threads that grows on demand, as IIS's does: when a task has waited
+// `inject_after` with no thread idle (the others are blocked inside the extension, in a
+// synchronous ReadClient or WriteClient), a supervising thread starts one more, up to a cap.
+// Waiting first keeps a burst of short tasks from growing the pool. The host keeps two: one for
 // HttpExtensionProc, one for I/O completions, so completions never queue behind blocked
 // HttpExtensionProc calls. Tasks never run inline inside the call that posted them.
 #ifndef KALLITHEA_ISAPI_HOST_THREAD_POOL_H
@@ -60,14 +61,23 @@ private:
     std::string label;
   };
 
+  struct Task {
+    std::function<void()> run;
+    std::string label;
+    clock::time_point queued;
+  };
+
   void start_worker_locked();
   void run(Worker* self);
+  void supervise();
 
   const unsigned max_threads_;
   std::mutex mutex_;
   std::condition_variable wake_;
   std::condition_variable idle_changed_; ///< a task finished (wait_idle)
-  std::deque<std::pair<std::function<void()>, std::string>> tasks_;
+  std::condition_variable supervisor_wake_;
+  std::deque<Task> tasks_;
+  std::thread supervisor_;
   std::list<Worker> workers_; ///< a list: each thread keeps a pointer to its entry
   std::size_t idle_ = 0;
   bool stopping_ = false;

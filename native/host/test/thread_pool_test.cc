@@ -5,6 +5,7 @@
 #include <atomic>
 #include <future>
 #include <string>
+#include <thread>
 
 namespace isapi_host {
 namespace {
@@ -57,6 +58,10 @@ TEST(ThreadPool, StopsAtTheCapAndRunsTheRestLater) {
           ++done;
         },
         "t");
+  // Grows to the cap (the supervisor adds a thread once a task has waited), no further.
+  while (pool.size() < 2)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
   EXPECT_EQ(pool.size(), 2u);
   release.set_value();
   pool.stop();
