@@ -13,7 +13,8 @@ import {
   accounts,
   bridgePattern,
   findDescendant,
-  gearboxPattern,
+  workerPattern,
+  findDescendants,
   memory,
   repoRoot,
   resetPeak,
@@ -88,13 +89,29 @@ async function fillRepositories(k: KallitheaInstance, dir: string, env: NodeJS.P
   await rm(hgSource, { recursive: true, force: true });
 }
 
-async function processes(k: KallitheaInstance): Promise<{ host: number; bridge: number; kallithea: number }> {
+/** The host, its bridge, and the Kallithea processes that serve `way`: the bridge's workers, or Kallithea alone. */
+async function processes(
+  k: KallitheaInstance,
+  way: Way,
+): Promise<{ host: number; bridge: number; kallithea: number[] }> {
   const host = k.root.serve.pid as number;
   const bridge = await findDescendant(host, bridgePattern);
-  const kallithea = await findDescendant(host, gearboxPattern);
-  if (bridge === undefined || kallithea === undefined)
-    throw new Error('bridge or gearbox not found under serve');
+  const kallithea = way === 'direct' ? [k.directPid] : await findDescendants(host, workerPattern);
+  if (bridge === undefined || kallithea.length === 0)
+    throw new Error('bridge or workers not found under serve');
   return { host, bridge, kallithea };
+}
+
+async function sum(pids: number[], of: (pid: number) => Promise<number>): Promise<number> {
+  let total = 0;
+  for (const pid of pids) total += await of(pid);
+  return total;
+}
+
+async function highest(pids: number[]): Promise<number> {
+  let peak = 0;
+  for (const pid of pids) peak = Math.max(peak, (await memory(pid)).hwm);
+  return peak;
 }
 
 async function clone(
@@ -104,14 +121,14 @@ async function clone(
   dir: string,
   env: NodeJS.ProcessEnv,
 ): Promise<{ seconds: number; peaks: Peaks; cpu: Peaks }> {
-  const pids = await processes(k);
-  for (const pid of Object.values(pids)) await resetPeak(pid);
+  const pids = await processes(k, way);
+  for (const pid of [pids.host, pids.bridge, ...pids.kallithea]) await resetPeak(pid);
   const cpuBefore = {
     host: await cpuSeconds(pids.host),
     bridge: await cpuSeconds(pids.bridge),
-    kallithea: await cpuSeconds(pids.kallithea),
+    kallithea: await sum(pids.kallithea, cpuSeconds),
   };
-  const base = way === 'direct' ? k.root.direct : k.root.url;
+  const base = way === 'direct' ? k.direct : k.root.url;
   const url = repoUrl(base, `bench-${vcs}`, accounts.bob.user, accounts.bob.password);
   const target = join(dir, `clone-${vcs}-${way}`);
   const args =
@@ -124,12 +141,12 @@ async function clone(
   const peaks = {
     host: (await memory(pids.host)).hwm,
     bridge: (await memory(pids.bridge)).hwm,
-    kallithea: (await memory(pids.kallithea)).hwm,
+    kallithea: await highest(pids.kallithea),
   };
   const cpu = {
     host: (await cpuSeconds(pids.host)) - cpuBefore.host,
     bridge: (await cpuSeconds(pids.bridge)) - cpuBefore.bridge,
-    kallithea: (await cpuSeconds(pids.kallithea)) - cpuBefore.kallithea,
+    kallithea: (await sum(pids.kallithea, cpuSeconds)) - cpuBefore.kallithea,
   };
   await rm(target, { recursive: true, force: true });
   return { seconds, peaks, cpu };
@@ -215,7 +232,7 @@ async function main(): Promise<void> {
 
     // Summary page of bench-git (lists the repository's name), logged in on every request:
     // directly with the container header Kallithea trusts, through the path as CORP\alice.
-    const direct = await pageLoads(new URL('bench-git', k.root.direct).toString(), {
+    const direct = await pageLoads(new URL('bench-git', k.direct).toString(), {
       'X-Forwarded-User': `CORP\\${accounts.alice.user}`,
     });
     const path = await pageLoads(new URL('bench-git', k.root.url).toString(), {
