@@ -159,7 +159,11 @@ EOF
 }
 
 stage_config() {
-    local common=(host=127.0.0.1 '[app:main]' remote_addr_variable=HTTP_X_FORWARDED_FOR)
+    # The bridge runs several Kallithea processes on this config: the one cache region
+    # kept in memory (long_term: commit author -> user) goes to files shared by them, so no
+    # process shows what another changed. Sessions are files already (cache_dir/sessions).
+    local common=(host=127.0.0.1 '[app:main]' remote_addr_variable=HTTP_X_FORWARDED_FOR
+        beaker.cache.long_term.type=file)
     rm -f "$DIR/my.ini" "$DIR/my-vdir.ini"
     "$VBIN/kallithea-cli" config-create "$DIR/my.ini" port="$PORT" "${common[@]}"
     # Same database (sqlite:///%(here)s/kallithea.db), served under a prefix by
@@ -172,6 +176,7 @@ stage_config() {
     # config-create prints template errors but still exits 0: check the result.
     grep -qx "port = $PORT" "$DIR/my.ini"
     grep -qx "remote_addr_variable = HTTP_X_FORWARDED_FOR" "$DIR/my.ini"
+    grep -qx "beaker.cache.long_term.type = file" "$DIR/my.ini"
     if grep -q '^url_scheme_variable' "$DIR/my.ini"; then echo "url_scheme_variable must stay unset"; return 1; fi
     grep -qx "port = $VDIR_PORT" "$DIR/my-vdir.ini"
     grep -qx "filter-with = proxy-prefix" "$DIR/my-vdir.ini"
@@ -204,7 +209,7 @@ stage_provision() {
 # ------------------------------------------------------------------ build
 
 VENV_KEY=$(hash_str "$("$PYTHON" -c 'import sys; print(sys.version)' 2>&1)" "$(hash_of "$REQUIREMENTS")" venv-1)
-CONFIG_KEY=$(hash_str "$VENV_KEY" "$PORT" "$VDIR_PORT" "$VDIR_PREFIX" config-1)
+CONFIG_KEY=$(hash_str "$VENV_KEY" "$PORT" "$VDIR_PORT" "$VDIR_PREFIX" config-2)
 DB_KEY=$(hash_str "$ADMIN_USER" "$ADMIN_PASSWORD" "$ADMIN_EMAIL" "$DIR" db-1)
 FRONTEND_KEY=$(hash_str "$VENV_KEY" frontend-1)
 PROVISION_KEY=$(hash_str "$DB_KEY" "$(hash_of "$PROVISION")" "$BOB_PASSWORD" "$CAROL_PASSWORD" provision-1)

@@ -50,6 +50,8 @@ export interface KallitheaInstance {
   direct: string;
   /** That process. */
   directPid: number;
+  /** The admin's API key. */
+  apiKey: string;
   /** Kallithea's JSON API as admin, straight to the root Kallithea. */
   api(method: string, args: Record<string, unknown>): Promise<unknown>;
   /** A new repository with bob write and carol read, as provision.py gives hgrepo/gitrepo. */
@@ -367,6 +369,7 @@ async function started(
     vdir,
     direct: direct.url,
     directPid: direct.pid,
+    apiKey,
     api,
     async createRepo(name, type) {
       await api('create_repo', { repo_name: name, repo_type: type });
