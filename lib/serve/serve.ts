@@ -4,8 +4,9 @@
 // Kallithea: browser -> isapi-host -> DLL -> bridge (started by the DLL) -> the bridge's
 // Kallithea workers. As on IIS, the extension owns the whole lifecycle: stopping it stops
 // the bridge, which stops the workers.
-import { existsSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer, request as httpRequest, type RequestListener, type Server } from 'node:http';
+import { createServer as createTlsServer, request as httpsRequest } from 'node:https';
 import { resolve } from 'node:path';
 import { BridgeError } from '../bridge/errors.js';
 import { defaultWorkers } from '../config/bridge-section.js';
@@ -38,6 +39,8 @@ export interface ServeOptions {
   allowAnonymous?: boolean;
   /** Kallithea's venv; default the venv folder beside my.ini, else the one kallithea-cli is in. */
   venv?: string;
+  /** Serve HTTPS with this PEM certificate and key, as IIS with a TLS binding. */
+  tls?: { cert: string; key: string };
   /** Kallithea worker processes; default one per CPU, at least 2. */
   workers?: number;
   /** How long Kallithea may take to answer the first request; default 180 s. */
@@ -83,13 +86,17 @@ function listen(server: Server, port: number, host: string): Promise<number> {
  */
 function firstRequest(url: string): Promise<number> {
   const probe = `Basic ${Buffer.from('kallithea-isapi-serve-probe:').toString('base64')}`;
-  return fetch(url, { redirect: 'manual', headers: { Authorization: probe } }).then(
-    async (response) => {
-      await response.arrayBuffer();
-      return response.status;
-    },
-    () => 0,
-  );
+  // Our own server on this machine: its certificate need not be one this Node trusts.
+  const send = url.startsWith('https:') ? httpsRequest : httpRequest;
+  return new Promise((resolve) => {
+    const req = send(url, { headers: { Authorization: probe }, rejectUnauthorized: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+      res.on('error', () => resolve(0));
+    });
+    req.on('error', () => resolve(0));
+    req.end();
+  });
 }
 
 /** The first answer that is not 503 (the bridge says 503 + Retry-After until a worker is ready). */
@@ -183,14 +190,19 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
     host.on('log', (line: string) => options.log(line));
     const running = host;
     const prompt = usersFile !== undefined && !(options.allowAnonymous ?? false);
-    server = createServer((req, res) => {
+    const handler: RequestListener = (req, res) => {
       if (prompt && promptForLogin(req, res, virtualDir)) return;
       running.handle(req, res);
-    });
+    };
+    const tls = options.tls;
+    server =
+      tls === undefined
+        ? createServer(handler)
+        : createTlsServer({ cert: readFileSync(tls.cert), key: readFileSync(tls.key) }, handler);
     const listenHost = options.host ?? '127.0.0.1';
     const port = await listen(server, options.port, listenHost);
     const shownHost = listenHost.includes(':') ? `[${listenHost}]` : listenHost;
-    const url = `http://${shownHost}:${port}${virtualDir === '/' ? '/' : `${virtualDir}/`}`;
+    const url = `${options.tls === undefined ? 'http' : 'https'}://${shownHost}:${port}${virtualDir === '/' ? '/' : `${virtualDir}/`}`;
     const firstStatus = await firstAnswer(url, options.startTimeoutMs ?? 180_000);
     return { url, virtualDir, python, windowsUsers, dllLog: ini.logFile, firstStatus, close };
   } catch (error) {

@@ -18,6 +18,8 @@ const usage = `usage: kallithea-isapi serve -c my.ini [options]
                         the Windows login prompt (as IIS with anonymous access enabled)
   --venv DIR            Kallithea's venv (default: venv beside my.ini, else kallithea-cli's)
   --workers N           Kallithea worker processes (default: one per CPU, at least 2)
+  --tls-cert FILE       serve HTTPS with this PEM certificate (and --tls-key), as IIS with TLS
+  --tls-key FILE        its PEM private key
   --dll FILE            the ISAPI extension (default: build-dll/Release of this package)
   --dll-log FILE        the DLL's log (default: a temporary file, printed)
   -q, --quiet           accepted for old scripts: Kallithea's own output goes to the DLL log
@@ -63,6 +65,8 @@ export async function run(args: string[]): Promise<number> {
       'allow-anonymous': { type: 'boolean', default: false },
       venv: { type: 'string' },
       workers: { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
       dll: { type: 'string' },
       'dll-log': { type: 'string' },
       quiet: { type: 'boolean', short: 'q', default: false },
@@ -82,6 +86,12 @@ export async function run(args: string[]): Promise<number> {
   const workers = values.workers === undefined ? undefined : Number(values.workers);
   if (workers !== undefined && (!Number.isInteger(workers) || workers < 1 || workers > 64)) {
     process.stderr.write(`kallithea-isapi serve: --workers must be 1 to 64, got ${values.workers}\n`);
+    return 2;
+  }
+  const cert = values['tls-cert'];
+  const key = values['tls-key'];
+  if ((cert === undefined) !== (key === undefined)) {
+    process.stderr.write('kallithea-isapi serve: give both --tls-cert and --tls-key, or neither\n');
     return 2;
   }
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
@@ -111,6 +121,7 @@ export async function run(args: string[]): Promise<number> {
       usersFile: values['no-users'] ? undefined : (values.users ?? defaultUsersFile()),
       venv: values.venv,
       workers,
+      ...(cert === undefined || key === undefined ? {} : { tls: { cert, key } }),
       dll: values.dll,
       dllLog: values['dll-log'],
       log,
