@@ -16,8 +16,9 @@ say() { printf '[setup] %s\n' "$*"; }
 # and C++ unit tests. mingw-w64, wine: the Windows DLL builds and their run under Wine.
 # mercurial, git: real VCS clients for the Kallithea tests. chromium: browser tests.
 # wrk: benchmarks. clang-format: C++ formatting check. curl: test client.
+# postgresql: the PostgreSQL-backed Kallithea instance (kallithea-instance.sh --postgres).
 packages=(nginx libfcgi-bin libasio-dev build-essential cmake libgtest-dev mingw-w64 wine
-  mercurial git chromium wrk clang-format curl python3-venv)
+  mercurial git chromium wrk clang-format curl python3-venv postgresql)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

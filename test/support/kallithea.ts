@@ -288,7 +288,8 @@ export async function spawnExtraServe(
   return spawnServeProcess(config, ['--users', windowsUsersFile, ...args]);
 }
 
-function spawnServeProcess(config: string, args: string[]): ExtraServe {
+/** `kallithea-isapi serve -c config --port 0 ...args`; the test stops it. */
+export function spawnServeProcess(config: string, args: string[]): ExtraServe {
   const serve = spawn(
     process.execPath,
     [join(repoRoot, 'bin', 'kallithea-isapi.js'), 'serve', '-c', config, '--port', '0', ...args],
