@@ -13,13 +13,16 @@
         "native/host/addon/event_sink.cc",
         "native/host/addon/host_object.cc",
         "native/host/core/body_buffer.cc",
+        "native/host/core/chunk_parser.cc",
         "native/host/core/connections.cc",
         "native/host/core/extension.cc",
         "native/host/core/host.cc",
         "native/host/core/request.cc",
+        "native/host/core/response_head.cc",
         "native/host/core/server_variables.cc",
         "native/host/core/text_encoding.cc",
-        "native/host/core/thread_pool.cc"
+        "native/host/core/thread_pool.cc",
+        "native/host/core/verifier_policy.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the isapi-host addon and the fixture extensions with AddressSanitizer and
 # UndefinedBehaviorSanitizer (into build-asan/, leaving build/ alone) and runs the
-# isapi-host conformance tests (test/native) against them.
+# isapi-host conformance tests (test/native) against them, after the core's GoogleTest
+# units (native/host/test) built the same way.
 #
 # Node itself is not instrumented, so the sanitizer runtimes are preloaded into the Node
 # processes of the run (LD_PRELOAD of gcc's libasan and libubsan; the tests drop it for
@@ -31,6 +32,10 @@ npx node-gyp rebuild -C "$out/addon" >"$out/addon.log" 2>&1 || { cat "$out/addon
 echo "[asan] building the fixtures with -fsanitize=address,undefined"
 bash scripts/build-fixtures.sh "$out/fixtures" -DFIXTURE_SANITIZE=ON >"$out/fixtures.log" 2>&1 ||
   { cat "$out/fixtures.log"; exit 1; }
+
+echo "[asan] the core's GoogleTest units with -fsanitize=address,undefined"
+ASAN_OPTIONS="detect_leaks=1:abort_on_error=1" UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
+  bash scripts/host-unit.sh "$out/host-unit" -DHOST_UNIT_SANITIZE=ON
 
 echo "[asan] compiling the tests"
 npx tsc -p tsconfig.json

@@ -2,11 +2,15 @@
 # Create (idempotently, cached) a local Kallithea 0.7.0 instance for the tests
 # and the local `serve` command.
 #
-# usage: scripts/kallithea-instance.sh [--check] [DIR]
+# usage: scripts/kallithea-instance.sh [--check] [--postgres] [DIR]
 #
-#   DIR      instance directory (default: <repo>/.cache/kallithea)
-#   --check  after building, start both servers, prove container auth,
-#            hg/git clone, 401 and 403 through them, then stop them
+#   DIR         instance directory (default: <repo>/.cache/kallithea)
+#   --check     after building, start both servers, prove container auth,
+#               hg/git clone, 401 and 403 through them, then stop them
+#   --postgres  also build a PostgreSQL-backed instance in the same DIR (same
+#               venv): Debian's PostgreSQL cluster in DIR/pg (socket only,
+#               started for the build and stopped after it), database
+#               `kallithea`, DIR/my-pg.ini, repositories in DIR/repos-pg
 #
 # Environment:
 #   KALLITHEA_PORT            port of DIR/my.ini            (default 5050)
@@ -15,6 +19,8 @@
 #   KALLITHEA_BOB_PASSWORD    password of user bob          (default bob-secret-1)
 #   KALLITHEA_CAROL_PASSWORD  password of user carol        (default carol-secret-1)
 #   KALLITHEA_PYTHON          Python 3.11 interpreter       (default python3)
+#   KALLITHEA_PG_PORT         PostgreSQL's port (its socket name)  (default 5439)
+#   KALLITHEA_PG_KALLITHEA_PORT  port of DIR/my-pg.ini      (default 5052)
 #
 # Result in DIR: venv/ (Kallithea and its pinned dependencies), my.ini (port
 # KALLITHEA_PORT, served at /), my-vdir.ini (same database, port
@@ -28,10 +34,12 @@ set -euo pipefail
 usage() { sed -n '2,/^$/p' "$0" | sed 's/^# \{0,1\}//'; }
 
 CHECK=0
+POSTGRES=0
 DIR=
 while [ $# -gt 0 ]; do
     case "$1" in
         --check) CHECK=1 ;;
+        --postgres) POSTGRES=1 ;;
         -h|--help) usage; exit 0 ;;
         -*) echo "unknown option: $1" >&2; usage >&2; exit 2 ;;
         *) [ -z "$DIR" ] || { echo "only one DIR, please" >&2; exit 2; }; DIR=$1 ;;
@@ -159,7 +167,11 @@ EOF
 }
 
 stage_config() {
-    local common=(host=127.0.0.1 '[app:main]' remote_addr_variable=HTTP_X_FORWARDED_FOR)
+    # The bridge runs several Kallithea processes on this config: the one cache region
+    # kept in memory (long_term: commit author -> user) goes to files shared by them, so no
+    # process shows what another changed. Sessions are files already (cache_dir/sessions).
+    local common=(host=127.0.0.1 '[app:main]' remote_addr_variable=HTTP_X_FORWARDED_FOR
+        beaker.cache.long_term.type=file)
     rm -f "$DIR/my.ini" "$DIR/my-vdir.ini"
     "$VBIN/kallithea-cli" config-create "$DIR/my.ini" port="$PORT" "${common[@]}"
     # Same database (sqlite:///%(here)s/kallithea.db), served under a prefix by
@@ -172,6 +184,7 @@ stage_config() {
     # config-create prints template errors but still exits 0: check the result.
     grep -qx "port = $PORT" "$DIR/my.ini"
     grep -qx "remote_addr_variable = HTTP_X_FORWARDED_FOR" "$DIR/my.ini"
+    grep -qx "beaker.cache.long_term.type = file" "$DIR/my.ini"
     if grep -q '^url_scheme_variable' "$DIR/my.ini"; then echo "url_scheme_variable must stay unset"; return 1; fi
     grep -qx "port = $VDIR_PORT" "$DIR/my-vdir.ini"
     grep -qx "filter-with = proxy-prefix" "$DIR/my-vdir.ini"
@@ -204,7 +217,7 @@ stage_provision() {
 # ------------------------------------------------------------------ build
 
 VENV_KEY=$(hash_str "$("$PYTHON" -c 'import sys; print(sys.version)' 2>&1)" "$(hash_of "$REQUIREMENTS")" venv-1)
-CONFIG_KEY=$(hash_str "$VENV_KEY" "$PORT" "$VDIR_PORT" "$VDIR_PREFIX" config-1)
+CONFIG_KEY=$(hash_str "$VENV_KEY" "$PORT" "$VDIR_PORT" "$VDIR_PREFIX" config-2)
 DB_KEY=$(hash_str "$ADMIN_USER" "$ADMIN_PASSWORD" "$ADMIN_EMAIL" "$DIR" db-1)
 FRONTEND_KEY=$(hash_str "$VENV_KEY" frontend-1)
 PROVISION_KEY=$(hash_str "$DB_KEY" "$(hash_of "$PROVISION")" "$BOB_PASSWORD" "$CAROL_PASSWORD" provision-1)
@@ -215,6 +228,55 @@ run_stage config "$CONFIG_KEY" "$DIR/my-vdir.ini" stage_config
 run_stage db "$DB_KEY" "$DIR/kallithea.db" stage_db
 run_stage frontend "$FRONTEND_KEY" "$SITE/kallithea/public/css/style.css" stage_frontend
 run_stage provision "$PROVISION_KEY" "$DIR/repos/gitrepo" stage_provision
+
+# ------------------------------------------------------------- postgres
+
+PG_BIN=/usr/lib/postgresql/15/bin
+PG=$DIR/pg
+PG_PORT=${KALLITHEA_PG_PORT:-5439}
+PG_KALLITHEA_PORT=${KALLITHEA_PG_KALLITHEA_PORT:-5052}
+PG_URL="postgresql://kallithea@/kallithea?host=$PG/run&port=$PG_PORT"
+
+# pg_ctl as the postgres user (PostgreSQL refuses to run as root), socket only.
+pg() { runuser -u postgres -- "$PG_BIN/$1" "${@:2}"; }
+pg_start() {
+    pg pg_ctl -D "$PG/data" -l "$PG/server.log" -w -o "-k $PG/run -p $PG_PORT -c listen_addresses=''" start
+}
+pg_stop() { pg pg_ctl -D "$PG/data" -w -m fast stop || true; }
+
+stage_pg_driver() {
+    # A wheel: no libpq headers or compiler needed.
+    "$VBIN/pip" install --no-deps psycopg2-binary==2.9.10
+    "$VBIN/python" -c 'import psycopg2; print("psycopg2", psycopg2.__version__)'
+}
+
+stage_pg_db() {
+    pg_stop
+    rm -rf "$PG" "$DIR/repos-pg" "$DIR/my-pg.ini"
+    mkdir -p "$PG/run" "$DIR/repos-pg"
+    chown -R postgres:postgres "$PG"
+    pg initdb -D "$PG/data" -A trust -U postgres --no-sync
+    pg_start
+    trap pg_stop EXIT
+    pg psql -h "$PG/run" -p "$PG_PORT" -U postgres -c 'CREATE ROLE kallithea LOGIN CREATEDB'
+    pg psql -h "$PG/run" -p "$PG_PORT" -U postgres -c 'CREATE DATABASE kallithea OWNER kallithea'
+    "$VBIN/kallithea-cli" config-create "$DIR/my-pg.ini" port="$PG_KALLITHEA_PORT" host=127.0.0.1 \
+        '[app:main]' remote_addr_variable=HTTP_X_FORWARDED_FOR beaker.cache.long_term.type=file \
+        "sqlalchemy.url=$PG_URL"
+    grep -qxF "sqlalchemy.url = $PG_URL" "$DIR/my-pg.ini"
+    "$VBIN/kallithea-cli" db-create -c "$DIR/my-pg.ini" \
+        --user="$ADMIN_USER" --password="$ADMIN_PASSWORD" --email="$ADMIN_EMAIL" \
+        --repos="$DIR/repos-pg" --force-yes --no-public-access
+    (cd "$DIR" && "$VBIN/python" "$PROVISION" -c "$DIR/my-pg.ini" provision)
+    pg_stop
+    trap - EXIT
+}
+
+if [ "$POSTGRES" = 1 ]; then
+    PG_KEY=$(hash_str "$DB_KEY" "$PROVISION_KEY" "$PG_PORT" "$PG_KALLITHEA_PORT" pg-1)
+    run_stage pg_driver "$VENV_KEY-pg-1" "$SITE/psycopg2" stage_pg_driver
+    run_stage pg_db "$PG_KEY" "$DIR/repos-pg/gitrepo" stage_pg_db
+fi
 
 # ------------------------------------------------------------------ check
 

@@ -18,8 +18,9 @@ say() { printf '[setup] %s\n' "$*"; }
 # wrk: benchmarks. clang-format: C++ formatting check. curl: test client.
 # clang, libclang-rt-14-dev: the DLL's libFuzzer targets (scripts/fuzz.sh) and its
 # ThreadSanitizer build (scripts/tsan-dll.sh).
+# postgresql: the PostgreSQL-backed Kallithea instance (kallithea-instance.sh --postgres).
 packages=(nginx libfcgi-bin libasio-dev build-essential cmake libgtest-dev mingw-w64 wine
-  mercurial git chromium wrk clang-format curl python3-venv clang libclang-rt-14-dev)
+  mercurial git chromium wrk clang-format curl python3-venv clang libclang-rt-14-dev postgresql)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

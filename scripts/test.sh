@@ -51,6 +51,16 @@ else
   cat "$log"; failed=$((failed + 1)); broken+=("dll-unit build")
 fi
 
+# The isapi-host core's unit tests (GoogleTest, native/host/test), counted the same way.
+say "suite host-unit (GoogleTest)"
+log=.cache/logs/test-host-unit.log
+bash scripts/host-unit.sh 2>&1 | tee "$log"
+rc=${PIPESTATUS[0]}
+p=$(grep -oE '^\[  PASSED  \] [0-9]+' "$log" | grep -oE '[0-9]+$' || echo 0)
+f=$(grep -oE '^\[  FAILED  \] [0-9]+ test' "$log" | grep -oE '[0-9]+' || echo 0)
+passed=$((passed + p)) failed=$((failed + f))
+if [ "$rc" -ne 0 ]; then [ "$f" -eq 0 ] && failed=$((failed + 1)); broken+=(host-unit); fi
+
 run_suite unit
 run_suite peers --timeout 120000
 run_suite native --timeout 120000

@@ -4,7 +4,10 @@
 //   (2) the whole path: isapi-host -> kallithea_isapi.so -> bridge -> Kallithea
 // hg clone and git clone of the same large repositories (median of 3, interleaved), the
 // ratio (2)/(1) (target <= 1.10), the peak RSS (VmHWM, reset before each clone) of each
-// process, and repository-summary page loads per second with 8 concurrent users.
+// process, and repository-summary page loads per second with 8 concurrent users. Then the
+// worker pool: summary-page latency idle and while a git clone runs, and pages/s with 8
+// users, each through two more serve runs on the same database, with --workers 1 and
+// --workers 2 (same run, interleaved).
 // Run: npx tsc -p tsconfig.json && node dist/bench/kallithea/run.js [MiB] [seconds]
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -13,7 +16,10 @@ import {
   accounts,
   bridgePattern,
   findDescendant,
-  gearboxPattern,
+  workerPattern,
+  findDescendants,
+  spawnExtraServe,
+  type ExtraServe,
   memory,
   repoRoot,
   resetPeak,
@@ -88,13 +94,29 @@ async function fillRepositories(k: KallitheaInstance, dir: string, env: NodeJS.P
   await rm(hgSource, { recursive: true, force: true });
 }
 
-async function processes(k: KallitheaInstance): Promise<{ host: number; bridge: number; kallithea: number }> {
+/** The host, its bridge, and the Kallithea processes that serve `way`: the bridge's workers, or Kallithea alone. */
+async function processes(
+  k: KallitheaInstance,
+  way: Way,
+): Promise<{ host: number; bridge: number; kallithea: number[] }> {
   const host = k.root.serve.pid as number;
   const bridge = await findDescendant(host, bridgePattern);
-  const kallithea = await findDescendant(host, gearboxPattern);
-  if (bridge === undefined || kallithea === undefined)
-    throw new Error('bridge or gearbox not found under serve');
+  const kallithea = way === 'direct' ? [k.directPid] : await findDescendants(host, workerPattern);
+  if (bridge === undefined || kallithea.length === 0)
+    throw new Error('bridge or workers not found under serve');
   return { host, bridge, kallithea };
+}
+
+async function sum(pids: number[], of: (pid: number) => Promise<number>): Promise<number> {
+  let total = 0;
+  for (const pid of pids) total += await of(pid);
+  return total;
+}
+
+async function highest(pids: number[]): Promise<number> {
+  let peak = 0;
+  for (const pid of pids) peak = Math.max(peak, (await memory(pid)).hwm);
+  return peak;
 }
 
 async function clone(
@@ -104,14 +126,14 @@ async function clone(
   dir: string,
   env: NodeJS.ProcessEnv,
 ): Promise<{ seconds: number; peaks: Peaks; cpu: Peaks }> {
-  const pids = await processes(k);
-  for (const pid of Object.values(pids)) await resetPeak(pid);
+  const pids = await processes(k, way);
+  for (const pid of [pids.host, pids.bridge, ...pids.kallithea]) await resetPeak(pid);
   const cpuBefore = {
     host: await cpuSeconds(pids.host),
     bridge: await cpuSeconds(pids.bridge),
-    kallithea: await cpuSeconds(pids.kallithea),
+    kallithea: await sum(pids.kallithea, cpuSeconds),
   };
-  const base = way === 'direct' ? k.root.direct : k.root.url;
+  const base = way === 'direct' ? k.direct : k.root.url;
   const url = repoUrl(base, `bench-${vcs}`, accounts.bob.user, accounts.bob.password);
   const target = join(dir, `clone-${vcs}-${way}`);
   const args =
@@ -124,12 +146,12 @@ async function clone(
   const peaks = {
     host: (await memory(pids.host)).hwm,
     bridge: (await memory(pids.bridge)).hwm,
-    kallithea: (await memory(pids.kallithea)).hwm,
+    kallithea: await highest(pids.kallithea),
   };
   const cpu = {
     host: (await cpuSeconds(pids.host)) - cpuBefore.host,
     bridge: (await cpuSeconds(pids.bridge)) - cpuBefore.bridge,
-    kallithea: (await cpuSeconds(pids.kallithea)) - cpuBefore.kallithea,
+    kallithea: (await sum(pids.kallithea, cpuSeconds)) - cpuBefore.kallithea,
   };
   await rm(target, { recursive: true, force: true });
   return { seconds, peaks, cpu };
@@ -161,6 +183,107 @@ async function pageLoads(
   const elapsed = (Date.now() - start) / 1000;
   await agent.close();
   return { perSecond: done / elapsed, errors };
+}
+
+/** Median and maximum of page load times in ms. */
+function spread(ms: number[]): { median: number; max: number } {
+  const sorted = [...ms].sort((a, b) => a - b);
+  return { median: sorted[Math.floor(sorted.length / 2)] ?? NaN, max: sorted.at(-1) ?? NaN };
+}
+
+async function pageMs(url: string, headers: Record<string, string>): Promise<number> {
+  const start = performance.now();
+  const response = await request(url, { headers });
+  await response.body.text();
+  if (response.statusCode !== 200) throw new Error(`${url}: ${response.statusCode}`);
+  return performance.now() - start;
+}
+
+/** Summary page latency: 10 loads idle, then one every 200 ms while a git clone of bench-git runs. */
+async function latencyDuringClone(
+  base: string,
+  headers: Record<string, string>,
+  dir: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ idle: number[]; during: number[] }> {
+  const page = new URL('bench-git', base).toString();
+  const idle: number[] = [];
+  for (let i = 0; i < 10; i++) idle.push(await pageMs(page, headers));
+  const target = join(dir, 'latency-clone');
+  let cloning = true;
+  const clone = runOk(
+    'git',
+    [
+      'clone',
+      '-q',
+      '--no-checkout',
+      repoUrl(base, 'bench-git', accounts.bob.user, accounts.bob.password),
+      target,
+    ],
+    { cwd: dir, env },
+  ).finally(() => (cloning = false));
+  const during: number[] = [];
+  while (cloning) {
+    const ms = await pageMs(page, headers);
+    if (cloning) during.push(ms);
+    await new Promise((done) => setTimeout(done, 200));
+  }
+  await clone;
+  await rm(target, { recursive: true, force: true });
+  return { idle, during };
+}
+
+/** The worker pool: latency during a clone and pages/s, --workers 1 against --workers 2. */
+async function workerFigures(k: KallitheaInstance, dir: string, env: NodeJS.ProcessEnv): Promise<void> {
+  const alice = {
+    Authorization: `Basic ${Buffer.from(`${accounts.alice.user}:${accounts.alice.password}`).toString('base64')}`,
+  };
+  const runs: Array<{ workers: number; serve: ExtraServe; url: string }> = [];
+  try {
+    for (const workers of [1, 2]) {
+      const serve = await spawnExtraServe(k, `bench-workers-${workers}.ini`, ['--workers', String(workers)]);
+      runs.push({ workers, serve, url: (await serve.ready) ?? '' });
+    }
+    for (const run of runs) {
+      // Until its workers are ready the bridge answers 503.
+      for (let i = 0; i < 600; i++) {
+        const answer = await request(run.url, { headers: alice });
+        await answer.body.text();
+        if (answer.statusCode !== 503) break;
+        await new Promise((done) => setTimeout(done, 100));
+      }
+      await new Promise((done) => setTimeout(done, 5000)); // the other workers too
+    }
+    process.stdout.write(
+      `\nworker pool: summary page while a git clone of bench-git runs (${repoMiB} MiB):\n`,
+    );
+    for (const run of runs) {
+      const { idle, during } = await latencyDuringClone(run.url, alice, dir, env);
+      const i = spread(idle);
+      const d = spread(during);
+      process.stdout.write(
+        `  workers=${run.workers}: idle median ${i.median.toFixed(0)} ms; during the clone ${during.length} pages, ` +
+          `median ${d.median.toFixed(0)} ms (${(d.median / i.median).toFixed(2)} x idle), max ${d.max.toFixed(0)} ms\n`,
+      );
+    }
+    process.stdout.write(`worker pool: summary pages/s, ${USERS} concurrent users, ${loadSeconds} s each:\n`);
+    const perSecond: number[] = [];
+    for (const run of runs) {
+      const loads = await pageLoads(new URL('bench-git', run.url).toString(), alice);
+      perSecond.push(loads.perSecond);
+      process.stdout.write(
+        `  workers=${run.workers}: ${loads.perSecond.toFixed(1)} pages/s (${loads.errors} errors)\n`,
+      );
+    }
+    process.stdout.write(
+      `  workers=2 / workers=1: ${((perSecond[1] ?? 0) / (perSecond[0] ?? 1)).toFixed(2)}\n`,
+    );
+  } finally {
+    for (const run of runs) {
+      run.serve.serve.kill('SIGTERM');
+      await run.serve.exited;
+    }
+  }
 }
 
 async function main(): Promise<void> {
@@ -215,7 +338,7 @@ async function main(): Promise<void> {
 
     // Summary page of bench-git (lists the repository's name), logged in on every request:
     // directly with the container header Kallithea trusts, through the path as CORP\alice.
-    const direct = await pageLoads(new URL('bench-git', k.root.direct).toString(), {
+    const direct = await pageLoads(new URL('bench-git', k.direct).toString(), {
       'X-Forwarded-User': `CORP\\${accounts.alice.user}`,
     });
     const path = await pageLoads(new URL('bench-git', k.root.url).toString(), {
@@ -227,6 +350,7 @@ async function main(): Promise<void> {
         `path (2) ${path.perSecond.toFixed(1)} pages/s (${path.errors} errors); ` +
         `(2)/(1) ${(path.perSecond / direct.perSecond).toFixed(3)}\n`,
     );
+    await workerFigures(k, dir, env);
     const status = await readFile(`/proc/${k.root.serve.pid}/status`, 'utf8');
     process.stdout.write(`  host process after the run: ${/VmHWM.*$/m.exec(status)?.[0] ?? ''}\n`);
   } finally {

@@ -156,6 +156,26 @@ export class UpstreamBusyError extends BridgeError {
   }
 }
 
+/**
+ * No Kallithea worker is ready to take a request: all of them are starting, restarting after
+ * a crash, or stopped by rapid-fail protection (the log says which and why).
+ */
+export class WorkersUnavailableError extends BridgeError {
+  readonly retryAfter: number;
+
+  constructor(detail: string, retryAfter: number) {
+    super('ERR_WORKERS_UNAVAILABLE', `no Kallithea worker is ready: ${detail}`, 503);
+    this.retryAfter = retryAfter;
+  }
+}
+
+/** A Kallithea worker process could not be started or did not become ready. */
+export class WorkerStartError extends BridgeError {
+  constructor(worker: string, detail: string) {
+    super('ERR_WORKER_START', `Kallithea worker ${worker} did not start: ${detail}`);
+  }
+}
+
 /** The client's body did not match its framing (shorter than CONTENT_LENGTH, or cut off). */
 export class RequestBodyError extends BridgeError {
   constructor(detail: string) {

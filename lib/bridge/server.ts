@@ -1,12 +1,14 @@
 // The bridge host: FastCGI responder -> environ -> pipeline -> forwarder -> Kallithea, wired
-// from settings. close() stops accepting, lets requests in flight finish up to the shutdown
-// timeout, then closes the pool to Kallithea.
+// from settings: an external Kallithea, or (with [bridge] python) a pool of Kallithea
+// workers the bridge runs itself. close() stops accepting, lets requests in flight finish up
+// to the shutdown timeout, then closes the pool to Kallithea and stops the workers.
 import { createWriteStream, type WriteStream } from 'node:fs';
 import type { BridgeSettings } from '../config/bridge-section.js';
 import { FastCgiServer } from './fastcgi/server.js';
 import { createForwarder } from './forwarder/forwarder.js';
 import { HeaderPolicy } from './headers/policy.js';
 import { standardPipeline } from './pipeline/index.js';
+import { WorkerPool, type WorkerStatus } from './workers/worker-pool.js';
 import { wsgiHandler } from './wsgi-handler.js';
 
 export interface BridgeOptions {
@@ -17,6 +19,8 @@ export interface BridgeOptions {
   readonly secret: string;
   /** Error and lifecycle lines. Default: stderr. */
   readonly log?: (line: string) => void;
+  /** The Kallithea workers' own output. Default: stderr. */
+  readonly workerOutput?: (text: string) => void;
 }
 
 export interface RunningBridge {
@@ -24,6 +28,8 @@ export interface RunningBridge {
   readonly address: string;
   /** FastCGI connections accepted so far (kept-alive reuse shows as a small number). */
   acceptedConnections(): number;
+  /** Each Kallithea worker's state; empty when Kallithea is external. */
+  workers(): WorkerStatus[];
   close(): Promise<void>;
 }
 
@@ -80,8 +86,23 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
   }
   const accessLog = new LineBatch(accessText);
 
+  const pool =
+    settings.python === undefined || settings.kallitheaConfig === undefined
+      ? undefined
+      : await WorkerPool.start({
+          python: settings.python,
+          config: settings.kallitheaConfig,
+          workers: settings.workers,
+          startTimeout: settings.workerStartTimeout,
+          rapidFailsPerMinute: settings.rapidFailsPerMinute,
+          maxQueued: settings.maxQueued,
+          timeouts: settings,
+          log: (line) => log(`bridge: ${line}`),
+          output: options.workerOutput ?? ((text) => void process.stderr.write(text)),
+        });
   const forwarder = createForwarder({
     upstream: settings.upstream,
+    upstreams: pool?.router,
     connectTimeout: settings.connectTimeout,
     headersTimeout: settings.headersTimeout,
     bodyTimeout: settings.bodyTimeout,
@@ -112,6 +133,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
   return {
     address,
     acceptedConnections: () => server.acceptedConnections,
+    workers: () => pool?.status() ?? [],
     close() {
       closing ??= (async () => {
         await server.close(settings.shutdownTimeout * 1000);

@@ -1,7 +1,8 @@
 // The [bridge] section of kallithea-isapi.ini: defaults, validation and the upstream it
-// resolves to. Keys and defaults are fixed in the team conventions. Every problem is
+// resolves to, or the pool of Kallithea workers it runs (python + kallithea_config). Keys and defaults are fixed in the team conventions. Every problem is
 // collected (file, key, fix): `check` lists them all, the bridge's start-up stops with a
 // ConfigError naming them. [isapi] belongs to the DLL and is read by isapi-section.ts.
+import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { listenAddressProblem } from './listen-address.js';
 import type { IniSection } from './ini-text.js';
@@ -26,11 +27,26 @@ export interface BridgeSettings {
   /** Seconds a new FastCGI connection has to deliver its first whole request. */
   handshakeTimeout: number;
   /**
+   * The Python of Kallithea's virtualenv: when set, the bridge runs `workers` Kallithea
+   * processes from kallithea_config itself; when not, Kallithea is external (upstream).
+   */
+  python: string | undefined;
+  workers: number;
+  /** Requests waiting for a busy worker before 503 + Retry-After. */
+  maxQueued: number;
+  /** Seconds a worker may take to load Kallithea. */
+  workerStartTimeout: number;
+  /** Worker exits within a minute after which it is not restarted again. */
+  rapidFailsPerMinute: number;
+  /**
    * TCP keep-alive probes on connections to Kallithea (default on). Only the Wine test stack
    * turns them off: Wine fails setKeepAlive on a connecting socket; Windows does not.
    */
   upstreamTcpKeepAlive: boolean;
 }
+
+/** Default workers: one per CPU, at least 2 (one long clone must not take the only one). */
+export const defaultWorkers = Math.max(2, availableParallelism());
 
 export const bridgeDefaults: BridgeSettings = {
   listen: undefined,
@@ -44,6 +60,11 @@ export const bridgeDefaults: BridgeSettings = {
   accessLog: '-',
   shutdownTimeout: 30,
   handshakeTimeout: 10,
+  python: undefined,
+  workers: defaultWorkers,
+  maxQueued: 100,
+  workerStartTimeout: 120,
+  rapidFailsPerMinute: 5,
   upstreamTcpKeepAlive: true,
 };
 
@@ -62,7 +83,20 @@ const KEYS: Record<string, Key> = {
   access_log: 'accessLog',
   shutdown_timeout: 'shutdownTimeout',
   handshake_timeout: 'handshakeTimeout',
+  python: 'python',
+  workers: 'workers',
+  max_queued: 'maxQueued',
+  worker_start_timeout: 'workerStartTimeout',
+  rapid_fails_per_minute: 'rapidFailsPerMinute',
   upstream_tcp_keepalive: 'upstreamTcpKeepAlive',
+};
+
+/** Whole-number keys: [lowest, highest, what is counted]. */
+const COUNT_KEYS: Partial<Record<Key, [number, number, string]>> = {
+  maxConnections: [1, 1024, 'connections'],
+  workers: [1, 64, 'worker processes'],
+  maxQueued: [0, 100_000, 'queued requests'],
+  rapidFailsPerMinute: [1, 1000, 'exits'],
 };
 
 const SECONDS_KEYS = new Set<Key>([
@@ -71,6 +105,7 @@ const SECONDS_KEYS = new Set<Key>([
   'bodyTimeout',
   'shutdownTimeout',
   'handshakeTimeout',
+  'workerStartTimeout',
 ]);
 
 function seconds(text: string): number | undefined {
@@ -87,14 +122,20 @@ function check(settings: BridgeSettings, key: Key, text: string, folder: string)
     (settings[key] as number) = value;
     return undefined;
   }
-  switch (key) {
-    case 'maxConnections': {
-      if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 1024) {
-        return 'give a whole number of connections from 1 to 1024';
-      }
-      settings.maxConnections = Number(text);
-      return undefined;
+  const count = COUNT_KEYS[key];
+  if (count !== undefined) {
+    const [lowest, highest, what] = count;
+    if (!/^\d+$/.test(text) || Number(text) < lowest || Number(text) > highest) {
+      return `give a whole number of ${what} from ${lowest} to ${highest}`;
     }
+    (settings[key] as number) = Number(text);
+    return undefined;
+  }
+  switch (key) {
+    case 'python':
+      if (text === '') return "give the python executable of Kallithea's virtualenv, or remove the key";
+      settings.python = resolve(folder, text);
+      return undefined;
     case 'userHeader':
       if (!/^[A-Za-z0-9!#$%&'*+.^`|~-]+$/.test(text)) {
         return 'give an HTTP header name of letters, digits and dashes, e.g. X-Forwarded-User (no underscores: servers drop those)';

@@ -17,8 +17,8 @@ export interface KallitheaIsapiIni {
   readonly isapi: { settings: IsapiSettings; problems: ConfigProblem[] };
   /** settings.upstream is resolved from my.ini when [bridge] upstream is not set. */
   readonly bridge: { settings: BridgeSettings; problems: ConfigProblem[] };
-  /** Where settings.upstream came from. */
-  readonly upstreamFrom: 'upstream' | 'kallithea_config' | 'default';
+  /** Where settings.upstream came from; 'workers' when the bridge runs Kallithea itself. */
+  readonly upstreamFrom: 'upstream' | 'kallithea_config' | 'default' | 'workers';
   /** Kallithea's my.ini when kallithea_config names one (read even when upstream is set). */
   readonly kallithea: KallitheaIni | undefined;
 }
@@ -44,6 +44,26 @@ export async function readKallitheaIsapiIni(file: string): Promise<KallitheaIsap
     ini.sections.bridge?.upstream !== undefined && !bridge.problems.some((p) => p.key === '[bridge] upstream')
       ? 'upstream'
       : 'default';
+  if (bridge.settings.python !== undefined) {
+    const key = '[bridge] python';
+    if (upstreamFrom === 'upstream') {
+      bridge.problems.push({
+        file,
+        key,
+        problem: 'python and upstream are both set',
+        fix: 'remove upstream to let the bridge run Kallithea, or python to use the Kallithea at upstream',
+      });
+    } else if (bridge.settings.kallitheaConfig === undefined) {
+      bridge.problems.push({
+        file,
+        key,
+        problem: 'kallithea_config is not set',
+        fix: 'give kallithea_config, the my.ini the workers serve (python alone says which Python, not which Kallithea)',
+      });
+    } else {
+      upstreamFrom = 'workers';
+    }
+  }
   let kallithea: KallitheaIni | undefined;
   if (bridge.settings.kallitheaConfig !== undefined) {
     kallithea = await readKallitheaIni(

@@ -40,6 +40,8 @@ export interface NativeHostOptions {
   readAhead: number;
   bodyBuffer: number;
   threads: number;
+  maxThreads: number;
+  blockWarnMs: number;
   verify: boolean;
   doneTimeoutMs: number;
 }
@@ -54,6 +56,7 @@ export const NativeEventKind = {
   violation: 6,
   log: 7,
   closed: 8,
+  finished: 9,
 } as const;
 
 export type NativeEventHandler = (
@@ -75,6 +78,9 @@ export interface NativeIsapiHost {
   close(deadlineMs: number): void;
   releaseEvents(): void;
   liveRequests(): number;
+  poolThreads(): number;
+  /** The virtual-directory gate on the canonical path (decoded, dot segments removed). */
+  insideVirtualDir(target: string): boolean;
   extension(): { version?: number; description?: string };
 }
 

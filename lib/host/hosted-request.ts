@@ -2,9 +2,11 @@
 // to native code with backpressure, and turns the extension's header block and writes
 // into the HTTP response the way IIS frames it (native/host/README.md):
 //   - Content-Length from the extension: passed on, keep-alive allowed;
-//   - `Transfer-Encoding: chunked` from the extension: its own chunk framing is passed
-//     through byte for byte (Node must not chunk it again);
-//   - neither: `Connection: close`, and the end of the body is the end of the connection.
+//   - `Transfer-Encoding: chunked` from the extension: native code checks its framing
+//     strictly and de-chunks it, Node chunks the payload again;
+//   - 204, 304, 1xx and HEAD: no body, keep-alive allowed;
+//   - neither: `Connection: close`, and the end of the body is the end of the connection
+//     (the host writes that response on the socket itself, as Node would chunk it).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NativeIsapiHost } from './binding.js';
 import { parseResponseHead } from './header-block.js';
@@ -31,7 +33,7 @@ export class HostedRequest {
   #failed = false;
   #done = false;
   #closed = false;
-  #onFinished: () => void;
+  #finished = false;
 
   constructor(
     id: number,
@@ -40,7 +42,6 @@ export class HostedRequest {
     res: ServerResponse,
     record: RequestRecord,
     verify: boolean,
-    onFinished: () => void,
   ) {
     this.id = id;
     this.#native = native;
@@ -48,7 +49,6 @@ export class HostedRequest {
     this.#res = res;
     this.record = record;
     this.#verify = verify;
-    this.#onFinished = onFinished;
     res.on('close', () => this.#socketClosed());
   }
 
@@ -66,13 +66,15 @@ export class HostedRequest {
 
   onHeaders(statusText: string, block: Buffer, keep: boolean): void {
     if (this.#failed || this.#closed) return;
+    // Native code checked the head (status 100-999, token names, no control bytes in
+    // values) and de-chunks a body the extension chunks itself.
     const head = parseResponseHead(statusText, block);
     const res = this.#res;
     let hasLength = false;
     let chunked = false;
     let extensionCloses = false;
     let hasServer = false;
-    let hasConnection = false;
+    let hasDate = false;
     for (const [name, value] of head.headers) {
       switch (name.toLowerCase()) {
         case 'content-length':
@@ -82,36 +84,49 @@ export class HostedRequest {
           if (/chunked/i.test(value)) chunked = true;
           break;
         case 'connection':
-          hasConnection = true;
           if (/close/i.test(value)) extensionCloses = true;
           break;
         case 'server':
           hasServer = true;
           break;
+        case 'date':
+          hasDate = true;
+          break;
       }
     }
+    const bodiless =
+      head.status < 200 || head.status === 204 || head.status === 304 || this.#req.method === 'HEAD';
     // Keep-alive only when the extension asked for it, the client allows it and the
     // response has framing the client can find the end of.
-    const keepAlive = keep && (hasLength || chunked) && !extensionCloses;
+    const keepAlive = keep && (hasLength || chunked || bodiless) && !extensionCloses;
     const flat: string[] = [];
     for (const [name, value] of head.headers) {
-      if (hasConnection && !keepAlive && name.toLowerCase() === 'connection') continue;
+      if (!keepAlive && name.toLowerCase() === 'connection') continue;
       flat.push(name, value);
     }
     if (!hasServer) flat.push('Server', 'Microsoft-IIS/10.0');
     if (!keepAlive) flat.push('Connection', 'close');
-    if (!hasLength && !chunked) {
-      // Without both, Node ends the body by closing instead of chunking it (IIS behaviour).
-      res.removeHeader('Content-Length');
-      res.removeHeader('Transfer-Encoding');
-    }
     this.record.status = head.status;
-    res.writeHead(head.status, head.reason, flat);
-    if (chunked) {
-      // The extension writes its own chunk framing: pass it through, do not frame again.
-      (res as unknown as { chunkedEncoding: boolean }).chunkedEncoding = false;
-    }
     this.#headersSent = true;
+    if (hasLength || chunked || bodiless) {
+      // A Content-Length Node passes on; a chunked body arrives de-chunked and Node
+      // frames it again (a Connection: close header makes Node close after it).
+      res.writeHead(head.status, head.reason, flat);
+    } else {
+      // Neither: IIS sends the body as written and ends it by closing. Node would chunk
+      // it, so the host writes this response on the socket itself.
+      this.#raw = true;
+      const socket = res.socket;
+      if (socket === null) {
+        // Behind a pipelined response that still owns the socket: nothing to write on.
+        this.abort();
+        return;
+      }
+      if (!hasDate) flat.push('Date', new Date().toUTCString());
+      let text = `HTTP/1.1 ${head.status} ${head.reason}\r\n`;
+      for (let i = 0; i + 1 < flat.length; i += 2) text += `${flat[i]}: ${flat[i + 1]}\r\n`;
+      socket.write(`${text}\r\n`, 'latin1');
+    }
     if (head.body.length > 0) this.#write(head.body);
   }
 
@@ -151,18 +166,10 @@ export class HostedRequest {
     this.#done = true;
     this.record.logParameter = logParameter;
     const res = this.#res;
-    if (this.#closed) {
-      this.#finish();
-      return;
-    }
-    if (this.#failed) {
-      this.#finish();
-      return;
-    }
+    if (this.#closed || this.#failed) return;
     if (this.#raw) {
       res.socket?.end();
       res.socket?.destroySoon();
-      this.#finish();
       return;
     }
     if (!this.#headersSent) {
@@ -173,17 +180,16 @@ export class HostedRequest {
         res.writeHead(200, { 'Content-Length': '0', Server: 'Microsoft-IIS/10.0' });
         res.end();
       }
-      this.#finish();
       return;
     }
-    if (!sessionOk || status === 4) {
-      // HSE_STATUS_ERROR: IIS closes the connection after the response. Node's own flag
-      // for "last response on this socket" (what a Connection: close header sets) also
-      // keeps a pipelined next request from being answered.
-      (res as unknown as { _last: boolean })._last = true;
-    }
+    const socket = res.socket;
     res.end();
-    this.#finish();
+    if (!sessionOk || status === 4) {
+      // HSE_STATUS_ERROR: IIS closes the connection after the response. Ending the socket
+      // right behind the response's last bytes also keeps a pipelined next request from
+      // being answered.
+      socket?.end();
+    }
   }
 
   onCloseConnection(): void {
@@ -222,13 +228,31 @@ export class HostedRequest {
   #socketClosed(): void {
     if (this.#closed) return;
     this.#closed = true;
-    // Before DONE: the client went away (or the response ended early); tell the extension.
-    if (!this.#done) this.#native.clientGone(this.id);
-    this.#finish();
+    // Before the end: the client went away (or the response ended early); tell the extension.
+    if (!this.#finished) this.#native.clientGone(this.id);
   }
 
-  #finish(): void {
-    if (this.#done && this.#closed) this.#onFinished();
+  /**
+   * Native's one terminal event: the request left the host, whatever ended it (DONE, the
+   * client gone before dispatch, the watchdog, a refused dispatch, a close not drained).
+   * A response still open here gets no more bytes: an error page if nothing was sent,
+   * else the connection goes.
+   */
+  onFinished(): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    if (this.#closed || this.#done || this.#failed) return;
+    if (!this.#headersSent && !this.#res.headersSent) {
+      this.#sendError(503, 'The request ended without a response from the extension.');
+    } else {
+      this.#res.destroy();
+    }
+  }
+
+  /** The event handler failed for this request: drop the connection. */
+  abort(): void {
+    this.#failed = true;
+    this.#res.destroy();
   }
 
   get verify(): boolean {

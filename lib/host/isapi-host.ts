@@ -4,7 +4,13 @@ import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TLSSocket } from 'node:tls';
 import { Authenticator } from './auth.js';
-import { loadBinding, NativeEventKind, type NativeIsapiHost, type NativeRequestInfo } from './binding.js';
+import {
+  loadBinding,
+  NativeEventKind,
+  type NativeEventHandler,
+  type NativeIsapiHost,
+  type NativeRequestInfo,
+} from './binding.js';
 import { HostedRequest, type RequestRecord } from './hosted-request.js';
 import { checkOptions, type CheckedOptions, type IsapiHostOptions } from './options.js';
 import { tlsFacts } from './tls-facts.js';
@@ -25,6 +31,7 @@ export class IsapiHost extends EventEmitter {
   readonly #auth: Authenticator;
   readonly #requests = new Map<number, HostedRequest>();
   readonly #violations: Violation[] = [];
+  readonly #handlerErrors: Error[] = [];
   #logBatch: RequestRecord[] = [];
   #closing: Promise<void> | undefined;
   #resolveClosed: (() => void) | undefined;
@@ -34,9 +41,7 @@ export class IsapiHost extends EventEmitter {
     this.#options = checkOptions(options);
     this.#auth = new Authenticator(this.#options.auth);
     const { NativeIsapiHost } = loadBinding();
-    this.#native = new NativeIsapiHost(this.#options, (kind, id, text, data, flag, num, text2) =>
-      this.#onEvent(kind, id, text, data, flag, num, text2),
-    );
+    this.#native = new NativeIsapiHost(this.#options, (...event) => this.#onEvent(...event));
   }
 
   /** GetExtensionVersion's answer. */
@@ -45,9 +50,24 @@ export class IsapiHost extends EventEmitter {
     return { version: info.version ?? 0, description: info.description ?? '' };
   }
 
-  /** Requests the extension has not finished yet. */
+  /** Requests the extension has not finished yet (native count). */
   get liveRequests(): number {
     return this.#native.liveRequests();
+  }
+
+  /** Threads the host's two pools have started (they grow while extensions block them). */
+  get poolThreads(): number {
+    return this.#native.poolThreads();
+  }
+
+  /** JS-side requests (req, res, socket) waiting for their native `finished` event. */
+  get heldRequests(): number {
+    return this.#requests.size;
+  }
+
+  /** Errors the event handler caught (it never lets one reach native code). */
+  handlerErrors(): Error[] {
+    return [...this.#handlerErrors];
   }
 
   /** Every violation caught so far (verifier mode). */
@@ -62,7 +82,9 @@ export class IsapiHost extends EventEmitter {
       respond(res, 503, 'The host is shutting down.');
       return;
     }
-    if (!this.#insideVirtualDir(url)) {
+    // On the path as http.sys canonicalises it, the one the extension will see: a raw
+    // /kallithea/../other/x is /other/x, outside.
+    if (!this.#native.insideVirtualDir(url)) {
       respond(res, 404, 'Not found: outside the virtual directory.');
       return;
     }
@@ -86,9 +108,7 @@ export class IsapiHost extends EventEmitter {
       bytes: 0,
       logParameter: '',
     };
-    const hosted = new HostedRequest(id, this.#native, req, res, record, this.#options.verify, () =>
-      this.#finished(hosted),
-    );
+    const hosted = new HostedRequest(id, this.#native, req, res, record, this.#options.verify);
     this.#requests.set(id, hosted);
     // Without a body the native side has already dispatched it (nothing to feed; Node
     // discards what is left of the request stream when the response ends).
@@ -109,22 +129,9 @@ export class IsapiHost extends EventEmitter {
     return this.#closing;
   }
 
-  #insideVirtualDir(url: string): boolean {
-    const vdir = this.#options.virtualDir;
-    if (vdir === '/') return true;
-    let path = url.split('?')[0] ?? '';
-    try {
-      path = decodeURIComponent(path);
-    } catch {
-      // IIS compares the decoded path; an undecodable one is compared raw
-    }
-    const lower = path.toLowerCase();
-    const prefix = vdir.toLowerCase();
-    return lower === prefix || lower.startsWith(prefix + '/');
-  }
-
   #finished(hosted: HostedRequest): void {
     this.#requests.delete(hosted.id);
+    hosted.onFinished();
     const r = hosted.record;
     if (this.#options.accessLog !== undefined) {
       // Like IIS's buffered log: the lines of one loop turn go out in one call.
@@ -145,15 +152,21 @@ export class IsapiHost extends EventEmitter {
     this.#options.accessLog?.(lines.join('\n'));
   }
 
-  #onEvent(
-    kind: number,
-    id: number,
-    text: string,
-    data: Buffer | undefined,
-    flag: boolean,
-    num: number,
-    text2: string,
-  ): void {
+  #onEvent(...event: Parameters<NativeEventHandler>): void {
+    const [kind, id] = event;
+    // Called from native code: an exception thrown here would cross the N-API callback
+    // boundary (and abort the process during teardown). Record it and end the request.
+    try {
+      this.#dispatch(...event);
+    } catch (error) {
+      const caught = error instanceof Error ? error : new Error(String(error));
+      this.#handlerErrors.push(caught);
+      process.emitWarning(`isapi-host: event ${kind} of request ${id}: ${caught.message}`);
+      this.#requests.get(id)?.abort();
+    }
+  }
+
+  #dispatch(...[kind, id, text, data, flag, num, text2]: Parameters<NativeEventHandler>): void {
     const hosted = this.#requests.get(id);
     switch (kind) {
       case NativeEventKind.headers:
@@ -187,10 +200,16 @@ export class IsapiHost extends EventEmitter {
         break;
       }
       case NativeEventKind.log:
-        this.emit('log', text);
+        if (this.listenerCount('log') > 0) this.emit('log', text);
+        break;
+      case NativeEventKind.finished:
+        if (hosted !== undefined) this.#finished(hosted);
         break;
       case NativeEventKind.closed:
         this.#native.releaseEvents();
+        // Requests the extension never finished (close was not drained): their clients
+        // get no more from this host.
+        for (const stuck of this.#requests.values()) this.#finished(stuck);
         this.#resolveClosed?.();
         break;
     }

@@ -18,8 +18,15 @@ export interface IsapiHostOptions {
   readAhead?: number;
   /** Body bytes the host holds per request before pausing the client; default 256 KiB. */
   bodyBuffer?: number;
-  /** Host threads running HttpExtensionProc and completions; default 2 x CPUs, at least 4. */
+  /**
+   * Threads each of the two host pools starts with (one runs HttpExtensionProc, one the
+   * I/O completions); default 2 x CPUs, at least 4.
+   */
   threads?: number;
+  /** Each pool grows to this many threads while extensions keep its threads blocked; default 256. */
+  maxThreads?: number;
+  /** Verifier: log a warning when an extension blocks a host thread this long; default 10 s. */
+  blockWarnMs?: number;
   auth?: AuthOptions;
   /** Verifier mode: contract breaches become violations, answered with 500 or an abort. */
   verify?: boolean;
@@ -81,6 +88,8 @@ export function checkOptions(options: IsapiHostOptions): CheckedOptions {
     readAhead,
     bodyBuffer: positiveInteger('bodyBuffer', options.bodyBuffer, Math.max(256 * 1024, readAhead)),
     threads: positiveInteger('threads', options.threads, Math.max(4, 2 * availableParallelism())),
+    maxThreads: positiveInteger('maxThreads', options.maxThreads, 256),
+    blockWarnMs: positiveInteger('blockWarnMs', options.blockWarnMs, 10_000),
     verify: options.verify ?? false,
     doneTimeoutMs: positiveInteger('doneTimeoutMs', options.doneTimeoutMs, 60_000),
     closeTimeoutMs: positiveInteger('closeTimeoutMs', options.closeTimeoutMs, 30_000, 0),

@@ -10,6 +10,7 @@ import { readKallitheaIsapiIni } from '../config/kallithea-isapi-ini.js';
 import { problemText } from '../config/problems.js';
 import { readRegistrationNote } from './isapi-ini-text.js';
 import { inspectPeFile } from './pe-machine.js';
+import { checkWorkers } from './worker-checks.js';
 
 export interface CheckResult {
   ok: boolean;
@@ -119,6 +120,16 @@ export async function runDeploymentChecks(options: CheckOptions): Promise<CheckR
   } else if (ini.upstreamFrom === 'kallithea_config') {
     upstream = new URL(bridge.settings.upstream);
     ok('upstream', `${upstream.host} (from ${myIni} [server:main])`);
+  }
+  if (ini.upstreamFrom === 'workers' && myIni !== undefined && facts !== undefined) {
+    const python = bridge.settings.python as string;
+    if (!(await isFile(python))) {
+      fail('python', `[bridge] python = ${python}: no such file; give the python of Kallithea's virtualenv`);
+    } else {
+      for (const worker of await checkWorkers(bridge.settings, myIni, python)) {
+        (worker.ok ? ok : fail)(worker.name, worker.detail);
+      }
+    }
   }
   if (upstream !== undefined) {
     const timeoutMs = options.httpTimeoutMs ?? 5000;

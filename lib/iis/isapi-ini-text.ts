@@ -1,12 +1,16 @@
 // The kallithea-isapi.ini that install writes next to the DLL: spawn mode, this node and this
-// package's bridge script, and the path of Kallithea's my.ini. Everything else keeps its
+// package's bridge script, the path of Kallithea's my.ini and the Python of its virtualenv
+// (the bridge runs Kallithea's workers with it). Everything else keeps its
 // default and is listed commented out, so an administrator sees what can be tuned.
+import { defaultWorkers } from '../config/bridge-section.js';
 import { isapiDefaults } from '../config/isapi-section.js';
 
 export interface IsapiIniInput {
   node: string;
   bridgeScript: string;
   kallitheaConfig: string;
+  /** Kallithea's Python; undefined: Kallithea is run by someone else (upstream). */
+  python: string | undefined;
   logFile: string;
   /** When it was written, for the header comment. */
   writtenAt: Date;
@@ -66,7 +70,13 @@ export function isapiIniText(input: IsapiIniInput): string {
     '',
     '[bridge]',
     `kallithea_config = ${input.kallitheaConfig}`,
-    ';upstream = http://127.0.0.1:5000',
+    input.python === undefined
+      ? "; python = <Kallithea's venv>\\Scripts\\python.exe   ; then the bridge runs Kallithea's workers"
+      : `python = ${input.python}`,
+    `;workers = ${defaultWorkers}                ; Kallithea processes, one request each; default: CPUs, at least 2`,
+    input.python === undefined
+      ? ';upstream = http://127.0.0.1:5000   ; Kallithea run by someone else (gearbox serve)'
+      : ';upstream = http://127.0.0.1:5000',
     ';user_header = X-Forwarded-User',
     ';access_log = -',
     '',

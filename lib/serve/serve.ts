@@ -1,16 +1,20 @@
-// serve: the whole path on one machine. Kallithea (gearbox) under supervision, a private
-// kallithea-isapi.ini in spawn mode, and isapi-host loading the DLL with emulated Windows
-// authentication, so that http://127.0.0.1:<port>/ behaves like IIS in front of Kallithea:
-// browser -> isapi-host -> DLL -> bridge (started by the DLL) -> Kallithea.
-import { existsSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import { dirname, join, resolve } from 'node:path';
+// serve: the whole path on one machine. A private kallithea-isapi.ini in spawn mode whose
+// [bridge] names Kallithea's Python and my.ini, and isapi-host loading the DLL with emulated
+// Windows authentication, so that http://127.0.0.1:<port>/ behaves like IIS in front of
+// Kallithea: browser -> isapi-host -> DLL -> bridge (started by the DLL) -> the bridge's
+// Kallithea workers. As on IIS, the extension owns the whole lifecycle: stopping it stops
+// the bridge, which stops the workers.
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer, request as httpRequest, type RequestListener, type Server } from 'node:http';
+import { createServer as createTlsServer, request as httpsRequest } from 'node:https';
+import { resolve } from 'node:path';
 import { BridgeError } from '../bridge/errors.js';
-import { kallitheaUpstream, prefixMismatch, readKallitheaIni } from '../config/kallithea-ini.js';
+import { defaultWorkers } from '../config/bridge-section.js';
+import { prefixMismatch, readKallitheaIni } from '../config/kallithea-ini.js';
+import { findKallitheaPython, kallitheaPythonCandidates } from '../config/kallithea-python.js';
 import { readUsersFile, type AuthOptions } from '../host/auth.js';
 import { IsapiHost } from '../host/isapi-host.js';
 import { normalizeVirtualDir } from '../host/options.js';
-import { KallitheaProcess } from './kallithea-process.js';
 import { promptForLogin } from './login-prompt.js';
 import { bridgeScript, defaultExtension } from './package-paths.js';
 import { writeSpawnIni, type SpawnIni } from './spawn-ini.js';
@@ -33,52 +37,35 @@ export interface ServeOptions {
    * default: they get a Windows login prompt (login-prompt.ts).
    */
   allowAnonymous?: boolean;
-  /** Kallithea's venv; default the venv folder beside my.ini, else gearbox on PATH. */
+  /** Kallithea's venv; default the venv folder beside my.ini, else the one kallithea-cli is in. */
   venv?: string;
+  /** Serve HTTPS with this PEM certificate and key, as IIS with a TLS binding. */
+  tls?: { cert: string; key: string };
+  /** Kallithea worker processes; default one per CPU, at least 2. */
+  workers?: number;
+  /** How long Kallithea may take to answer the first request; default 180 s. */
+  startTimeoutMs?: number;
   /** The ISAPI extension; default this package's build-dll/Release build. */
   dll?: string;
   /** The DLL's log file; default in serve's temporary folder. */
   dllLog?: string;
   /** Lines for the operator (start-up, restarts, access log). */
   log: (line: string) => void;
-  /** gearbox's own output. */
-  kallitheaOutput?: (chunk: Buffer) => void;
 }
 
 export interface RunningServe {
   /** What to open: http://host:port/ or http://host:port/vdir/. */
   url: string;
   virtualDir: string;
-  kallithea: KallitheaProcess;
+  /** The Python that runs the Kallithea workers. */
+  python: string;
   /** Emulated Windows users (names only). */
   windowsUsers: string[];
   dllLog: string;
   /** The answer of the first request through the whole path. */
   firstStatus: number;
-  /** Stops the HTTP server, the extension (TerminateExtension stops the bridge), then Kallithea. */
+  /** Stops the HTTP server and the extension (TerminateExtension stops the bridge and its workers). */
   close(): Promise<void>;
-}
-
-function findGearbox(config: string, venv: string | undefined, cliPath: string | undefined): string {
-  const bin = process.platform === 'win32' ? join('Scripts', 'gearbox.exe') : join('bin', 'gearbox');
-  if (venv !== undefined) {
-    const gearbox = join(resolve(venv), bin);
-    if (!existsSync(gearbox)) {
-      throw new BridgeError(
-        'ERR_SERVE_OPTION',
-        `--venv ${venv}: there is no ${gearbox}; give Kallithea's venv`,
-      );
-    }
-    return gearbox;
-  }
-  const beside = join(dirname(config), 'venv', bin);
-  if (existsSync(beside)) return beside;
-  // config-create writes the venv's kallithea-cli into my.ini; gearbox sits next to it.
-  if (cliPath !== undefined) {
-    const nextToCli = join(dirname(cliPath), process.platform === 'win32' ? 'gearbox.exe' : 'gearbox');
-    if (existsSync(nextToCli)) return nextToCli;
-  }
-  return 'gearbox';
 }
 
 function listen(server: Server, port: number, host: string): Promise<number> {
@@ -99,13 +86,27 @@ function listen(server: Server, port: number, host: string): Promise<number> {
  */
 function firstRequest(url: string): Promise<number> {
   const probe = `Basic ${Buffer.from('kallithea-isapi-serve-probe:').toString('base64')}`;
-  return fetch(url, { redirect: 'manual', headers: { Authorization: probe } }).then(
-    async (response) => {
-      await response.arrayBuffer();
-      return response.status;
-    },
-    () => 0,
-  );
+  // Our own server on this machine: its certificate need not be one this Node trusts.
+  const send = url.startsWith('https:') ? httpsRequest : httpRequest;
+  return new Promise((resolve) => {
+    const req = send(url, { headers: { Authorization: probe }, rejectUnauthorized: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+      res.on('error', () => resolve(0));
+    });
+    req.on('error', () => resolve(0));
+    req.end();
+  });
+}
+
+/** The first answer that is not 503 (the bridge says 503 + Retry-After until a worker is ready). */
+async function firstAnswer(url: string, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const status = await firstRequest(url);
+    if (status !== 503 || Date.now() > deadline) return status;
+    await new Promise((done) => setTimeout(done, 250));
+  }
 }
 
 export async function startServe(options: ServeOptions): Promise<RunningServe> {
@@ -127,30 +128,33 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
   }
   const usersFile = options.usersFile === undefined ? undefined : resolve(options.usersFile);
   const windowsUsers = usersFile === undefined ? [] : Object.keys(readUsersFile(usersFile));
-  const gearbox = findGearbox(config, options.venv, typeof cliPath === 'string' ? cliPath : undefined);
-
-  const kallithea = new KallitheaProcess({
-    config,
-    gearbox,
-    origin: await kallitheaUpstream(config),
-    output: options.kallitheaOutput,
-  });
-  kallithea.on('exited', (how: string) => options.log(`Kallithea exited (${how}); restarting it`));
-  kallithea.on('restarted', (pid: number) => options.log(`Kallithea is back (pid ${pid})`));
-  kallithea.on('restart-failed', (error: Error) =>
-    options.log(`Kallithea did not come back: ${error.message}`),
-  );
-  kallithea.on('gave-up', (how: string) =>
-    options.log(`Kallithea exited (${how}) too often within a minute; not restarting it again`),
-  );
-  options.log(`starting Kallithea: ${gearbox} serve -c ${config} (in ${dirname(config)})`);
-  await kallithea.start();
-  options.log(`Kallithea answers at ${kallithea.origin} (pid ${kallithea.pid})`);
+  const cli = typeof cliPath === 'string' ? cliPath : undefined;
+  const python = findKallitheaPython(config, options.venv, cli);
+  if (python === undefined) {
+    const looked = kallitheaPythonCandidates(config, options.venv, cli).join(', ');
+    throw new BridgeError(
+      'ERR_SERVE_OPTION',
+      `no Kallithea virtualenv found (looked for ${looked}): give it with --venv`,
+    );
+  }
+  const workers = options.workers ?? defaultWorkers;
+  options.log(`Kallithea: ${workers} workers of ${python} serving ${config}, run by the bridge`);
 
   let ini: SpawnIni | undefined;
   let host: IsapiHost | undefined;
   let server: Server | undefined;
   const close = async (): Promise<void> => {
+    // isapi-host's events (its 'closed' among them) come through an unref'd threadsafe
+    // function, and since the bridge runs Kallithea no child of ours holds the event loop
+    // while the extension drains: hold it, or Node exits mid-close (exit code 13).
+    const hold = setInterval(() => undefined, 60_000);
+    try {
+      await closeAll();
+    } finally {
+      clearInterval(hold);
+    }
+  };
+  const closeAll = async (): Promise<void> => {
     if (server !== undefined) {
       const closed = new Promise<void>((done) => server?.close(() => done()));
       server.closeIdleConnections();
@@ -160,7 +164,6 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
     } else if (host !== undefined) {
       await host.close();
     }
-    await kallithea.stop();
     await ini?.remove();
   };
   try {
@@ -168,6 +171,8 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
       node: process.execPath,
       bridgeScript,
       kallitheaConfig: config,
+      python,
+      workers,
       logFile: options.dllLog,
     });
     // The DLL reads this in GetExtensionVersion; the bridge it starts inherits it too.
@@ -185,16 +190,21 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
     host.on('log', (line: string) => options.log(line));
     const running = host;
     const prompt = usersFile !== undefined && !(options.allowAnonymous ?? false);
-    server = createServer((req, res) => {
+    const handler: RequestListener = (req, res) => {
       if (prompt && promptForLogin(req, res, virtualDir)) return;
       running.handle(req, res);
-    });
+    };
+    const tls = options.tls;
+    server =
+      tls === undefined
+        ? createServer(handler)
+        : createTlsServer({ cert: readFileSync(tls.cert), key: readFileSync(tls.key) }, handler);
     const listenHost = options.host ?? '127.0.0.1';
     const port = await listen(server, options.port, listenHost);
     const shownHost = listenHost.includes(':') ? `[${listenHost}]` : listenHost;
-    const url = `http://${shownHost}:${port}${virtualDir === '/' ? '/' : `${virtualDir}/`}`;
-    const firstStatus = await firstRequest(url);
-    return { url, virtualDir, kallithea, windowsUsers, dllLog: ini.logFile, firstStatus, close };
+    const url = `${options.tls === undefined ? 'http' : 'https'}://${shownHost}:${port}${virtualDir === '/' ? '/' : `${virtualDir}/`}`;
+    const firstStatus = await firstAnswer(url, options.startTimeoutMs ?? 180_000);
+    return { url, virtualDir, python, windowsUsers, dllLog: ini.logFile, firstStatus, close };
   } catch (error) {
     await close().catch(() => undefined);
     throw error;

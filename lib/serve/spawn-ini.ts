@@ -1,5 +1,6 @@
 // The kallithea-isapi.ini serve hands the DLL (through env KALLITHEA_ISAPI_INI): spawn mode,
-// this node and this package's bridge script, and Kallithea's my.ini for the bridge. It lives
+// this node and this package's bridge script, and Kallithea's my.ini and Python for the
+// bridge, which runs the Kallithea workers. It lives
 // in a private temporary folder (mode 0700) that serve removes when it stops, so several
 // serve runs never share or overwrite each other's settings.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -10,6 +11,9 @@ export interface SpawnIniInput {
   node: string;
   bridgeScript: string;
   kallitheaConfig: string;
+  /** Kallithea's Python, which runs the workers. */
+  python: string;
+  workers: number;
   /** The DLL's log; default kallithea_isapi.log in the temporary folder. */
   logFile?: string;
 }
@@ -32,6 +36,8 @@ export function spawnIniText(input: Required<SpawnIniInput>): string {
     '',
     '[bridge]',
     `kallithea_config = ${input.kallitheaConfig}`,
+    `python = ${input.python}`,
+    `workers = ${input.workers}`,
     '',
   ].join('\n');
 }

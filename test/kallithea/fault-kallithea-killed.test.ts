@@ -1,10 +1,10 @@
-// Kallithea killed (SIGKILL to its process group) while a git push is being uploaded: the
-// client reports the failure, the repository keeps its refs, serve brings Kallithea back,
-// and the same push then succeeds.
+// The Kallithea worker serving a git push killed (kill -9) while the push is being uploaded:
+// the client reports the failure, the repository keeps its refs, the bridge brings the
+// worker back, and the same push then succeeds.
 import { strict as assert } from 'node:assert';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { accounts, findDescendant, gearboxPattern, kallithea } from '../support/kallithea.js';
+import { accounts, kallithea, servedWorkers, workersBack } from '../support/kallithea.js';
 import { clientDir, clientEnv, git, repoUrl, runOk, writePseudoRandomFiles } from '../support/vcs.js';
 
 const MiB = 1024 * 1024;
@@ -18,7 +18,7 @@ function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-describe('Kallithea: killed during a git push', function () {
+describe('Kallithea: the worker serving a git push killed', function () {
   this.timeout(300_000);
   let dir = '';
   after(async () => {
@@ -48,36 +48,40 @@ describe('Kallithea: killed during a git push', function () {
     const before = await refs();
     assert.match(before, /refs\/heads\/master/);
 
-    const serve = k.root.serve.pid as number;
-    const gearbox = await findDescendant(serve, gearboxPattern);
-    assert.ok(gearbox !== undefined, 'no gearbox under serve');
-    const start = await bytesRead(gearbox);
+    const workers = await servedWorkers(k.root);
+    assert.ok(workers.length >= 2, `workers under serve: ${workers.join(', ')}`);
+    const start = new Map<number, number>();
+    for (const pid of workers) start.set(pid, await bytesRead(pid));
     const pushing = git(['push', url, 'master'], { cwd: work, env });
-    // Kill once Kallithea has read a quarter of the ~96 MiB pack: mid-upload, not after it.
+    // Kill the worker that reads the pack once it has read a quarter of the ~96 MiB: mid-upload.
+    let victim: number | undefined;
     let killedAfter = 0;
-    for (let i = 0; i < 1200; i++) {
-      killedAfter = (await bytesRead(gearbox)) - start;
-      if (killedAfter > 24 * MiB) break;
-      await delay(25);
+    for (let i = 0; i < 1200 && victim === undefined; i++) {
+      for (const pid of workers) {
+        const read = (await bytesRead(pid)) - (start.get(pid) as number);
+        if (read > 24 * MiB) {
+          victim = pid;
+          killedAfter = read;
+        }
+      }
+      if (victim === undefined) await delay(25);
     }
-    process.kill(-gearbox, 'SIGKILL');
+    assert.ok(victim !== undefined, 'no worker read the pack');
+    process.kill(victim, 'SIGKILL');
     const failed = await pushing;
-    assert.ok(killedAfter > 24 * MiB, `Kallithea read only ${killedAfter} bytes`);
     assert.notEqual(failed.code, 0, `the push should fail: ${failed.stderr}`);
     assert.match(failed.stderr, /error|fatal/i);
+    assert.ok(killedAfter > 24 * MiB);
     assert.equal(await refs(), before);
 
-    // serve restarts Kallithea; wait until a new gearbox answers.
-    let restarted: number | undefined;
-    for (let i = 0; i < 600 && restarted === undefined; i++) {
-      await delay(100);
-      const pid = await findDescendant(serve, gearboxPattern);
-      if (pid !== undefined && pid !== gearbox) {
-        const answer = await fetch(k.root.direct, { redirect: 'manual' }).catch(() => undefined);
-        if (answer !== undefined) restarted = pid;
-      }
-    }
-    assert.ok(restarted !== undefined, 'Kallithea did not come back');
+    // The bridge restarts that worker; the others were left alone.
+    const now = await workersBack(k.root, workers, victim);
+    assert.equal(now.length, workers.length, 'the worker did not come back');
+    assert.deepEqual(
+      workers.filter((pid) => pid !== victim),
+      now.filter((pid) => workers.includes(pid)),
+      'only the killed worker is restarted',
+    );
 
     const again = await git(['push', url, 'master'], { cwd: work, env });
     assert.equal(again.code, 0, again.stderr);

@@ -44,7 +44,7 @@ describe('Kallithea: git push of a >100 MiB pack', function () {
     };
     const trace = await pushTo(k.root.url, 'git-large-path');
     await writeFile(join(outDir, 'git-large-push.trace'), trace);
-    await pushTo(k.root.direct, 'git-large-direct');
+    await pushTo(k.direct, 'git-large-direct');
 
     // git probes with a 4-byte POST, then sends the pack chunked, with no Content-Length.
     const posts = [

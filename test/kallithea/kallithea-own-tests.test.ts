@@ -78,6 +78,8 @@ describe("Kallithea's own test_vcs_operations (HTTP cases) through the whole pat
     await writeFile(join(outDir, 'kallithea-own-tests.log'), result.stdout + result.stderr);
     const serveLog = await readFile(join(tests, 'isapi-serve.log'), 'utf8').catch(() => '');
     await writeFile(join(outDir, 'kallithea-own-tests-serve.log'), serveLog);
+    const dllLog = await readFile(join(tests, 'isapi-dll.log'), 'utf8').catch(() => '');
+    await writeFile(join(outDir, 'kallithea-own-tests-dll.log'), dllLog);
     const summary = /(\d+) passed/.exec(result.stdout);
     assert.equal(result.code, 0, result.stdout.slice(-4000));
     // 24 HTTP cases in 0.7.0 (hg and git); all of them ran through isapi-host.

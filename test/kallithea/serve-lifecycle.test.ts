@@ -1,32 +1,23 @@
 // `kallithea-isapi serve` itself: it refuses a virtual directory that my.ini's prefix filter
-// does not match (either way), and on SIGTERM it stops the host, the extension (which stops
-// the bridge) and Kallithea, removes its private kallithea-isapi.ini, and exits 0.
+// does not match (either way), and on SIGTERM it stops the host and the extension (which
+// stops the bridge, which stops its Kallithea workers), removes its private
+// kallithea-isapi.ini, and exits 0, leaving no worker behind.
 import { strict as assert } from 'node:assert';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import {
   bridgePattern,
   findDescendant,
-  freePort,
-  gearboxPattern,
+  findDescendants,
+  spawnExtraServe,
+  workerPattern,
   kallithea,
   repoRoot,
-  windowsUsersFile,
 } from '../support/kallithea.js';
+import { alive } from '../support/processes.js';
 import { run } from '../support/vcs.js';
 
 const cli = join(repoRoot, 'bin', 'kallithea-isapi.js');
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('kallithea-isapi serve', function () {
   this.timeout(180_000);
@@ -55,38 +46,31 @@ describe('kallithea-isapi serve', function () {
 
   it('stops everything on SIGTERM and exits 0', async function () {
     const k = kallithea();
-    // A third Kallithea on the same database, on a port of its own.
-    const config = join(k.dir, 'my-lifecycle.ini');
-    const text = await readFile(join(k.dir, 'my.ini'), 'utf8');
-    await writeFile(config, text.replace(/^port = \d+$/m, `port = ${await freePort()}`));
-    const serve = spawn(
-      process.execPath,
-      [cli, 'serve', '-c', config, '--port', '0', '--users', windowsUsersFile, '-q'],
-      { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stdout = '';
-    let stderr = '';
-    serve.stdout.on('data', (b: Buffer) => (stdout += b.toString('utf8')));
-    serve.stderr.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
-    const exited = new Promise<number | null>((resolve) => serve.once('exit', (code) => resolve(code)));
+    // A third serve on the same database.
+    const extra = await spawnExtraServe(k, 'my-lifecycle.ini', ['--workers', '2']);
+    const { serve } = extra;
     try {
-      for (let i = 0; i < 1200 && !/ready at/.test(stdout); i++) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-      assert.match(stdout, /ready at http:\/\/127\.0\.0\.1:\d+\//, stderr);
+      const url = await extra.ready;
+      const stdout = extra.stdout();
+      assert.match(url ?? '', /^http:\/\/127\.0\.0\.1:\d+\/$/, extra.stderr());
       assert.match(stdout, /CORP\\alice, CORP\\dave/);
       const dllLog = /DLL log: (\S+)/.exec(stdout)?.[1] as string;
       const privateDir = dirname(dllLog);
       assert.ok(existsSync(join(privateDir, 'kallithea-isapi.ini')));
-      const gearbox = await findDescendant(serve.pid as number, gearboxPattern);
+      const workers = await findDescendants(serve.pid as number, workerPattern);
       const bridge = await findDescendant(serve.pid as number, bridgePattern);
-      assert.ok(gearbox !== undefined && bridge !== undefined, 'gearbox and bridge run under serve');
+      assert.ok(bridge !== undefined, 'the bridge runs under serve');
+      assert.equal(workers.length, 2, 'two Kallithea workers (--workers 2) run under the bridge');
 
       serve.kill('SIGTERM');
-      assert.equal(await exited, 0, stderr);
-      assert.match(stderr, /stopping \(host, extension and bridge, then Kallithea\)/);
+      assert.equal(await extra.exited, 0, extra.stderr());
+      const stderr = extra.stderr();
+      assert.match(
+        stderr,
+        /stopping \(host, then the extension, which stops the bridge and its Kallithea workers\)/,
+      );
       assert.match(stderr, /serve: stopped/);
-      assert.equal(alive(gearbox), false, 'Kallithea still runs');
+      assert.deepEqual(workers.filter(alive), [], 'a Kallithea worker still runs');
       assert.equal(alive(bridge), false, 'the bridge still runs');
       assert.equal(existsSync(privateDir), false, 'the private ini folder is left behind');
     } finally {

@@ -3,14 +3,16 @@
 // cached instance (scripts/kallithea-instance.sh), copies its database and repositories into
 // a private folder with ini files on free ports, and starts the whole path twice as child
 // processes, `kallithea-isapi serve` at the site root (my.ini) and at /kallithea
-// (my-vdir.ini); after() stops both and removes the copy. Tests change only the copy.
+// (my-vdir.ini), each with its bridge's Kallithea workers, plus one Kallithea worker of its
+// own on my.ini's port (`direct`, Kallithea alone); after() stops them all and removes the
+// copy. Tests change only the copy.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freeLoopbackPort } from '../../lib/bridge/workers/worker-pool.js';
 import { run, runOk } from './vcs.js';
 
 export const repoRoot = resolve(fileURLToPath(import.meta.url), '..', '..', '..', '..');
@@ -18,6 +20,7 @@ export const cachedInstance = join(repoRoot, '.cache', 'kallithea');
 export const outDir = join(repoRoot, 'test', 'out', 'kallithea');
 const venvPython = join(cachedInstance, 'venv', 'bin', 'python');
 const provisionScript = join(repoRoot, 'scripts', 'kallithea', 'provision.py');
+const workerScript = join(repoRoot, 'python', 'kallithea_worker.py');
 export const windowsUsersFile = join(repoRoot, 'scripts', 'kallithea', 'windows-users.txt');
 
 /** Accounts of the cached instance (scripts/kallithea/README.md) and the emulated Windows users. */
@@ -33,8 +36,6 @@ export interface ServedPath {
   name: 'root' | 'vdir';
   /** Through isapi-host -> DLL -> bridge, ending in '/'. */
   url: string;
-  /** Kallithea's own waitress, same path, ending in '/'. */
-  direct: string;
   /** The `kallithea-isapi serve` process (isapi-host runs in it). */
   serve: ChildProcess;
   log: string;
@@ -45,6 +46,12 @@ export interface KallitheaInstance {
   reposDir: string;
   root: ServedPath;
   vdir: ServedPath;
+  /** Kallithea alone (one worker process on my.ini's port, not through the path), ending in '/'. */
+  direct: string;
+  /** That process. */
+  directPid: number;
+  /** The admin's API key. */
+  apiKey: string;
   /** Kallithea's JSON API as admin, straight to the root Kallithea. */
   api(method: string, args: Record<string, unknown>): Promise<unknown>;
   /** A new repository with bob write and carol read, as provision.py gives hgrepo/gitrepo. */
@@ -61,17 +68,7 @@ export function kallithea(): KallitheaInstance {
   return instance;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => done(port));
-    });
-  });
-}
+export const freePort = freeLoopbackPort;
 
 // --- /proc: the processes of the path -----------------------------------------------------
 
@@ -126,8 +123,37 @@ export async function resetPeak(pid: number): Promise<void> {
   await writeFile(`/proc/${pid}/clear_refs`, '5');
 }
 
-export const gearboxPattern = /gearbox serve/;
+export const workerPattern = /kallithea_worker\.py/;
 export const bridgePattern = /kallithea-isapi\.js bridge/;
+
+/** Every descendant of pid whose command line matches. */
+export async function findDescendants(pid: number, pattern: RegExp): Promise<number[]> {
+  const found: number[] = [];
+  for (const child of await childPids(pid)) {
+    if (pattern.test(await commandLine(child))) found.push(child);
+    found.push(...(await findDescendants(child, pattern)));
+  }
+  return found;
+}
+
+/**
+ * Waits until the bridge under `served` runs as many workers as `before` again, `victim`
+ * not among them; returns them.
+ */
+export async function workersBack(served: ServedPath, before: number[], victim: number): Promise<number[]> {
+  let now: number[] = [];
+  for (let i = 0; i < 600; i++) {
+    now = await servedWorkers(served);
+    if (now.length === before.length && !now.includes(victim)) break;
+    await new Promise((done) => setTimeout(done, 100));
+  }
+  return now;
+}
+
+/** The Kallithea workers (pids) the bridge under a serve process runs. */
+export function servedWorkers(served: ServedPath): Promise<number[]> {
+  return findDescendants(served.serve.pid as number, workerPattern);
+}
 
 // --- start and stop ---------------------------------------------------------------------------
 
@@ -161,7 +187,6 @@ async function instanceCopy(): Promise<{ dir: string; ports: { root: number; vdi
 async function startServe(
   name: 'root' | 'vdir',
   config: string,
-  direct: string,
   virtualDir: string,
   children: ChildProcess[],
   logDir: string,
@@ -206,7 +231,84 @@ async function startServe(
     });
   });
   serve.stdout.resume();
-  return { name, url, direct, serve, log };
+  return { name, url, serve, log };
+}
+
+/** One Kallithea worker on my.ini's own port, run by the fixture: Kallithea alone. */
+async function startDirect(
+  config: string,
+  port: number,
+  children: ChildProcess[],
+  logDir: string,
+): Promise<{ url: string; pid: number }> {
+  const log = createWriteStream(join(logDir, 'direct.log'));
+  // stdin is the worker's lifeline: it exits when this process goes.
+  const worker = spawn(venvPython, [workerScript, config, `tcp:127.0.0.1:${port}`], {
+    cwd: resolve(config, '..'),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  children.push(worker);
+  worker.stderr.pipe(log);
+  await new Promise<void>((done, fail) => {
+    worker.stdout.on('data', (chunk: Buffer) => {
+      if (/^ready$/m.test(chunk.toString())) done();
+    });
+    worker.once('exit', (code) => fail(new Error(`the direct Kallithea exited ${code}; see direct.log`)));
+  });
+  worker.stdout.resume();
+  return { url: `http://127.0.0.1:${port}/`, pid: worker.pid as number };
+}
+
+export interface ExtraServe {
+  readonly serve: ChildProcess;
+  /** Its my.ini. */
+  readonly config: string;
+  /** What serve printed so far. */
+  stdout(): string;
+  stderr(): string;
+  /** Its exit code. */
+  readonly exited: Promise<number | null>;
+  /** The URL once `ready at` was printed, undefined if it never was. */
+  readonly ready: Promise<string | undefined>;
+}
+
+/**
+ * `kallithea-isapi serve` on a copy of the instance's my.ini (named `name`, in its folder: same
+ * database and repositories), with emulated Windows users and `args`, beside the fixture's
+ * two. The test stops it.
+ */
+export async function spawnExtraServe(
+  k: KallitheaInstance,
+  name: string,
+  args: string[],
+): Promise<ExtraServe> {
+  const config = join(k.dir, name);
+  const text = await readFile(join(k.dir, 'my.ini'), 'utf8');
+  await writeFile(config, text.replace(/^port = \d+$/m, `port = ${await freePort()}`));
+  return spawnServeProcess(config, ['--users', windowsUsersFile, ...args]);
+}
+
+/** `kallithea-isapi serve -c config --port 0 ...args`; the test stops it. */
+export function spawnServeProcess(config: string, args: string[]): ExtraServe {
+  const serve = spawn(
+    process.execPath,
+    [join(repoRoot, 'bin', 'kallithea-isapi.js'), 'serve', '-c', config, '--port', '0', ...args],
+    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stdout = '';
+  let stderr = '';
+  serve.stdout.on('data', (b: Buffer) => (stdout += b.toString('utf8')));
+  serve.stderr.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
+  const exited = new Promise<number | null>((done) => serve.once('exit', (code) => done(code)));
+  const ready = (async () => {
+    for (let i = 0; i < 1800 && serve.exitCode === null; i++) {
+      const match = /ready at (\S+)/.exec(stdout);
+      if (match !== null) return match[1];
+      await new Promise((done) => setTimeout(done, 100));
+    }
+    return undefined;
+  })();
+  return { serve, config, stdout: () => stdout, stderr: () => stderr, exited, ready };
 }
 
 async function stopServe(child: ChildProcess): Promise<void> {
@@ -245,20 +347,14 @@ async function started(
   children: ChildProcess[],
   logDir: string,
 ): Promise<KallitheaInstance> {
-  const [root, vdir] = await Promise.all([
-    startServe('root', join(dir, 'my.ini'), `http://127.0.0.1:${ports.root}/`, '/', children, logDir),
-    startServe(
-      'vdir',
-      join(dir, 'my-vdir.ini'),
-      `http://127.0.0.1:${ports.vdir}/kallithea/`,
-      '/kallithea',
-      children,
-      logDir,
-    ),
+  const [root, vdir, direct] = await Promise.all([
+    startServe('root', join(dir, 'my.ini'), '/', children, logDir),
+    startServe('vdir', join(dir, 'my-vdir.ini'), '/kallithea', children, logDir),
+    startDirect(join(dir, 'my.ini'), ports.root, children, logDir),
   ]);
   const apiKey = await adminApiKey(dir);
   const api = async (method: string, args: Record<string, unknown>): Promise<unknown> => {
-    const response = await fetch(new URL('_admin/api', root.direct), {
+    const response = await fetch(new URL('_admin/api', direct.url), {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ id: 1, api_key: apiKey, method, args }),
@@ -272,6 +368,9 @@ async function started(
     reposDir: join(dir, 'repos'),
     root,
     vdir,
+    direct: direct.url,
+    directPid: direct.pid,
+    apiKey,
     api,
     async createRepo(name, type) {
       await api('create_repo', { repo_name: name, repo_type: type });

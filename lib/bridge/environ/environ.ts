@@ -44,6 +44,8 @@ export interface Environ {
   'kallithea_isapi.params': ReadonlyMap<string, string>;
   /** Why the bridge refuses this request (400), found while reading its headers. */
   'kallithea_isapi.invalid'?: string;
+  /** The Kallithea worker that serves the request (w1, w2...), for the access log. */
+  'kallithea_isapi.worker'?: string;
   /** Monotonic start time in ms (performance.now()), for the access log. */
   'kallithea_isapi.started': number;
 }

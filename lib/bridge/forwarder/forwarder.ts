@@ -1,9 +1,9 @@
-// The forwarder App: sends the request to Kallithea over a keep-alive HTTP/1.1 pool and
-// streams the response back. undici's Pool gives keep-alive, per-phase timeouts and
-// backpressure both ways (a full FastCGI socket stops our reads of the body, which pauses
-// the upstream socket); nothing is buffered whole. upstream-exchange.ts is the handler one
+// The forwarder App: sends the request to Kallithea over keep-alive HTTP/1.1 and streams
+// the response back. undici gives keep-alive, per-phase timeouts and backpressure both ways
+// (a full FastCGI socket stops our reads of the body, which pauses the upstream socket);
+// nothing is buffered whole. upstreams.ts says where a request goes (one external
+// Kallithea, or one of the bridge's workers); upstream-exchange.ts is the handler one
 // request is dispatched with.
-import { Pool } from 'undici';
 import { headerKeys, headerName, type Environ } from '../environ/environ.js';
 import {
   BridgeError,
@@ -11,7 +11,6 @@ import {
   ForwarderError,
   InvalidRequestError,
   RequestBodyError,
-  UpstreamBusyError,
   UpstreamTimeoutError,
   UpstreamUnreachableError,
 } from '../errors.js';
@@ -19,10 +18,13 @@ import type { App, Body, ResponseHeaders } from '../pipeline/types.js';
 import { requestBody, type RequestBody } from './request-body.js';
 import { upstreamTarget } from './target.js';
 import { errorDetail, UpstreamExchange, type UpstreamResponse } from './upstream-exchange.js';
+import { ExternalUpstream, type Lease, type Upstreams } from './upstreams.js';
 
 export interface ForwarderOptions {
-  /** Kallithea's origin, e.g. `http://127.0.0.1:5000`. */
+  /** Kallithea's origin, e.g. `http://127.0.0.1:5000`; unused when `upstreams` is given. */
   readonly upstream: string;
+  /** The bridge's own Kallithea workers (workers/router.ts) instead of `upstream`. */
+  readonly upstreams?: Upstreams;
   /** Seconds to establish a TCP connection. */
   readonly connectTimeout: number;
   /** Seconds from sending the request to receiving the response headers. */
@@ -33,10 +35,7 @@ export interface ForwarderOptions {
   readonly maxConnections: number;
   /** Requests allowed to wait for a connection before the forwarder answers 503. */
   readonly maxWaiting?: number;
-  /**
-   * TCP keep-alive probes on upstream connections (default true). false only for the Wine
-   * test stack: Wine fails setKeepAlive(true, delay) on a connecting socket ("UNKNOWN connect").
-   */
+  /** TCP keep-alive probes to Kallithea (default true; false only for the Wine test stack). */
   readonly tcpKeepAlive?: boolean;
 }
 
@@ -47,8 +46,6 @@ export interface Forwarder {
   /** Closes every connection now, failing requests in flight. */
   destroy(): Promise<void>;
 }
-
-const SECONDS = 1000;
 
 /** Response body bytes queued unread before the upstream socket is paused. */
 const BODY_HIGH_WATER_MARK = 64 * 1024;
@@ -80,12 +77,22 @@ function errorCode(error: unknown): string {
 /**
  * Environ -> the request headers, names in conventional case, values latin1 byte strings.
  * The header policy already chose them (headers/policy.ts); undici checks each value.
+ * To the bridge's own workers it adds X-Kallithea-Isapi: the hop token, the scheme and the
+ * client's address, which the worker makes wsgi.url_scheme and REMOTE_ADDR (a client's
+ * copy of the header was dropped by the policy, and has no token anyway).
  */
-function upstreamHeaders(environ: Environ, contentLength: number | null): string[] {
+function upstreamHeaders(
+  environ: Environ,
+  contentLength: number | null,
+  hopToken: string | undefined,
+): string[] {
   const headers: string[] = [];
   for (const key of headerKeys(environ)) headers.push(headerName(key), environ[key] as string);
   if (environ.CONTENT_TYPE !== '') headers.push('Content-Type', environ.CONTENT_TYPE);
   if (contentLength !== null) headers.push('Content-Length', String(contentLength));
+  if (hopToken !== undefined) {
+    headers.push('X-Kallithea-Isapi', `${hopToken} ${environ['wsgi.url_scheme']} ${environ.REMOTE_ADDR}`);
+  }
   return headers;
 }
 
@@ -96,24 +103,16 @@ function responseHeaders(raw: string[]): ResponseHeaders {
 }
 
 export function createForwarder(options: ForwarderOptions): Forwarder {
-  const upstream = new URL(options.upstream).origin;
-  const maxWaiting = options.maxWaiting ?? 1000;
-  const pool = new Pool(upstream, {
-    connections: options.maxConnections,
-    pipelining: 1,
-    connectTimeout: options.connectTimeout * SECONDS,
-    headersTimeout: options.headersTimeout * SECONDS,
-    bodyTimeout: options.bodyTimeout * SECONDS,
-    connect: { keepAlive: options.tcpKeepAlive ?? true },
-  });
-  let inFlight = 0;
+  const upstreams =
+    options.upstreams ??
+    new ExternalUpstream(options.upstream, options, options.maxConnections, options.maxWaiting ?? 1000);
 
   /**
    * Maps a failure before the response headers to the one error the error pages render and
    * log: its class says who failed (client, request, Kallithea, the bridge), its message the
    * real cause.
    */
-  function beforeHeaders(error: unknown, signal: AbortSignal): BridgeError {
+  function beforeHeaders(error: unknown, signal: AbortSignal, upstream: string): BridgeError {
     if (signal.aborted) return new ClientAbortedError();
     if (error instanceof BridgeError) return error;
     const code = errorCode(error);
@@ -133,7 +132,6 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     if (!METHOD.test(method) || REFUSED_METHODS.has(method.toUpperCase())) {
       throw new InvalidRequestError(`method ${JSON.stringify(method)} is not forwarded`);
     }
-    if (inFlight >= options.maxConnections + maxWaiting) throw new UpstreamBusyError(inFlight, 5);
     const signal = environ['kallithea_isapi.signal'];
     // The body first: no promise of the exchange exists while this may throw (an abort while
     // waiting for a chunked body's first chunk used to reject `response` with nobody
@@ -142,19 +140,22 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     try {
       framed = await requestBody(environ);
     } catch (error) {
-      throw beforeHeaders(error, signal);
+      throw beforeHeaders(error, signal, '');
     }
-    inFlight += 1;
-    // Counted out once the exchange is over, however it ends (end, abort, error).
-    const exchange = new UpstreamExchange(upstream, signal, BODY_HIGH_WATER_MARK, () => (inFlight -= 1));
+    // A worker is held from here until the exchange is over, however it ends (end, abort,
+    // error): a long clone keeps its worker, and no other request shares it.
+    const acquired = upstreams.acquire(signal);
+    const lease: Lease = acquired instanceof Promise ? await acquired : acquired;
+    if (lease.worker !== undefined) environ['kallithea_isapi.worker'] = lease.worker;
+    const exchange = new UpstreamExchange(lease.origin, signal, BODY_HIGH_WATER_MARK, lease.release);
     let response: UpstreamResponse;
     try {
       // undici reports its own refusals through exchange.onError, which rejects `response`.
-      pool.dispatch(
+      lease.dispatcher.dispatch(
         {
           method,
           path: upstreamTarget(environ['kallithea_isapi.raw_target']),
-          headers: upstreamHeaders(environ, framed.contentLength),
+          headers: upstreamHeaders(environ, framed.contentLength, lease.hopToken),
           body: framed.body,
         },
         exchange,
@@ -162,7 +163,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       response = await exchange.response;
     } catch (error) {
       exchange.return();
-      throw beforeHeaders(error, signal);
+      throw beforeHeaders(error, signal, lease.origin);
     }
     startResponse(
       response.statusCode,
@@ -174,7 +175,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
 
   return {
     app,
-    close: () => pool.close(),
-    destroy: () => pool.destroy(),
+    close: () => upstreams.close(),
+    destroy: () => upstreams.destroy(),
   };
 }

@@ -66,6 +66,8 @@ const DROPPED_PREFIXES = [
   'HTTP_X_MS_CLIENT_PRINCIPAL',
   'HTTP_X_GOOG_AUTHENTICATED_',
   'HTTP_X_AMZN_OIDC_',
+  // The bridge's own word to its Kallithea workers (X-Kallithea-Isapi: workers/hop-claim.ts).
+  'HTTP_X_KALLITHEA_ISAPI',
 ];
 
 const HOP_BY_HOP = ['Connection', 'Keep-Alive', 'TE', 'Trailer', 'Transfer-Encoding', 'Upgrade', 'Proxy'];

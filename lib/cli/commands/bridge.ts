@@ -70,7 +70,11 @@ export async function run(args: string[]): Promise<number> {
     if (listen === undefined) throw new Error('no listen address: give --listen or set listen in [bridge]');
     const fd = lifelineFd(process.env[LIFELINE_ENV]);
     bridge = await startBridge({ settings, listen, secret: await readSecret() });
-    say(`listening on ${bridge.address}, forwarding to ${settings.upstream}`);
+    const to =
+      settings.python === undefined
+        ? settings.upstream
+        : `${settings.workers} Kallithea workers (${settings.python}, ${settings.kallitheaConfig})`;
+    say(`listening on ${bridge.address}, forwarding to ${to}`);
     const running = bridge;
     const stopped = new Promise<string>((resolve) => {
       process.once('SIGTERM', () => resolve('SIGTERM'));

@@ -23,6 +23,8 @@ const usage = `usage: kallithea-isapi host --dll FILE [options]
   --threads N                 host threads (default 2 x CPUs, at least 4)
   --read-ahead BYTES          UploadReadAheadSize (default 49152)
   --verify                    verifier mode: report contract breaches
+  --close-timeout MS          on SIGTERM/SIGINT, wait this long for outstanding requests
+                              before giving up on them (default 30000)
 `;
 
 export async function run(args: string[]): Promise<number> {
@@ -43,6 +45,7 @@ export async function run(args: string[]): Promise<number> {
       threads: { type: 'string' },
       'read-ahead': { type: 'string' },
       verify: { type: 'boolean', default: false },
+      'close-timeout': { type: 'string' },
     },
     usage,
   );
@@ -71,6 +74,7 @@ export async function run(args: string[]): Promise<number> {
     threads: number(values.threads),
     readAhead: number(values['read-ahead']),
     verify: values.verify,
+    closeTimeoutMs: number(values['close-timeout']),
     auth,
     accessLog: (line) => process.stderr.write(`${line}\n`),
   });
@@ -108,8 +112,11 @@ export async function run(args: string[]): Promise<number> {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  // Stop accepting, then drop every connection, in-flight ones included (server.close()
+  // alone waits for them); the host then sees its clients gone and can drain.
+  const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeAllConnections();
+  await serverClosed;
   await host.close();
   return 0;
 }

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { readIsapiSection } from '../../config/isapi-section.js';
 import { parseIni } from '../../config/ini-text.js';
 import { type KallitheaIniFacts, readKallitheaIni } from '../../config/kallithea-ini.js';
+import { findKallitheaPython, kallitheaPythonCandidates } from '../../config/kallithea-python.js';
 import { problemText } from '../../config/problems.js';
 import { isapiIniText } from '../../iis/isapi-ini-text.js';
 import { kallitheaSteps } from '../../iis/kallithea-steps.js';
@@ -32,6 +33,8 @@ Writes kallithea-isapi.ini next to the DLL and registers the DLL with IIS 7+ thr
   --bitness 64|32        application pool bitness; must match the DLL (default 64)
   --pool NAME            application pool (default Kallithea)
   --physical-path DIR    folder of a new virtual directory application (default: the DLL's folder)
+  --venv DIR             Kallithea's virtualenv, whose Python runs the workers
+                         (default: venv beside my.ini, else the one of kallithea-cli in my.ini)
   --force                replace an existing kallithea-isapi.ini
   --keep-ini             keep an existing kallithea-isapi.ini as it is and only register with IIS
   --dry-run              print the ini and the commands instead of writing and running them
@@ -63,6 +66,7 @@ export async function run(args: string[]): Promise<number> {
       bitness: { type: 'string', default: '64' },
       pool: { type: 'string', default: 'Kallithea' },
       'physical-path': { type: 'string' },
+      venv: { type: 'string' },
       force: { type: 'boolean', default: false },
       'keep-ini': { type: 'boolean', default: false },
       'dry-run': { type: 'boolean', default: false },
@@ -113,10 +117,18 @@ export async function run(args: string[]): Promise<number> {
 
   // kallithea-isapi.ini next to the DLL, where the DLL looks for it.
   const iniPath = path.join(dllDir, 'kallithea-isapi.ini');
+  const cliPath = kallithea.sections['app:main']?.kallithea_cli_path;
+  const python = findKallitheaPython(myIni, values.venv, typeof cliPath === 'string' ? cliPath : undefined);
+  if (values.venv !== undefined && python === undefined) {
+    return fail(
+      `--venv ${values.venv}: no ${kallitheaPythonCandidates(myIni, values.venv).join('')}; give Kallithea's virtualenv`,
+    );
+  }
   const iniText = isapiIniText({
     node: process.execPath,
     bridgeScript: bridgeScriptPath(),
     kallitheaConfig: myIni,
+    python,
     logFile: path.join('logs', 'kallithea_isapi.log'),
     writtenAt: new Date(),
     registration: { site: values.site, virtualDir, pool: values.pool, bitness },

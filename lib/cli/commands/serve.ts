@@ -7,7 +7,7 @@ import { parseCommandArgs } from '../command-args.js';
 export const summary = 'run Kallithea behind isapi-host, the DLL and the bridge on this machine';
 
 const usage = `usage: kallithea-isapi serve -c my.ini [options]
-  -c, --config FILE     Kallithea's my.ini (gearbox serve runs in its folder)
+  -c, --config FILE     Kallithea's my.ini (the workers run in its folder)
   --port N              port to listen on (default 8080; 0 = any, printed)
   --host ADDR           address to listen on (default 127.0.0.1)
   --virtualdir PATH     IIS application path (default /); my.ini needs the prefix filter for it
@@ -16,10 +16,13 @@ const usage = `usage: kallithea-isapi serve -c my.ini [options]
   --no-users            no Windows logins: every request reaches Kallithea anonymously
   --allow-anonymous     requests without credentials pass anonymously instead of getting
                         the Windows login prompt (as IIS with anonymous access enabled)
-  --venv DIR            Kallithea's venv (default: venv beside my.ini, else gearbox on PATH)
+  --venv DIR            Kallithea's venv (default: venv beside my.ini, else kallithea-cli's)
+  --workers N           Kallithea worker processes (default: one per CPU, at least 2)
+  --tls-cert FILE       serve HTTPS with this PEM certificate (and --tls-key), as IIS with TLS
+  --tls-key FILE        its PEM private key
   --dll FILE            the ISAPI extension (default: build-dll/Release of this package)
   --dll-log FILE        the DLL's log (default: a temporary file, printed)
-  -q, --quiet           do not echo Kallithea's own output
+  -q, --quiet           accepted for old scripts: Kallithea's own output goes to the DLL log
 Ctrl-C or SIGTERM stops everything and exits 0.
 `;
 
@@ -61,6 +64,9 @@ export async function run(args: string[]): Promise<number> {
       'no-users': { type: 'boolean', default: false },
       'allow-anonymous': { type: 'boolean', default: false },
       venv: { type: 'string' },
+      workers: { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
       dll: { type: 'string' },
       'dll-log': { type: 'string' },
       quiet: { type: 'boolean', short: 'q', default: false },
@@ -75,6 +81,17 @@ export async function run(args: string[]): Promise<number> {
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     process.stderr.write(`kallithea-isapi serve: --port must be a port number, got ${values.port}\n`);
+    return 2;
+  }
+  const workers = values.workers === undefined ? undefined : Number(values.workers);
+  if (workers !== undefined && (!Number.isInteger(workers) || workers < 1 || workers > 64)) {
+    process.stderr.write(`kallithea-isapi serve: --workers must be 1 to 64, got ${values.workers}\n`);
+    return 2;
+  }
+  const cert = values['tls-cert'];
+  const key = values['tls-key'];
+  if ((cert === undefined) !== (key === undefined)) {
+    process.stderr.write('kallithea-isapi serve: give both --tls-cert and --tls-key, or neither\n');
     return 2;
   }
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
@@ -103,10 +120,11 @@ export async function run(args: string[]): Promise<number> {
       allowAnonymous: values['allow-anonymous'],
       usersFile: values['no-users'] ? undefined : (values.users ?? defaultUsersFile()),
       venv: values.venv,
+      workers,
+      ...(cert === undefined || key === undefined ? {} : { tls: { cert, key } }),
       dll: values.dll,
       dllLog: values['dll-log'],
       log,
-      kallitheaOutput: values.quiet ? undefined : (chunk) => void process.stderr.write(chunk),
     });
   } catch (error) {
     log(`kallithea-isapi serve: ${(error as Error).message}`);
@@ -120,7 +138,9 @@ export async function run(args: string[]): Promise<number> {
   }
   process.stdout.write(instructions(running, values['allow-anonymous']));
   if (!signalled) await new Promise<void>((resolve) => (stopRequested = resolve));
-  log('kallithea-isapi serve: stopping (host, extension and bridge, then Kallithea)');
+  log(
+    'kallithea-isapi serve: stopping (host, then the extension, which stops the bridge and its Kallithea workers)',
+  );
   await running.close();
   log('kallithea-isapi serve: stopped');
   process.off('SIGINT', onSignal);

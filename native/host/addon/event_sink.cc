@@ -1,5 +1,7 @@
 #include "event_sink.h"
 
+#include <cstdio>
+
 namespace isapi_host {
 
 namespace {
@@ -29,6 +31,22 @@ std::shared_ptr<ThreadSafeSink> ThreadSafeSink::create(Napi::Env env, Napi::Func
   sink->function_.Unref(env);
   sink->open_ = true;
   return sink;
+}
+
+// JS thread.
+void ThreadSafeSink::hold(Napi::Env env) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (open_ && holds_++ == 0)
+    function_.Ref(env);
+}
+
+// JS thread.
+void ThreadSafeSink::let_go(Napi::Env env) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (holds_ == 0)
+    return;
+  if (--holds_ == 0 && open_)
+    function_.Unref(env);
 }
 
 // JS thread: the function is gone (released, or the environment is being torn down).
@@ -63,18 +81,6 @@ std::vector<HostEvent> ThreadSafeSink::take() {
   return batch;
 }
 
-void ThreadSafeSink::put_back(std::vector<HostEvent>&& rest) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (!open_ || rest.empty())
-    return;
-  const bool wake = pending_.empty();
-  rest.insert(rest.end(), std::make_move_iterator(pending_.begin()),
-              std::make_move_iterator(pending_.end()));
-  pending_.swap(rest);
-  if (wake && function_.NonBlockingCall(nullptr) != napi_ok)
-    pending_.clear();
-}
-
 // JS thread.
 void ThreadSafeSink::close() {
   std::lock_guard<std::mutex> lock(mutex_);
@@ -82,6 +88,7 @@ void ThreadSafeSink::close() {
     return;
   open_ = false;
   pending_.clear();
+  holds_ = 0;
   function_.Release();
 }
 
@@ -90,27 +97,27 @@ void call_js_event(Napi::Env env, Napi::Function on_event, ThreadSafeSink* sink,
   if (env == nullptr || on_event == nullptr || sink == nullptr)
     return; // torn down: drop them
   std::vector<HostEvent> batch = sink->take();
-  for (std::size_t i = 0; i < batch.size(); ++i) {
-    HostEvent& event = batch[i];
-    Napi::Value data = env.Undefined();
-    if (!event.data.empty() || event.kind == HostEvent::Kind::write ||
-        event.kind == HostEvent::Kind::headers) {
-      data = data_of(env, event);
-    }
+  for (HostEvent& event : batch) {
     try {
+      Napi::Value data = env.Undefined();
+      if (!event.data.empty() || event.kind == HostEvent::Kind::write ||
+          event.kind == HostEvent::Kind::headers) {
+        data = data_of(env, event);
+      }
       on_event.Call({Napi::Number::New(env, static_cast<int>(event.kind)),
                      Napi::Number::New(env, static_cast<double>(event.request_id)),
                      Napi::String::New(env, event.text), data, Napi::Boolean::New(env, event.flag),
                      Napi::Number::New(env, event.number), Napi::String::New(env, event.text2)});
-    } catch (const Napi::Error& error) {
-      // An exception in the JS handler must not vanish: rethrow as uncaught, and deliver
-      // the rest of the batch in a later call.
-      std::vector<HostEvent> rest(std::make_move_iterator(batch.begin() + i + 1),
-                                  std::make_move_iterator(batch.end()));
-      sink->put_back(std::move(rest));
-      error.ThrowAsJavaScriptException();
-      return;
+    } catch (const std::exception& error) {
+      // lib/host catches everything its handler throws, so this is JS that can no longer
+      // run (environment teardown) or a bug there. Rethrowing out of this C callback
+      // would abort the process; the event is reported and dropped instead.
+      std::fprintf(stderr, "isapi-host: event %d of request %llu not delivered: %s\n",
+                   static_cast<int>(event.kind), static_cast<unsigned long long>(event.request_id),
+                   error.what());
     }
+    if (event.kind == HostEvent::Kind::finished || event.kind == HostEvent::Kind::closed)
+      sink->let_go(env);
   }
 }
 

@@ -2,6 +2,10 @@
 // JavaScript `onEvent(kind, id, text, data, flag, number, text2)`. Events are batched: a
 // post that finds the queue empty wakes the JavaScript thread once, and that one call
 // delivers every event queued by then, in order.
+//
+// The function keeps the event loop alive exactly while something is owed to JavaScript:
+// a request that has not had its `finished` event, or a close that has not had its
+// `closed` event. Otherwise `await host.close()` could find the loop empty and never return.
 #ifndef KALLITHEA_ISAPI_HOST_ADDON_EVENT_SINK_H
 #define KALLITHEA_ISAPI_HOST_ADDON_EVENT_SINK_H
 
@@ -9,6 +13,7 @@
 
 #include <napi.h>
 
+#include <cstddef>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -22,11 +27,17 @@ class ThreadSafeSink : public EventSink {
 public:
   using Function = Napi::TypedThreadSafeFunction<ThreadSafeSink, HostEvent, call_js_event>;
 
-  /// JS thread. The function does not keep the event loop alive (the HTTP server does).
+  /// JS thread. Unreferenced until the first hold().
   static std::shared_ptr<ThreadSafeSink> create(Napi::Env env, Napi::Function on_event);
 
   /// Any thread.
   bool post(HostEvent&& event) override;
+
+  /// JS thread: one more thing owed to JS (a begun request, a close); references the
+  /// function while any is outstanding.
+  void hold(Napi::Env env);
+  /// JS thread: one of them was delivered.
+  void let_go(Napi::Env env);
 
   /// JS thread: no more events; releases the thread-safe function (once).
   void close();
@@ -37,13 +48,12 @@ private:
 
   /// JS thread: the events queued so far (the next post wakes JS again).
   std::vector<HostEvent> take();
-  /// JS thread: events a throwing handler left undelivered go first, in a later call.
-  void put_back(std::vector<HostEvent>&& rest);
 
   std::mutex mutex_;
   bool open_ = false;
   Function function_;
   std::vector<HostEvent> pending_; ///< non-empty: one call is on its way to JS
+  std::size_t holds_ = 0;          ///< JS thread only
 };
 
 } // namespace isapi_host

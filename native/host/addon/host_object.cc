@@ -1,6 +1,7 @@
 #include "host_object.h"
 
 #include "../core/request.h"
+#include "../core/text_encoding.h"
 
 #include <stdexcept>
 
@@ -61,6 +62,8 @@ Napi::Function HostObject::define(Napi::Env env) {
                       InstanceMethod<&HostObject::JS_close>("close"),
                       InstanceMethod<&HostObject::JS_releaseEvents>("releaseEvents"),
                       InstanceMethod<&HostObject::JS_liveRequests>("liveRequests"),
+                      InstanceMethod<&HostObject::JS_poolThreads>("poolThreads"),
+                      InstanceMethod<&HostObject::JS_insideVirtualDir>("insideVirtualDir"),
                       InstanceMethod<&HostObject::JS_extension>("extension")});
 }
 
@@ -79,9 +82,12 @@ HostObject::HostObject(const Napi::CallbackInfo& info) : Napi::ObjectWrap<HostOb
   config.read_ahead = static_cast<std::size_t>(number_option(options, "readAhead"));
   config.body_buffer = static_cast<std::size_t>(number_option(options, "bodyBuffer"));
   config.threads = static_cast<unsigned>(number_option(options, "threads"));
+  config.max_threads = static_cast<unsigned>(number_option(options, "maxThreads"));
+  config.block_warn_ms = static_cast<std::uint32_t>(number_option(options, "blockWarnMs"));
   config.verify = bool_field(options, "verify");
   config.done_timeout_ms = static_cast<std::uint32_t>(number_option(options, "doneTimeoutMs"));
 
+  virtual_dir_ = config.virtual_dir;
   sink_ = ThreadSafeSink::create(env, info[1].As<Napi::Function>());
   try {
     host_ = Host::create(config, sink_);
@@ -153,7 +159,10 @@ Napi::Value HostObject::JS_begin(const Napi::CallbackInfo& info) {
   request.auth_type = string_field(object, "authType");
   request.auth_user = string_field(object, "authUser");
   request.auth_password = string_field(object, "authPassword");
-  return Napi::Number::New(env, static_cast<double>(host_->begin(request)));
+  const std::uint64_t id = host_->begin(request);
+  if (id != 0)
+    sink_->hold(env); // until its `finished` event is delivered
+  return Napi::Number::New(env, static_cast<double>(id));
 }
 
 // JS thread. pushBody(id, buffer) -> false when the host's buffer is full (pause).
@@ -191,8 +200,8 @@ Napi::Value HostObject::JS_clientGone(const Napi::CallbackInfo& info) {
 Napi::Value HostObject::JS_close(const Napi::CallbackInfo& info) {
   const double deadline =
       info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : 30000;
-  if (host_)
-    host_->close_async(static_cast<std::uint32_t>(deadline));
+  if (host_ && host_->close_async(static_cast<std::uint32_t>(deadline)))
+    sink_->hold(info.Env()); // until the `closed` event is delivered
   return info.Env().Undefined();
 }
 
@@ -211,6 +220,19 @@ Napi::Value HostObject::JS_releaseEvents(const Napi::CallbackInfo& info) {
 // JS thread.
 Napi::Value HostObject::JS_liveRequests(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), host_ ? static_cast<double>(host_->live_requests()) : 0);
+}
+
+// JS thread. insideVirtualDir(target): the gate, on the path the extension will see.
+Napi::Value HostObject::JS_insideVirtualDir(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsString())
+    throw Napi::TypeError::New(info.Env(), "insideVirtualDir(target)");
+  const std::string path = canonical_path(latin1(info[0]));
+  return Napi::Boolean::New(info.Env(), inside_virtual_dir(path, virtual_dir_));
+}
+
+// JS thread.
+Napi::Value HostObject::JS_poolThreads(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), host_ ? static_cast<double>(host_->pool_threads()) : 0);
 }
 
 // JS thread. { version, description } from GetExtensionVersion.

@@ -10,6 +10,7 @@
 #include <napi.h>
 
 #include <memory>
+#include <string>
 
 namespace isapi_host {
 
@@ -30,6 +31,8 @@ private:
   Napi::Value JS_close(const Napi::CallbackInfo& info);
   Napi::Value JS_releaseEvents(const Napi::CallbackInfo& info);
   Napi::Value JS_liveRequests(const Napi::CallbackInfo& info);
+  Napi::Value JS_poolThreads(const Napi::CallbackInfo& info);
+  Napi::Value JS_insideVirtualDir(const Napi::CallbackInfo& info);
   Napi::Value JS_extension(const Napi::CallbackInfo& info);
 
   std::shared_ptr<Request> request_arg(const Napi::CallbackInfo& info);
@@ -38,6 +41,7 @@ private:
 
   std::shared_ptr<ThreadSafeSink> sink_;
   std::shared_ptr<Host> host_;
+  std::string virtual_dir_;
   Napi::Env::CleanupHook<void (*)(HostObject*), HostObject> cleanup_;
 };
 

@@ -3,6 +3,7 @@
 #include "request.h"
 
 #include <atomic>
+#include <deque>
 #include <mutex>
 #include <unordered_map>
 
@@ -10,17 +11,107 @@ namespace isapi_host {
 
 namespace {
 
+// Both are never destroyed: at process exit, threads still inside an extension that was
+// left loaded (Host::do_close) may still call into the table after static destructors
+// have run. What the table holds stays reachable, so leak checkers do not report it.
 std::mutex& table_mutex() {
-  static std::mutex mutex;
-  return mutex;
+  static auto* mutex = new std::mutex;
+  return *mutex;
 }
 
 std::unordered_map<std::uint64_t, std::shared_ptr<Request>>& table() {
-  static std::unordered_map<std::uint64_t, std::shared_ptr<Request>> connections;
-  return connections;
+  static auto* connections = new std::unordered_map<std::uint64_t, std::shared_ptr<Request>>;
+  return *connections;
 }
 
+struct Buried {
+  std::unique_ptr<EXTENSION_CONTROL_BLOCK> ecb;
+  std::function<void(const char*, bool)> report;
+};
+constexpr std::size_t buried_kept = 4096;
+
+// Under table_mutex(), never destroyed (as the table).
+std::unordered_map<std::uint64_t, Buried>& graveyard() {
+  static auto* buried = new std::unordered_map<std::uint64_t, Buried>;
+  return *buried;
+}
+std::deque<std::uint64_t>& burial_order() {
+  static auto* order = new std::deque<std::uint64_t>;
+  return *order;
+}
+
+std::uint64_t id_of(HCONN conn) {
+  return static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(conn));
+}
+
+// A call with the ConnID of a finished request: reported (outside the lock), and failed as
+// IIS fails a bad handle.
+BOOL report_buried(HCONN conn, const char* call, bool done = false) {
+  std::function<void(const char*, bool)> report;
+  {
+    std::lock_guard<std::mutex> lock(table_mutex());
+    auto it = graveyard().find(id_of(conn));
+    if (it != graveyard().end())
+      report = it->second.report;
+  }
+  if (report)
+    report(call, done);
+  isapi_set_last_error(ERROR_INVALID_PARAMETER);
+  return FALSE;
+}
+
+// The poisoned stub's function pointers.
+BOOL WINAPI trap_get_server_variable(HCONN conn, LPSTR, LPVOID, LPDWORD) {
+  return report_buried(conn, "GetServerVariable (retired ECB)");
+}
+BOOL WINAPI trap_write_client(HCONN conn, LPVOID, LPDWORD, DWORD) {
+  return report_buried(conn, "WriteClient (retired ECB)");
+}
+BOOL WINAPI trap_read_client(HCONN conn, LPVOID, LPDWORD) {
+  return report_buried(conn, "ReadClient (retired ECB)");
+}
+BOOL WINAPI trap_server_support_function(HCONN conn, DWORD request, LPVOID, LPDWORD, LPDWORD) {
+  return report_buried(conn, "ServerSupportFunction (retired ECB)",
+                       request == HSE_REQ_DONE_WITH_SESSION);
+}
+
+// What a field read from a retired ECB finds: recognisable, and not the request's data.
+char poison_text[] = "<isapi-host: ECB read after DONE_WITH_SESSION>";
+
 } // namespace
+
+void bury_connection(std::uint64_t id, std::unique_ptr<EXTENSION_CONTROL_BLOCK> ecb,
+                     std::function<void(const char*, bool)> report) {
+  ecb->lpszMethod = poison_text;
+  ecb->lpszQueryString = poison_text;
+  ecb->lpszPathInfo = poison_text;
+  ecb->lpszPathTranslated = poison_text;
+  ecb->lpszContentType = poison_text;
+  ecb->lpbData = reinterpret_cast<LPBYTE>(poison_text);
+  ecb->cbAvailable = 0;
+  ecb->cbTotalBytes = 0;
+  ecb->GetServerVariable = trap_get_server_variable;
+  ecb->WriteClient = trap_write_client;
+  ecb->ReadClient = trap_read_client;
+  ecb->ServerSupportFunction = trap_server_support_function;
+  Buried evicted; // destroyed outside the lock
+  std::lock_guard<std::mutex> lock(table_mutex());
+  graveyard()[id] = Buried{std::move(ecb), std::move(report)};
+  burial_order().push_back(id);
+  if (burial_order().size() > buried_kept) {
+    auto it = graveyard().find(burial_order().front());
+    burial_order().pop_front();
+    if (it != graveyard().end()) {
+      evicted = std::move(it->second);
+      graveyard().erase(it);
+    }
+  }
+}
+
+std::size_t buried_connections() {
+  std::lock_guard<std::mutex> lock(table_mutex());
+  return graveyard().size();
+}
 
 std::uint64_t next_connection_id() {
   // Starts high so that a ConnID is never a small integer an extension might fake.
@@ -44,15 +135,16 @@ void forget_connection(std::uint64_t id) {
 }
 
 std::shared_ptr<Request> find_connection(HCONN conn) {
-  const auto id = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(conn));
   std::lock_guard<std::mutex> lock(table_mutex());
-  auto it = table().find(id);
+  auto it = table().find(id_of(conn));
   return it == table().end() ? nullptr : it->second;
 }
 
 BOOL WINAPI ecb_get_server_variable(HCONN conn, LPSTR name, LPVOID buffer, LPDWORD size) {
   auto request = find_connection(conn);
-  if (!request || name == nullptr || size == nullptr) {
+  if (!request)
+    return report_buried(conn, "GetServerVariable");
+  if (name == nullptr || size == nullptr) {
     isapi_set_last_error(ERROR_INVALID_PARAMETER);
     return FALSE;
   }
@@ -61,7 +153,9 @@ BOOL WINAPI ecb_get_server_variable(HCONN conn, LPSTR name, LPVOID buffer, LPDWO
 
 BOOL WINAPI ecb_write_client(HCONN conn, LPVOID buffer, LPDWORD bytes, DWORD flags) {
   auto request = find_connection(conn);
-  if (!request || bytes == nullptr || (buffer == nullptr && *bytes != 0)) {
+  if (!request)
+    return report_buried(conn, "WriteClient");
+  if (bytes == nullptr || (buffer == nullptr && *bytes != 0)) {
     isapi_set_last_error(ERROR_INVALID_PARAMETER);
     return FALSE;
   }
@@ -70,7 +164,9 @@ BOOL WINAPI ecb_write_client(HCONN conn, LPVOID buffer, LPDWORD bytes, DWORD fla
 
 BOOL WINAPI ecb_read_client(HCONN conn, LPVOID buffer, LPDWORD size) {
   auto request = find_connection(conn);
-  if (!request || size == nullptr || (buffer == nullptr && *size != 0)) {
+  if (!request)
+    return report_buried(conn, "ReadClient");
+  if (size == nullptr || (buffer == nullptr && *size != 0)) {
     isapi_set_last_error(ERROR_INVALID_PARAMETER);
     return FALSE;
   }
@@ -80,10 +176,8 @@ BOOL WINAPI ecb_read_client(HCONN conn, LPVOID buffer, LPDWORD size) {
 BOOL WINAPI ecb_server_support_function(HCONN conn, DWORD request_code, LPVOID buffer, LPDWORD size,
                                         LPDWORD data_type) {
   auto request = find_connection(conn);
-  if (!request) {
-    isapi_set_last_error(ERROR_INVALID_PARAMETER);
-    return FALSE;
-  }
+  if (!request)
+    return report_buried(conn, "ServerSupportFunction", request_code == HSE_REQ_DONE_WITH_SESSION);
   return request->server_support_function(request_code, buffer, size, data_type);
 }
 

@@ -21,7 +21,8 @@ struct HostEvent {
     close_connection = 5, ///< HSE_REQ_CLOSE_CONNECTION: destroy the socket
     violation = 6, ///< text = rule, text2 = message, data = "METHOD target", flag = headers sent
     log = 7,       ///< text = a line for the host's error log
-    closed = 8,    ///< the host finished closing (extension terminated)
+    closed = 8,    ///< the host finished closing; flag = drained (extension terminated)
+    finished = 9,  ///< the request's one terminal event: it left the host, whatever ended it
   };
   HostEvent(Kind kind_of, std::uint64_t request) : kind(kind_of), request_id(request) {}
 

@@ -8,9 +8,17 @@
 namespace isapi_host {
 
 namespace {
-// Verifier mode keeps this many finished requests answering their ConnID, so that a late
-// call is reported instead of reading freed memory.
-constexpr std::size_t retired_kept = 4096;
+// What a close that was not drained leaves behind (pools, extensions): never destroyed,
+// and reachable, so leak checkers do not report it. Under its own mutex.
+std::vector<std::shared_ptr<void>>& abandoned() {
+  static auto* kept = new std::vector<std::shared_ptr<void>>;
+  return *kept;
+}
+std::mutex& abandoned_mutex() {
+  static auto* mutex = new std::mutex;
+  return *mutex;
+}
+
 // After the close deadline, abandoned requests get this long to unwind.
 constexpr auto abandon_grace = std::chrono::seconds(2);
 } // namespace
@@ -23,8 +31,10 @@ std::shared_ptr<Host> Host::create(const HostConfig& config, std::shared_ptr<Eve
 }
 
 Host::Host(const HostConfig& config, std::shared_ptr<EventSink> sink)
-    : config_(config), sink_(std::move(sink)), extension_(new Extension(config.dll)),
-      pool_(new ThreadPool(config.threads)) {}
+    : config_(config), policy_(config.verify), sink_(std::move(sink)),
+      extension_(std::make_shared<Extension>(config.dll)),
+      proc_pool_(std::make_shared<ThreadPool>(config.threads, config.max_threads)),
+      completion_pool_(std::make_shared<ThreadPool>(config.threads, config.max_threads)) {}
 
 namespace {
 // The last reference to a host may be dropped on one of its own threads.
@@ -84,42 +94,33 @@ void Host::log(const std::string& line) {
 
 // Any thread (under the request's lock; takes only the host's lock).
 void Host::retire(std::uint64_t id) {
-  std::uint64_t forget = 0;
-  bool keep = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     live_.erase(id);
-    keep = config_.verify && !closed_;
-    if (keep) {
-      retired_.push_back(id);
-      if (retired_.size() > retired_kept) {
-        forget = retired_.front();
-        retired_.pop_front();
-      }
-    }
   }
   changed_.notify_all();
-  // The connection table is released outside this lock; the request itself may be the
-  // caller, so forgetting it here is fine: the caller holds its own reference.
-  if (!keep)
-    forget_connection(id);
-  if (forget != 0)
-    forget_connection(forget);
+  // The request's one terminal event; JS releases its side of the request on it.
+  post(HostEvent{HostEvent::Kind::finished, id});
+  // The caller holds its own reference: forgetting the request here does not free it
+  // under the caller's feet.
+  forget_connection(id);
 }
 
 // JS thread.
-void Host::close_async(std::uint32_t deadline_ms) {
+bool Host::close_async(std::uint32_t deadline_ms) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (closing_)
-      return;
+      return false;
     closing_ = true;
   }
   auto self = shared_from_this();
   closer_ = std::thread([self, deadline_ms] {
-    self->do_close(deadline_ms);
-    self->post(HostEvent{HostEvent::Kind::closed, 0});
+    HostEvent closed{HostEvent::Kind::closed, 0};
+    closed.flag = self->do_close(deadline_ms);
+    self->post(std::move(closed));
   });
+  return true;
 }
 
 // JS thread, at environment cleanup.
@@ -138,9 +139,13 @@ void Host::close_now(std::uint32_t deadline_ms) {
   do_close(deadline_ms);
 }
 
-// Closing thread: wait for outstanding requests (or the deadline), TerminateExtension,
-// stop the pool, unload.
-void Host::do_close(std::uint32_t deadline_ms) {
+// Closing thread: wait for outstanding requests (or the deadline), then, only when none
+// is left, TerminateExtension, stop the pool and unload. IIS never calls TerminateExtension
+// with requests outstanding, and would rather kill the worker process than unload code
+// that threads are still running: when requests stay outstanding the extension stays
+// loaded, the pool keeps its threads and the stuck requests keep their ECBs and ConnIDs
+// (a late DONE_WITH_SESSION finds its request, not freed memory).
+bool Host::do_close(std::uint32_t deadline_ms) {
   std::unique_lock<std::mutex> lock(mutex_);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(deadline_ms);
   changed_.wait_until(lock, deadline, [this] { return live_.empty(); });
@@ -155,42 +160,51 @@ void Host::do_close(std::uint32_t deadline_ms) {
     lock.lock();
     changed_.wait_for(lock, abandon_grace, [this] { return live_.empty(); });
   }
-  const bool drained = live_.empty();
+  bool drained = live_.empty();
   const std::size_t outstanding = live_.size();
   lock.unlock();
-
-  extension_->terminate(HSE_TERM_MUST_UNLOAD);
-  if (drained) {
-    pool_->stop();
-    extension_->unload();
-  } else {
-    // Threads may still be inside the extension: unloading it would pull the code from
-    // under them. Leave both in place (IIS would kill the worker process here).
-    log("isapi-host: " + std::to_string(outstanding) +
-        " request(s) still outstanding at close; extension left loaded");
-    (void)pool_.release();
+  // A request can end (DONE) while its thread is still inside the extension, returning
+  // from a completion routine or HttpExtensionProc: those threads leave first.
+  const auto grace = std::chrono::steady_clock::now() + abandon_grace;
+  if (drained && !(proc_pool_->wait_idle(grace) && completion_pool_->wait_idle(grace))) {
+    drained = false;
+    log("isapi-host: a host thread is still inside the extension after every request ended");
   }
 
-  std::vector<std::uint64_t> forget;
+  if (drained) {
+    extension_->terminate(HSE_TERM_MUST_UNLOAD);
+    proc_pool_->stop();
+    completion_pool_->stop();
+    extension_->unload();
+  } else {
+    log("isapi-host: " + std::to_string(outstanding) +
+        " request(s) still outstanding at close: TerminateExtension not called, extension left "
+        "loaded");
+    // Kept for the life of the process: threads may still be inside the extension and
+    // its code must stay mapped.
+    std::lock_guard<std::mutex> keep(abandoned_mutex());
+    abandoned().push_back(proc_pool_);
+    abandoned().push_back(completion_pool_);
+    abandoned().push_back(extension_);
+  }
+
   {
     std::lock_guard<std::mutex> guard(mutex_);
     closed_ = true;
-    forget.assign(retired_.begin(), retired_.end());
-    retired_.clear();
-    for (auto& entry : live_)
-      forget.push_back(entry.first);
+    // Stuck requests stay in the connection table (and keep this host alive) but leave
+    // the live set, so that nothing waits for them any more.
     live_.clear();
   }
   changed_.notify_all();
-  for (auto id : forget)
-    forget_connection(id);
+  return drained;
 }
 
-// Watchdog thread (verifier mode): PENDING requests that never call DONE.
+// Watchdog thread (verifier mode): PENDING requests that never call DONE, and host
+// threads an extension keeps blocked.
 void Host::do_watch() {
   std::unique_lock<std::mutex> lock(mutex_);
-  const auto period =
-      std::chrono::milliseconds(std::max<std::uint32_t>(10, config_.done_timeout_ms / 4));
+  const auto period = std::chrono::milliseconds(
+      std::max<std::uint32_t>(10, std::min(config_.done_timeout_ms, config_.block_warn_ms) / 4));
   while (!closed_) {
     changed_.wait_for(lock, period, [this] { return closed_; });
     if (closed_)
@@ -203,7 +217,21 @@ void Host::do_watch() {
     for (auto& request : live)
       request->check_deadline(now);
     live.clear();
+    warn_blocked_threads();
     lock.lock();
+  }
+}
+
+// Watchdog thread. A warning, not a violation: IIS lets an extension block its threads
+// (the pool grows), but an extension that does so for long starves IIS of threads.
+void Host::warn_blocked_threads() {
+  const auto limit = std::chrono::milliseconds(config_.block_warn_ms);
+  for (auto* pool : {proc_pool_.get(), completion_pool_.get()}) {
+    for (const auto& blocked : pool->newly_blocked(limit)) {
+      const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(blocked.running);
+      log("isapi-host: WARNING: " + blocked.label + " has blocked a host thread for " +
+          std::to_string(ms.count()) + " ms");
+    }
   }
 }
 

@@ -7,6 +7,7 @@
 #include "extension.h"
 #include "host_config.h"
 #include "thread_pool.h"
+#include "verifier_policy.h"
 
 #include <atomic>
 #include <condition_variable>
@@ -33,8 +34,9 @@ public:
   std::uint64_t begin(const RequestInfo& info);
   /// A live request by id, or null.
   std::shared_ptr<Request> find(std::uint64_t id);
-  /// Starts closing on a thread of its own; a `closed` event reports the end.
-  void close_async(std::uint32_t deadline_ms);
+  /// Starts closing on a thread of its own; a `closed` event reports the end. False when
+  /// a close had already begun (no second `closed` event).
+  bool close_async(std::uint32_t deadline_ms);
   /// Closes on the calling thread (environment cleanup: JS can no longer run).
   void close_now(std::uint32_t deadline_ms);
   std::size_t live_requests();
@@ -43,29 +45,43 @@ public:
 
   // --- any thread ----------------------------------------------------------------
   const HostConfig& config() const { return config_; }
+  const VerifierPolicy& policy() const { return policy_; }
   DWORD call_extension(EXTENSION_CONTROL_BLOCK* ecb) {
     return extension_->http_extension_proc(ecb);
   }
-  bool run_on_pool(std::function<void()> task) { return pool_->post(std::move(task)); }
+  /// HttpExtensionProc calls: their own pool, so that extensions blocked in them never
+  /// hold up a completion.
+  bool run_extension_proc(std::function<void()> task, std::string label) {
+    return proc_pool_->post(std::move(task), std::move(label));
+  }
+  bool run_completion(std::function<void()> task, std::string label) {
+    return completion_pool_->post(std::move(task), std::move(label));
+  }
+  /// Threads the two pools have started (tests: growth).
+  std::size_t pool_threads() { return proc_pool_->size() + completion_pool_->size(); }
   bool post(HostEvent&& event) { return sink_->post(std::move(event)); }
   void log(const std::string& line);
-  /// The request's session is over: it leaves the live set (kept for the verifier).
+  /// The request's session is over: it leaves the live set and the connection table.
   void retire(std::uint64_t id);
 
 private:
   Host(const HostConfig& config, std::shared_ptr<EventSink> sink);
-  void do_close(std::uint32_t deadline_ms);
+  /// Returns true when every request ended (the extension was terminated and unloaded).
+  bool do_close(std::uint32_t deadline_ms);
   void do_watch();
+  void warn_blocked_threads();
 
   const HostConfig config_;
+  const VerifierPolicy policy_;
   std::shared_ptr<EventSink> sink_;
-  std::unique_ptr<Extension> extension_;
-  std::unique_ptr<ThreadPool> pool_;
+  // Shared: a close that is not drained hands them to a process-wide keep list.
+  std::shared_ptr<Extension> extension_;
+  std::shared_ptr<ThreadPool> proc_pool_;
+  std::shared_ptr<ThreadPool> completion_pool_;
 
   std::mutex mutex_;
   std::condition_variable changed_;
   std::map<std::uint64_t, std::shared_ptr<Request>> live_;
-  std::deque<std::uint64_t> retired_; ///< verifier: finished ids still answering the ECB
   bool closing_ = false;
   bool closed_ = false;
   std::thread watchdog_;

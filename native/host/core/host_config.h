@@ -12,13 +12,15 @@
 namespace isapi_host {
 
 struct HostConfig {
-  std::string dll;                       ///< path of the extension (.so / .dll)
-  std::string virtual_dir;               ///< "/kallithea", or "/" for the site root
-  std::string physical_path;             ///< folder the virtual directory maps to
-  std::uint32_t site_id = 1;             ///< IIS site id: APPL_MD_PATH /LM/W3SVC/<id>/ROOT...
-  std::size_t read_ahead = 48 * 1024;    ///< UploadReadAheadSize: pre-read into lpbData
-  std::size_t body_buffer = 256 * 1024;  ///< per-request body bytes held before pausing
-  unsigned threads = 4;                  ///< pool threads running HttpExtensionProc and completions
+  std::string dll;                      ///< path of the extension (.so / .dll)
+  std::string virtual_dir;              ///< "/kallithea", or "/" for the site root
+  std::string physical_path;            ///< folder the virtual directory maps to
+  std::uint32_t site_id = 1;            ///< IIS site id: APPL_MD_PATH /LM/W3SVC/<id>/ROOT...
+  std::size_t read_ahead = 48 * 1024;   ///< UploadReadAheadSize: pre-read into lpbData
+  std::size_t body_buffer = 256 * 1024; ///< per-request body bytes held before pausing
+  unsigned threads = 4;       ///< threads each pool starts with (HttpExtensionProc, completions)
+  unsigned max_threads = 256; ///< each pool grows to this many while its threads are blocked
+  std::uint32_t block_warn_ms = 10000;   ///< verifier: warn when a host thread is blocked this long
   bool verify = false;                   ///< verifier mode: contract breaches become violations
   std::uint32_t done_timeout_ms = 60000; ///< verifier: PENDING without DONE after this
 };

@@ -2,7 +2,9 @@
 
 #include "connections.h"
 #include "host.h"
+#include "response_head.h"
 #include "text_encoding.h"
+#include "verifier_policy.h"
 
 #include <algorithm>
 #include <cstring>
@@ -39,22 +41,23 @@ Request::Request(std::shared_ptr<Host> host, std::uint64_t id, const RequestInfo
       client_keep_alive_(info.client_keep_alive),
       request_line_(info.method + " " + info.raw_target), method_(variables_.method()),
       query_(variables_.query_string()), path_info_(variables_.path_info_ansi()),
-      path_translated_(variables_.path_translated_ansi()),
-      content_type_(variables_.content_type()) {
-  ecb_.cbSize = sizeof(ecb_);
-  ecb_.dwVersion = HSE_VERSION;
-  ecb_.ConnID = to_hconn(id_);
-  ecb_.dwHttpStatusCode = 200;
-  ecb_.lpszMethod = method_.data();
-  ecb_.lpszQueryString = query_.data();
-  ecb_.lpszPathInfo = path_info_.data();
-  ecb_.lpszPathTranslated = path_translated_.data();
-  ecb_.lpszContentType = content_type_.data();
-  ecb_.cbTotalBytes = total_bytes(info);
-  ecb_.GetServerVariable = ecb_get_server_variable;
-  ecb_.WriteClient = ecb_write_client;
-  ecb_.ReadClient = ecb_read_client;
-  ecb_.ServerSupportFunction = ecb_server_support_function;
+      path_translated_(variables_.path_translated_ansi()), content_type_(variables_.content_type()),
+      ecb_owner_(new EXTENSION_CONTROL_BLOCK{}), ecb_(ecb_owner_.get()),
+      head_request_(info.method == "HEAD") {
+  ecb_->cbSize = sizeof(*ecb_);
+  ecb_->dwVersion = HSE_VERSION;
+  ecb_->ConnID = to_hconn(id_);
+  ecb_->dwHttpStatusCode = 200;
+  ecb_->lpszMethod = method_.data();
+  ecb_->lpszQueryString = query_.data();
+  ecb_->lpszPathInfo = path_info_.data();
+  ecb_->lpszPathTranslated = path_translated_.data();
+  ecb_->lpszContentType = content_type_.data();
+  ecb_->cbTotalBytes = total_bytes(info);
+  ecb_->GetServerVariable = ecb_get_server_variable;
+  ecb_->WriteClient = ecb_write_client;
+  ecb_->ReadClient = ecb_read_client;
+  ecb_->ServerSupportFunction = ecb_server_support_function;
   const std::uint64_t declared = info.length_known ? info.content_length : UINT64_MAX;
   read_ahead_target_ = std::min<std::uint64_t>(host_->config().read_ahead, declared);
   if (info.length_known && info.content_length == 0)
@@ -106,7 +109,16 @@ void Request::write_done(bool ok) {
     return; // already failed by a disconnect
   write_in_flight_ = false;
   write_ok_ = ok;
+  last_activity_ = clock::now();
   if (write_is_async_) {
+    // Just before the completion, the extension's buffer must still hold what it held at
+    // submit: IIS would only now be done reading it.
+    if (async_write_buffer_ != nullptr) {
+      const auto now = VerifierPolicy::checksum(async_write_buffer_, async_write_bytes_);
+      if (report_locked(policy().on_write_completion(async_write_checksum_, now)))
+        ok = false;
+      async_write_buffer_ = nullptr;
+    }
     post_completion_locked(ok ? async_write_bytes_ : 0, ok ? ERROR_SUCCESS : ERROR_NETNAME_DELETED);
   }
   changed_.notify_all();
@@ -156,11 +168,12 @@ void Request::dispatch_locked() {
   read_ahead_.resize(n + 1); // one spare byte: lpbData is never a null pointer
   body_.take(read_ahead_.data(), n);
   read_ahead_[n] = 0;
-  ecb_.cbAvailable = static_cast<DWORD>(n);
-  ecb_.lpbData = read_ahead_.data();
+  ecb_->cbAvailable = static_cast<DWORD>(n);
+  ecb_->lpbData = read_ahead_.data();
   maybe_resume_locked();
   auto self = shared_from_this();
-  if (!host_->run_on_pool([self] { self->do_extension_proc(); })) {
+  if (!host_->run_extension_proc([self] { self->do_extension_proc(); },
+                                 "HttpExtensionProc of " + request_line_)) {
     proc_returned_ = true;
     done_ = true;
     maybe_retire_locked();
@@ -169,10 +182,11 @@ void Request::dispatch_locked() {
 
 // Pool thread.
 void Request::do_extension_proc() {
-  const DWORD status = host_->call_extension(&ecb_);
+  const DWORD status = host_->call_extension(ecb_);
   std::lock_guard<std::mutex> lock(mutex_);
   proc_returned_ = true;
-  proc_returned_at_ = clock::now();
+  last_activity_ = clock::now();
+  report_locked(policy().on_proc_return(status, done_ && !given_up_));
   if (status != HSE_STATUS_PENDING && !done_)
     finish_session_locked(status);
   maybe_retire_locked();
@@ -181,7 +195,7 @@ void Request::do_extension_proc() {
 // Pool thread. The routine and context were captured when the I/O finished.
 void Request::do_completion(PFN_HSE_IO_COMPLETION routine, void* context, DWORD bytes,
                             DWORD error) {
-  routine(&ecb_, context, bytes, error);
+  routine(ecb_, context, bytes, error);
 }
 
 void Request::post_completion_locked(DWORD bytes, DWORD error) {
@@ -192,9 +206,9 @@ void Request::post_completion_locked(DWORD bytes, DWORD error) {
   if (routine == nullptr)
     return;
   auto self = shared_from_this();
-  host_->run_on_pool([self, routine, context, bytes, error] {
-    self->do_completion(routine, context, bytes, error);
-  });
+  host_->run_completion([self, routine, context, bytes,
+                         error] { self->do_completion(routine, context, bytes, error); },
+                        "the I/O completion routine of " + request_line_);
 }
 
 void Request::maybe_resume_locked() {
@@ -204,13 +218,55 @@ void Request::maybe_resume_locked() {
   }
 }
 
+bool Request::frame_body_locked(const std::uint8_t* data, std::size_t size,
+                                std::vector<std::uint8_t>& out) {
+  if (chunks_) {
+    if (chunks_->feed(data, size, out) != ChunkParser::Result::error)
+      return true;
+    if (!report_locked(policy().on_broken_chunking(chunks_->error()))) {
+      // What follows cannot be framed for the client: end the connection, as a client
+      // of IIS would find it broken.
+      close_connection_locked();
+    }
+    return false;
+  }
+  out.insert(out.end(), data, data + size);
+  body_written_ += size;
+  return !(length_declared_ &&
+           report_locked(policy().on_body(body_written_, declared_length_, false)));
+}
+
+// HSE_REQ_CLOSE_CONNECTION, or framing the host cannot pass on: the socket goes, and I/O
+// still pending fails with ERROR_NETNAME_DELETED.
+void Request::close_connection_locked() {
+  if (disconnected_)
+    return;
+  post_locked(HostEvent{HostEvent::Kind::close_connection, id_});
+  disconnected_ = true;
+  disconnect_error_ = ERROR_NETNAME_DELETED;
+  fail_pending_io_locked(ERROR_NETNAME_DELETED);
+  changed_.notify_all();
+}
+
+void Request::check_body_end_locked(DWORD status) {
+  if (disconnected_ || status == HSE_STATUS_ERROR)
+    return; // ended early on purpose, or the client is gone
+  if (chunks_ && !chunks_->done()) {
+    if (!report_locked(policy().on_broken_chunking("it ended without its last chunk")))
+      close_connection_locked();
+  } else if (length_declared_) {
+    report_locked(policy().on_body(body_written_, declared_length_, true));
+  }
+}
+
 void Request::finish_session_locked(DWORD status) {
+  check_body_end_locked(status);
   done_ = true;
   HostEvent event{HostEvent::Kind::done, id_};
   event.number = status;
   event.flag = status != HSE_STATUS_ERROR;
   event.text = log_parameter_;
-  event.text2 = std::to_string(ecb_.dwHttpStatusCode);
+  event.text2 = std::to_string(ecb_->dwHttpStatusCode);
   post_locked(std::move(event));
   changed_.notify_all();
 }
@@ -219,6 +275,29 @@ void Request::maybe_retire_locked() {
   if (retired_ || !done_ || !proc_returned_)
     return;
   retired_ = true;
+  if (policy().verify()) {
+    // A late call is reported, not a read of freed memory; only the ECB is kept.
+    std::function<void(const char*, bool)> report;
+    if (!given_up_) {
+      report = [host = std::weak_ptr<Host>(host_), id = id_, line = request_line_,
+                verify = policy().verify()](const char* call, bool done) {
+        RequestFacts facts;
+        facts.done = true;
+        const VerifierPolicy policy(verify);
+        const auto breach = done ? policy.on_done(facts) : policy.on_call(facts, call);
+        auto alive = host.lock();
+        if (!breach || !alive)
+          return;
+        HostEvent event{HostEvent::Kind::violation, id};
+        event.text = rule_name(breach->rule);
+        event.text2 = breach->message;
+        event.flag = true;
+        event.data.assign(line.begin(), line.end());
+        alive->post(std::move(event));
+      };
+    }
+    bury_connection(id_, std::move(ecb_owner_), std::move(report));
+  }
   host_->retire(id_);
 }
 
@@ -234,10 +313,21 @@ bool Request::post_locked(HostEvent&& event) {
   return false;
 }
 
-void Request::violation_locked(const char* rule, const std::string& message) {
+const VerifierPolicy& Request::policy() const {
+  return host_->policy();
+}
+
+bool Request::report_locked(const std::optional<Breach>& breach) {
+  if (!breach)
+    return false;
+  violation_locked(*breach);
+  return true;
+}
+
+void Request::violation_locked(const Breach& breach) {
   HostEvent event{HostEvent::Kind::violation, id_};
-  event.text = rule;
-  event.text2 = message;
+  event.text = rule_name(breach.rule);
+  event.text2 = breach.message;
   event.flag = headers_sent_;
   event.data.assign(request_line_.begin(), request_line_.end());
   host_->post(std::move(event));
@@ -253,13 +343,23 @@ void Request::violation_locked(const char* rule, const std::string& message) {
 
 // Any ECB call: after the session is done the ECB is dead.
 bool Request::usable_locked(const char* call) {
+  last_activity_ = clock::now();
   if (!done_)
     return true;
-  if (host_->config().verify && !given_up_) {
-    violation_locked("ecb_after_done", std::string(call) + " after DONE_WITH_SESSION");
-  }
+  report_locked(policy().on_call(facts_locked(), call));
   isapi_set_last_error(ERROR_INVALID_PARAMETER);
   return false;
+}
+
+RequestFacts Request::facts_locked() const {
+  RequestFacts facts;
+  facts.done = done_;
+  facts.given_up = given_up_;
+  facts.in_extension_proc = !proc_returned_;
+  facts.has_completion = completion_ != nullptr;
+  facts.async_in_flight = async_op_ != AsyncOp::none;
+  facts.sync_waiters = sync_waiters_;
+  return facts;
 }
 
 // Watchdog thread.
@@ -267,10 +367,11 @@ void Request::check_deadline(clock::time_point now) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (done_ || !proc_returned_)
     return;
-  if (now - proc_returned_at_ < std::chrono::milliseconds(host_->config().done_timeout_ms))
+  // Inactivity, not age: a long transfer that keeps calling the ECB is not stuck.
+  const auto idle = std::chrono::duration_cast<std::chrono::milliseconds>(now - last_activity_);
+  if (!report_locked(
+          policy().on_idle(idle, std::chrono::milliseconds(host_->config().done_timeout_ms))))
     return;
-  violation_locked("done_never", "HSE_STATUS_PENDING without DONE_WITH_SESSION after " +
-                                     std::to_string(host_->config().done_timeout_ms) + " ms");
   given_up_ = true;
   done_ = true;
   maybe_retire_locked();
@@ -312,51 +413,54 @@ BOOL Request::write_client(void* buffer, DWORD* bytes, DWORD flags) {
     return FALSE;
   const bool async = (flags & HSE_IO_ASYNC) != 0;
   if (async) {
-    if (completion_ == nullptr) {
-      if (host_->config().verify) {
-        violation_locked("async_without_completion",
-                         "WriteClient(HSE_IO_ASYNC) without an HSE_REQ_IO_COMPLETION routine");
-      }
+    report_locked(policy().on_async_io(facts_locked(), "WriteClient(HSE_IO_ASYNC)"));
+    // Refused in both modes: the host keeps one completion routine and one operation.
+    if (completion_ == nullptr || async_op_ != AsyncOp::none)
       return fail(ERROR_INVALID_PARAMETER);
-    }
-    if (async_op_ != AsyncOp::none) {
-      if (host_->config().verify) {
-        violation_locked("two_async_io", "WriteClient(HSE_IO_ASYNC) while another "
-                                         "asynchronous operation is in flight");
-      }
-      return fail(ERROR_INVALID_PARAMETER);
-    }
+  } else if (report_locked(policy().on_sync_io(facts_locked(), "WriteClient(HSE_IO_SYNC)"))) {
+    return fail(ERROR_INVALID_PARAMETER);
   }
+  // A write to a client that is gone fails as such, whatever else is wrong with it (an
+  // extension that ignored its failed header call is not breaking the contract here).
+  if (disconnected_)
+    return fail(disconnect_error_ == ERROR_OPERATION_ABORTED ? ERROR_NETNAME_DELETED
+                                                             : disconnect_error_);
   if (!headers_sent_) {
     // IIS sends such bytes as they are: fine if they are a whole response head of the
     // extension's own ("HTTP/1.1 200 OK\r\n..."), a breach otherwise.
     const bool own_head = *bytes >= 5 && std::memcmp(buffer, "HTTP/", 5) == 0;
-    if (!own_head && host_->config().verify) {
-      violation_locked("write_before_headers",
-                       "WriteClient before any response header was sent, without a header block");
+    if (report_locked(policy().on_write_before_headers(own_head)))
       return fail(ERROR_INVALID_PARAMETER);
-    }
     headers_sent_ = true;
   }
   // One write on the socket at a time: a sync write queues behind an async one.
+  ++sync_waiters_;
   changed_.wait(lock, [this] { return !write_in_flight_ || disconnected_; });
+  --sync_waiters_;
   if (disconnected_)
     return fail(disconnect_error_ == ERROR_OPERATION_ABORTED ? ERROR_NETNAME_DELETED
                                                              : disconnect_error_);
   const DWORD count = *bytes;
   HostEvent event{HostEvent::Kind::write, id_};
-  event.data.assign(static_cast<std::uint8_t*>(buffer), static_cast<std::uint8_t*>(buffer) + count);
+  if (!frame_body_locked(static_cast<const std::uint8_t*>(buffer), count, event.data))
+    return fail(ERROR_NETNAME_DELETED);
   write_in_flight_ = true;
   write_is_async_ = async;
   if (async) {
     async_op_ = AsyncOp::write;
     async_write_bytes_ = count;
+    if (policy().verify()) {
+      async_write_buffer_ = buffer;
+      async_write_checksum_ = VerifierPolicy::checksum(buffer, count);
+    }
   }
   if (!post_locked(std::move(event)))
     return fail(ERROR_NETNAME_DELETED);
   if (async)
     return TRUE;
+  ++sync_waiters_;
   changed_.wait(lock, [this] { return !write_in_flight_; });
+  --sync_waiters_;
   if (!write_ok_)
     return fail(ERROR_NETNAME_DELETED);
   return TRUE;
@@ -368,39 +472,32 @@ BOOL Request::read_client(void* buffer, DWORD* size) {
   std::unique_lock<std::mutex> lock(mutex_);
   if (!usable_locked("ReadClient"))
     return FALSE;
+  if (report_locked(policy().on_sync_io(facts_locked(), "ReadClient")))
+    return fail(ERROR_INVALID_PARAMETER);
   if (*size == 0)
     return TRUE;
   maybe_resume_locked();
+  ++sync_waiters_;
   changed_.wait(lock, [this] { return body_.size() > 0 || body_ended_ || disconnected_; });
+  --sync_waiters_;
   if (body_.size() > 0) {
     *size = static_cast<DWORD>(body_.take(static_cast<std::uint8_t*>(buffer), *size));
     maybe_resume_locked();
     return TRUE;
   }
+  // The end of the body, or a client that is gone: IIS documents TRUE with 0 bytes for
+  // both (isapi.md section 4); IS_CONNECTED tells them apart.
   *size = 0;
-  if (body_ended_)
-    return TRUE;
-  return fail(ERROR_NETNAME_DELETED);
+  return TRUE;
 }
 
 BOOL Request::async_read_locked(void* buffer, DWORD* size, DWORD* flags) {
   if (buffer == nullptr || size == nullptr)
     return fail(ERROR_INVALID_PARAMETER);
   (void)flags; // HSE_IO_ASYNC is the only mode; IIS does not check it either
-  if (completion_ == nullptr) {
-    if (host_->config().verify) {
-      violation_locked("async_without_completion",
-                       "HSE_REQ_ASYNC_READ_CLIENT without an HSE_REQ_IO_COMPLETION routine");
-    }
+  report_locked(policy().on_async_io(facts_locked(), "HSE_REQ_ASYNC_READ_CLIENT"));
+  if (completion_ == nullptr || async_op_ != AsyncOp::none)
     return fail(ERROR_INVALID_PARAMETER);
-  }
-  if (async_op_ != AsyncOp::none) {
-    if (host_->config().verify) {
-      violation_locked("two_async_io", "HSE_REQ_ASYNC_READ_CLIENT while another asynchronous "
-                                       "operation is in flight");
-    }
-    return fail(ERROR_INVALID_PARAMETER);
-  }
   async_op_ = AsyncOp::read;
   async_read_buffer_ = static_cast<std::uint8_t*>(buffer);
   async_read_size_ = *size;
@@ -425,10 +522,30 @@ BOOL Request::send_headers_locked(const std::string& status, const std::string& 
     return fail(ERROR_NETNAME_DELETED);
   if (headers_sent_)
     return fail(ERROR_INVALID_PARAMETER);
+  ResponseHead head;
+  const std::string problem = check_response_head(status, headers, head);
+  if (!problem.empty()) {
+    // Not only in verifier mode: Node cannot send such a head, and the client must get a
+    // status line (a 500) rather than body bytes without one.
+    report_locked(policy().on_bad_head(problem));
+    return fail(ERROR_INVALID_PARAMETER);
+  }
   headers_sent_ = true;
+  const bool bodiless = head_request_ || head.status == 204 || head.status == 304 ||
+                        (head.status >= 100 && head.status < 200);
+  if (head.chunked && !bodiless)
+    chunks_.reset(new ChunkParser);
+  length_declared_ = head.has_length && !head.chunked && !bodiless;
+  declared_length_ = head.content_length;
   HostEvent event{HostEvent::Kind::headers, id_};
   event.text = status.empty() ? "200 OK" : status;
-  event.data.assign(headers.begin(), headers.end());
+  // Body bytes after the blank line (the deprecated form allows them) are framed like
+  // any other write.
+  const std::size_t split = std::min(head.body_offset, headers.size());
+  event.data.assign(headers.begin(), headers.begin() + static_cast<std::ptrdiff_t>(split));
+  if (!frame_body_locked(reinterpret_cast<const std::uint8_t*>(headers.data()) + split,
+                         headers.size() - split, event.data))
+    return fail(ERROR_NETNAME_DELETED);
   event.flag = keep && client_keep_alive_;
   if (!post_locked(std::move(event)))
     return fail(ERROR_NETNAME_DELETED);
@@ -436,12 +553,10 @@ BOOL Request::send_headers_locked(const std::string& status, const std::string& 
 }
 
 BOOL Request::done_with_session_locked(const DWORD* status) {
-  if (done_) {
-    if (host_->config().verify && !given_up_) {
-      violation_locked("done_twice", "HSE_REQ_DONE_WITH_SESSION called twice");
-    }
+  last_activity_ = clock::now();
+  report_locked(policy().on_done(facts_locked()));
+  if (done_)
     return fail(ERROR_INVALID_PARAMETER);
-  }
   finish_session_locked(status != nullptr ? *status : HSE_STATUS_SUCCESS);
   maybe_retire_locked();
   return TRUE;
@@ -482,7 +597,7 @@ BOOL Request::server_support_function(DWORD request, void* buffer, DWORD* size, 
         "Location: " + location +
         "\r\nContent-Type: text/html\r\nContent-Length: " + std::to_string(body.size()) +
         "\r\n\r\n" + body;
-    ecb_.dwHttpStatusCode = 302;
+    ecb_->dwHttpStatusCode = 302;
     return send_headers_locked("302 Object Moved", headers, true);
   }
   case HSE_REQ_IO_COMPLETION:
@@ -503,13 +618,7 @@ BOOL Request::server_support_function(DWORD request, void* buffer, DWORD* size, 
     *static_cast<BOOL*>(buffer) = disconnected_ ? FALSE : TRUE;
     return TRUE;
   case HSE_REQ_CLOSE_CONNECTION:
-    if (!disconnected_) {
-      post_locked(HostEvent{HostEvent::Kind::close_connection, id_});
-      disconnected_ = true;
-      disconnect_error_ = ERROR_NETNAME_DELETED;
-      fail_pending_io_locked(ERROR_NETNAME_DELETED);
-      changed_.notify_all();
-    }
+    close_connection_locked();
     return TRUE;
 #if defined(_WIN32)
   case HSE_APPEND_LOG_PARAMETER: // the Windows SDK's name for it

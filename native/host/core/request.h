@@ -10,9 +10,11 @@
 #define KALLITHEA_ISAPI_HOST_REQUEST_H
 
 #include "body_buffer.h"
+#include "chunk_parser.h"
 #include "events.h"
 #include "host_config.h"
 #include "server_variables.h"
+#include "verifier_policy.h"
 #include "isapi/abi.h"
 
 #include <chrono>
@@ -74,11 +76,23 @@ private:
   bool read_ahead_ready_locked() const;
   void finish_session_locked(DWORD status);
   void maybe_retire_locked();
-  void violation_locked(const char* rule, const std::string& message);
+  const VerifierPolicy& policy() const;
+  RequestFacts facts_locked() const;
+  /// Reports a breach the policy found (a violation event; the rest of the request's I/O
+  /// fails as if the client had gone). True when there was one.
+  bool report_locked(const std::optional<Breach>& breach);
+  void violation_locked(const Breach& breach);
   bool post_locked(HostEvent&& event);
   bool usable_locked(const char* call);
 
   BOOL send_headers_locked(const std::string& status, const std::string& headers, bool keep);
+  /// Response body bytes on their way to JS: de-chunked when the extension chunks, counted
+  /// against its Content-Length (verifier). False when they broke the framing (reported).
+  bool frame_body_locked(const std::uint8_t* data, std::size_t size,
+                         std::vector<std::uint8_t>& out);
+  /// At the end of the session: a body shorter than its framing promised (verifier).
+  void check_body_end_locked(DWORD status);
+  void close_connection_locked();
   BOOL done_with_session_locked(const DWORD* status);
   BOOL async_read_locked(void* buffer, DWORD* size, DWORD* flags);
 
@@ -93,8 +107,10 @@ private:
   std::mutex mutex_;
   std::condition_variable changed_;
 
-  // The ECB lives as long as the Request (shared_ptr held by every queued task).
-  EXTENSION_CONTROL_BLOCK ecb_{};
+  // The ECB lives as long as the Request (shared_ptr held by every queued task); in
+  // verifier mode it outlives it as a poisoned stub (bury_connection).
+  std::unique_ptr<EXTENSION_CONTROL_BLOCK> ecb_owner_;
+  EXTENSION_CONTROL_BLOCK* const ecb_;
 
   // Body from the client.
   BodyBuffer body_;
@@ -113,7 +129,15 @@ private:
   bool write_ok_ = false;
   bool write_is_async_ = false;
   DWORD async_write_bytes_ = 0;
+  const void* async_write_buffer_ = nullptr; ///< verifier: the extension's buffer, to recheck
+  std::uint64_t async_write_checksum_ = 0;   ///< verifier: its checksum at submit
+  unsigned sync_waiters_ = 0; ///< threads blocked in synchronous ReadClient/WriteClient
   std::string log_parameter_;
+  const bool head_request_;
+  std::unique_ptr<ChunkParser> chunks_; ///< the extension declared Transfer-Encoding: chunked
+  bool length_declared_ = false;        ///< ... or a Content-Length (counted when verifying)
+  std::uint64_t declared_length_ = 0;
+  std::uint64_t body_written_ = 0;
 
   // Asynchronous I/O: one operation at a time.
   PFN_HSE_IO_COMPLETION completion_ = nullptr;
@@ -127,7 +151,7 @@ private:
   bool done_ = false;     ///< DONE_WITH_SESSION, a non-PENDING return, or the watchdog
   bool given_up_ = false; ///< the watchdog ended it: later calls are not violations
   bool retired_ = false;
-  clock::time_point proc_returned_at_{};
+  clock::time_point last_activity_ = clock::now(); ///< done_never measures idleness from here
 };
 
 } // namespace isapi_host

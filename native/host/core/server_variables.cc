@@ -40,9 +40,8 @@ ServerVariables::ServerVariables(const HostConfig& config, const RequestInfo& in
   }
 
   const std::size_t q = info.raw_target.find('?');
-  const std::string raw_path = info.raw_target.substr(0, q);
   query_ = q == std::string::npos ? "" : info.raw_target.substr(q + 1);
-  decoded_path_ = remove_dot_segments(percent_decode(raw_path));
+  decoded_path_ = canonical_path(info.raw_target);
   path_ansi_ = utf8_to_ansi(decoded_path_);
   method_ = info.method;
   path_translated_ = translate(decoded_path_);

@@ -5,8 +5,6 @@
 
 namespace isapi_host {
 
-namespace {
-
 int hex_value(char c) {
   if (c >= '0' && c <= '9')
     return c - '0';
@@ -16,6 +14,8 @@ int hex_value(char c) {
     return c - 'A' + 10;
   return -1;
 }
+
+namespace {
 
 // Windows-1252 bytes 0x80..0x9F and the code points they stand for (0 = unassigned).
 const char32_t cp1252_high[32] = {0x20AC, 0,      0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021,
@@ -115,6 +115,19 @@ std::string remove_dot_segments(const std::string& path) {
     out += segment;
   }
   return out.empty() ? "/" : out;
+}
+
+std::string canonical_path(const std::string& raw_target) {
+  return remove_dot_segments(percent_decode(raw_target.substr(0, raw_target.find('?'))));
+}
+
+bool inside_virtual_dir(const std::string& canonical, const std::string& virtual_dir) {
+  if (virtual_dir == "/" || virtual_dir.empty())
+    return true;
+  if (canonical.size() < virtual_dir.size() ||
+      !ascii_iequals(canonical.substr(0, virtual_dir.size()), virtual_dir))
+    return false;
+  return canonical.size() == virtual_dir.size() || canonical[virtual_dir.size()] == '/';
 }
 
 std::string utf8_to_ansi(const std::string& utf8) {

@@ -14,6 +14,15 @@ std::string percent_decode(const std::string& raw);
 /// Removes "." and ".." segments (http.sys canonicalises the path before IIS sees it).
 std::string remove_dot_segments(const std::string& path);
 
+/// The path of a raw request-target as http.sys hands it on: the query cut off,
+/// percent-decoded, dot segments removed. The virtual-directory gate and the path server
+/// variables both use this one result.
+std::string canonical_path(const std::string& raw_target);
+
+/// Whether a canonical path lies in the virtual directory (ASCII case-insensitive, as IIS
+/// matches application paths); "/" holds everything.
+bool inside_virtual_dir(const std::string& canonical, const std::string& virtual_dir);
+
 /// UTF-8 -> Windows-1252; characters the code page lacks become '?', as IIS does for the
 /// ANSI variables. Bytes that are not valid UTF-8 are taken as already being 1252.
 std::string utf8_to_ansi(const std::string& utf8);
@@ -23,6 +32,8 @@ std::string utf8_to_utf16le(const std::string& utf8);
 
 /// ASCII upper case (header and variable names are ASCII).
 std::string ascii_upper(std::string s);
+/// The value of a hex digit, or -1.
+int hex_value(char c);
 
 /// Case-insensitive ASCII equality.
 bool ascii_iequals(const std::string& a, const std::string& b);

@@ -4,66 +4,133 @@
 
 namespace isapi_host {
 
-ThreadPool::ThreadPool(unsigned threads) {
-  threads = std::max(1u, threads);
-  for (unsigned i = 0; i < threads; ++i)
-    threads_.emplace_back([this] { run(); });
+namespace {
+// How long a task waits with every thread busy before the pool grows, and how often the
+// supervisor looks.
+constexpr auto inject_after = std::chrono::milliseconds(50);
+constexpr auto supervise_every = std::chrono::milliseconds(20);
+} // namespace
+
+ThreadPool::ThreadPool(unsigned min_threads, unsigned max_threads)
+    : max_threads_(std::max({1u, min_threads, max_threads})) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (unsigned i = 0; i < std::max(1u, min_threads); ++i)
+    start_worker_locked();
+  supervisor_ = std::thread([this] { supervise(); });
 }
 
 ThreadPool::~ThreadPool() {
   stop();
 }
 
-bool ThreadPool::post(std::function<void()> task) {
+void ThreadPool::start_worker_locked() {
+  workers_.emplace_back();
+  Worker* worker = &workers_.back();
+  worker->thread = std::thread([this, worker] { run(worker); });
+}
+
+bool ThreadPool::post(std::function<void()> task, std::string label) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (stopping_)
       return false;
-    tasks_.push_back(std::move(task));
+    tasks_.push_back(Task{std::move(task), std::move(label), clock::now()});
   }
   wake_.notify_one();
   return true;
 }
 
 void ThreadPool::stop() {
+  std::list<Worker> workers;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (stopping_ && threads_.empty())
-      return;
     stopping_ = true;
   }
   wake_.notify_all();
+  supervisor_wake_.notify_all();
   const auto self = std::this_thread::get_id();
-  for (auto& thread : threads_) {
+  if (supervisor_.joinable())
+    supervisor_.join();
+  // Threads may still be starting while others are joined: take the list under the lock,
+  // one entry at a time, until it is empty.
+  for (;;) {
+    std::thread thread;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      auto it = std::find_if(workers_.begin(), workers_.end(),
+                             [](const Worker& w) { return w.thread.joinable(); });
+      if (it == workers_.end())
+        break;
+      thread = std::move(it->thread);
+    }
     // The last owner of the host may let go on a pool thread: that thread cannot join
     // itself, it finishes its task and leaves on its own.
     if (thread.get_id() == self) {
       thread.detach();
-    } else if (thread.joinable()) {
+    } else {
       thread.join();
     }
   }
-  threads_.clear();
 }
 
-bool ThreadPool::on_pool_thread() const {
-  const auto self = std::this_thread::get_id();
-  return std::any_of(threads_.begin(), threads_.end(),
-                     [self](const std::thread& t) { return t.get_id() == self; });
+bool ThreadPool::wait_idle(clock::time_point deadline) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  return idle_changed_.wait_until(lock, deadline, [this] {
+    return tasks_.empty() &&
+           std::none_of(workers_.begin(), workers_.end(), [](const Worker& w) { return w.busy; });
+  });
 }
 
-void ThreadPool::run() {
-  for (;;) {
-    std::function<void()> task;
-    {
-      std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
-      if (tasks_.empty())
-        return; // stopping and drained
-      task = std::move(tasks_.front());
-      tasks_.pop_front();
+std::size_t ThreadPool::size() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return workers_.size();
+}
+
+std::vector<ThreadPool::Blocked> ThreadPool::newly_blocked(clock::duration limit) {
+  std::vector<Blocked> blocked;
+  const auto now = clock::now();
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (auto& worker : workers_) {
+    if (worker.busy && !worker.reported && now - worker.busy_since > limit) {
+      worker.reported = true;
+      blocked.push_back(Blocked{worker.label, now - worker.busy_since});
     }
-    task();
+  }
+  return blocked;
+}
+
+void ThreadPool::run(Worker* self) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  for (;;) {
+    ++idle_;
+    wake_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
+    --idle_;
+    if (tasks_.empty())
+      return; // stopping and drained
+    Task task = std::move(tasks_.front());
+    tasks_.pop_front();
+    self->busy = true;
+    self->reported = false;
+    self->busy_since = clock::now();
+    self->label = std::move(task.label);
+    lock.unlock();
+    task.run();
+    task.run = nullptr; // what the task captured goes before the thread counts as idle
+    lock.lock();
+    self->busy = false;
+    idle_changed_.notify_all();
+  }
+}
+
+// The supervising thread: one more worker when the oldest task has waited too long with
+// no thread idle.
+void ThreadPool::supervise() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (!stopping_) {
+    supervisor_wake_.wait_for(lock, supervise_every, [this] { return stopping_; });
+    if (!stopping_ && !tasks_.empty() && idle_ == 0 && workers_.size() < max_threads_ &&
+        clock::now() - tasks_.front().queued >= inject_after)
+      start_worker_locked();
   }
 }
 

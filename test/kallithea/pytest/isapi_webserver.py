@@ -5,8 +5,8 @@ pip-installed package) talk to a session fixture `webserver`, defined in
 kallithea/tests/conftest.py, that serves the app in-process with werkzeug. This
 plugin replaces that fixture, before pytest reads the conftest's fixtures, with
 one that runs `kallithea-isapi serve` on the same test.ini (so the same database
-and repositories): gearbox for Kallithea, isapi-host loading the DLL, and the
-bridge the DLL starts. The tests' hg and git clients then go through the whole
+and repositories): isapi-host loading the DLL, the bridge the DLL starts, and
+the bridge's Kallithea workers (2 on a 2-core machine). The tests' hg and git clients then go through the whole
 path. Everything else in Kallithea's test setup stays as it is.
 
 Use: python -m pytest -p isapi_webserver --pyargs kallithea.tests.other.test_vcs_operations
@@ -70,7 +70,9 @@ def isapi_webserver():
         f.write(re.sub(r'(?m)^port = \d+$', 'port = %d' % _free_port(), text, count=1))
     log = open(os.path.join(TESTS_TMP_PATH, 'isapi-serve.log'), 'wb')
     proc = subprocess.Popen(
-        [NODE, CLI, 'serve', '-c', ini, '--port', '0', '--no-users', '--venv', sys.prefix, '-q'],
+        [NODE, CLI, 'serve', '-c', ini, '--port', '0', '--no-users', '--venv', sys.prefix,
+         # The DLL's log holds the bridge's and the Kallithea workers' output.
+         '--dll-log', os.path.join(TESTS_TMP_PATH, 'isapi-dll.log')],
         stdout=subprocess.PIPE, stderr=log)
     try:
         url = None

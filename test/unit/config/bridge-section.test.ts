@@ -69,8 +69,51 @@ describe('config: [bridge] section', () => {
       accessLog: join(folder, 'logs/access.log'),
       shutdownTimeout: 5,
       handshakeTimeout: 2,
+      python: undefined,
+      workers: bridgeDefaults.workers,
+      maxQueued: 100,
+      workerStartTimeout: 120,
+      rapidFailsPerMinute: 5,
       upstreamTcpKeepAlive: false,
     });
+  });
+
+  it('reads the worker pool keys: python (relative to the ini), workers, queue, start, rapid-fail', async () => {
+    await write('pool-my.ini', '[server:main]\nuse = egg:waitress#main\nport = 5124\n');
+    const settings = await readBridgeSettings(
+      await write(
+        'pool.ini',
+        [
+          '[bridge]',
+          'kallithea_config = pool-my.ini',
+          'python = venv/bin/python',
+          'workers = 3',
+          'max_queued = 0',
+          'worker_start_timeout = 30',
+          'rapid_fails_per_minute = 2',
+          '',
+        ].join('\n'),
+      ),
+    );
+    assert.equal(settings.python, join(folder, 'venv/bin/python'));
+    assert.equal(settings.workers, 3);
+    assert.equal(settings.maxQueued, 0);
+    assert.equal(settings.workerStartTimeout, 30);
+    assert.equal(settings.rapidFailsPerMinute, 2);
+    assert.ok(bridgeDefaults.workers >= 2, 'at least 2 workers by default');
+  });
+
+  it('refuses python without kallithea_config, and python with upstream', async () => {
+    const alone = await write('pool-alone.ini', '[bridge]\npython = /usr/bin/python3\n');
+    await assert.rejects(
+      readBridgeSettings(alone),
+      configError(alone, '[bridge] python', /give kallithea_config/),
+    );
+    const both = await write(
+      'pool-both.ini',
+      '[bridge]\npython = /usr/bin/python3\nkallithea_config = pool-my.ini\nupstream = http://127.0.0.1:5000\n',
+    );
+    await assert.rejects(readBridgeSettings(both), configError(both, '[bridge] python', /remove upstream/));
   });
 
   it('uses the defaults without a file or without a [bridge] section', async () => {
@@ -134,6 +177,10 @@ describe('config: [bridge] section', () => {
     ['upstream', 'https://kallithea', /http:\/\/host:port/],
     ['upstream', 'http://127.0.0.1:5000/kallithea', /no path/],
     ['upstream', 'localhost:5000', /http:\/\/host:port/],
+    ['workers', '0', /whole number of worker processes from 1 to 64/],
+    ['max_queued', 'many', /whole number of queued requests/],
+    ['worker_start_timeout', '0', /seconds as a number above 0/],
+    ['rapid_fails_per_minute', '0', /whole number of exits from 1/],
   ];
   for (const [key, value, fix] of bad) {
     it(`refuses ${key} = ${value}`, async () => {

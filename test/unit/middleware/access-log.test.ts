@@ -44,4 +44,25 @@ describe('middleware: access-log', () => {
     await assert.rejects(readBody(body), UpstreamBodyError);
     assert.match(lines[0] ?? '', / - "GET \/" 200 2 \d+ms error=ERR_UPSTREAM_BODY$/);
   });
+
+  it('names the worker that served the request, before the outcome', async () => {
+    const lines: string[] = [];
+    async function* failing(): AsyncIterable<Uint8Array> {
+      yield Buffer.from('xy');
+      throw new UpstreamBodyError('worker w2', 'reset');
+    }
+    const environ = testEnviron();
+    const body = await accessLog({ write: (line) => lines.push(line) })(
+      environ,
+      captureStart().start,
+      async (_e, start) => {
+        // The forwarder sets it once a worker is leased.
+        environ['kallithea_isapi.worker'] = 'w2';
+        start?.(200, []);
+        return failing();
+      },
+    );
+    await assert.rejects(readBody(body), UpstreamBodyError);
+    assert.match(lines[0] ?? '', / - "GET \/" 200 2 \d+ms worker=w2 error=ERR_UPSTREAM_BODY$/);
+  });
 });

@@ -1,6 +1,7 @@
 // One access log line per request, written when the body has been sent (or failed):
 //   2025-01-01T12:00:00.000Z 10.0.0.5 alice "GET /kallithea/repo?cmd=capabilities" 200 1234 12ms
-// followed by ` aborted` or ` error=<code>` when the response did not complete. A client that
+// followed by ` worker=w1` when one of the bridge's Kallithea workers served it, and
+// ` aborted` or ` error=<code>` when the response did not complete. A client that
 // went away before the response started is logged with 499 (nginx's "client closed request").
 // The target is the raw one (as the client sent it), the user the IIS user (`-` if none).
 import { performance } from 'node:perf_hooks';
@@ -57,7 +58,8 @@ export function formatAccessLine(
 ): string {
   const user = environ.REMOTE_USER || environ.AUTH_USER || '-';
   const request = `${environ.REQUEST_METHOD} ${environ['kallithea_isapi.raw_target']}`;
-  const tail = outcome === '' ? '' : ` ${outcome}`;
+  const worker = environ['kallithea_isapi.worker'];
+  const tail = (worker === undefined ? '' : ` worker=${worker}`) + (outcome === '' ? '' : ` ${outcome}`);
   return (
     `${isoNow()} ${environ.REMOTE_ADDR || '-'} ${cleanUser(user)} ` +
     `"${cleanQuoted(request)}" ${status} ${bytes} ${Math.round(ms)}ms${tail}`

@@ -5,7 +5,13 @@
 // (which print the body to the user).
 // The client never sees a stack trace or an internal message: those go to the log.
 import type { Environ } from '../../environ/environ.js';
-import { BridgeError, ClientAbortedError, UpstreamBusyError, UpstreamStartingError } from '../../errors.js';
+import {
+  BridgeError,
+  ClientAbortedError,
+  UpstreamBusyError,
+  UpstreamStartingError,
+  WorkersUnavailableError,
+} from '../../errors.js';
 import type { Body, Middleware, ResponseHeaders, StartResponse } from '../../pipeline/types.js';
 import { bodyOf } from '../../pipeline/types.js';
 
@@ -88,18 +94,20 @@ export function errorPages(options: ErrorPagesOptions = {}): Middleware {
         tracked(error.status ?? 499, []);
         return bodyOf();
       }
-      if (error instanceof BridgeError && error.status !== undefined && error.status < 500) {
-        // The client's fault: the message is the whole story, a stack would only be noise.
+      const retryable =
+        error instanceof UpstreamBusyError ||
+        error instanceof UpstreamStartingError ||
+        error instanceof WorkersUnavailableError;
+      if (retryable || (error instanceof BridgeError && error.status !== undefined && error.status < 500)) {
+        // The client's fault, or a known state (busy, starting): the message is the whole
+        // story, a stack would only be noise.
         log(`${environ.REQUEST_METHOD} ${target}: ${error.code}: ${error.message}`);
       } else {
         const code = error instanceof BridgeError ? error.code : 'ERR_INTERNAL';
         log(`${environ.REQUEST_METHOD} ${target}: ${code}: ${describe(error)}`);
       }
       const status = error instanceof BridgeError && error.status !== undefined ? error.status : 500;
-      const extra: ResponseHeaders =
-        error instanceof UpstreamBusyError || error instanceof UpstreamStartingError
-          ? [['Retry-After', String(error.retryAfter)]]
-          : [];
+      const extra: ResponseHeaders = retryable ? [['Retry-After', String(error.retryAfter)]] : [];
       return renderErrorPage(environ, tracked, status, extra);
     }
   };

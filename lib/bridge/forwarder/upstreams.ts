@@ -1,0 +1,90 @@
+// Where the forwarder sends a request: a Lease names the dispatcher for one request and is
+// released exactly once when that request's exchange is over (complete, failed, aborted).
+// Two sources: one external Kallithea behind a keep-alive Pool (ExternalUpstream, here), or
+// the bridge's own pool of Kallithea workers (workers/router.ts), one request per worker.
+import { Pool, type Dispatcher } from 'undici';
+import { UpstreamBusyError } from '../errors.js';
+
+export interface Lease {
+  readonly dispatcher: Dispatcher;
+  /** For messages: http://host:port, or the worker's socket. */
+  readonly origin: string;
+  /** The worker's name for the access log; undefined for an external Kallithea. */
+  readonly worker: string | undefined;
+  /**
+   * The secret the bridge's workers trust X-Kallithea-Isapi with (the client's address and
+   * scheme, see python/kallithea_worker.py); undefined for an external Kallithea.
+   */
+  readonly hopToken: string | undefined;
+  release(): void;
+}
+
+export interface Upstreams {
+  /** A lease now, one once a worker is free, or a BridgeError (busy, unavailable, aborted). */
+  acquire(signal: AbortSignal): Lease | Promise<Lease>;
+  close(): Promise<void>;
+  destroy(): Promise<void>;
+}
+
+export interface UpstreamTimeouts {
+  /** Seconds to establish a connection. */
+  readonly connectTimeout: number;
+  /** Seconds from sending the request to receiving the response headers. */
+  readonly headersTimeout: number;
+  /** Seconds of silence allowed between two body chunks (long: slow clones). */
+  readonly bodyTimeout: number;
+  /**
+   * TCP keep-alive probes on upstream connections (default true). false only for the Wine
+   * test stack: Wine fails setKeepAlive(true, delay) on a connecting socket ("UNKNOWN connect").
+   */
+  readonly tcpKeepAlive?: boolean;
+}
+
+const SECONDS = 1000;
+
+export function dispatcherOptions(timeouts: UpstreamTimeouts): Pool.Options {
+  return {
+    pipelining: 1,
+    connectTimeout: timeouts.connectTimeout * SECONDS,
+    headersTimeout: timeouts.headersTimeout * SECONDS,
+    bodyTimeout: timeouts.bodyTimeout * SECONDS,
+    connect: { keepAlive: timeouts.tcpKeepAlive ?? true },
+  };
+}
+
+/** Kallithea run by someone else at an address: a keep-alive pool, bounded waiting. */
+export class ExternalUpstream implements Upstreams {
+  readonly #pool: Pool;
+  readonly #origin: string;
+  readonly #limit: number;
+  #inFlight = 0;
+  readonly #lease: Lease;
+
+  constructor(origin: string, timeouts: UpstreamTimeouts, maxConnections: number, maxWaiting: number) {
+    this.#origin = new URL(origin).origin;
+    this.#pool = new Pool(this.#origin, { ...dispatcherOptions(timeouts), connections: maxConnections });
+    this.#limit = maxConnections + maxWaiting;
+    // One shared lease: the pool queues by itself, only the count needs releasing.
+    this.#lease = {
+      dispatcher: this.#pool,
+      origin: this.#origin,
+      worker: undefined,
+      hopToken: undefined,
+      release: () => void (this.#inFlight -= 1),
+    };
+  }
+
+  acquire(): Lease {
+    if (this.#inFlight >= this.#limit) throw new UpstreamBusyError(this.#inFlight, 5);
+    this.#inFlight += 1;
+    return this.#lease;
+  }
+
+  close(): Promise<void> {
+    return this.#pool.close();
+  }
+
+  destroy(): Promise<void> {
+    return this.#pool.destroy();
+  }
+}

@@ -1,0 +1,99 @@
+"""One Kallithea worker of the kallithea-isapi bridge.
+
+usage: python kallithea_worker.py MY_INI unix:/private/dir/w1.sock
+       python kallithea_worker.py MY_INI tcp:127.0.0.1:PORT
+       python kallithea_worker.py MY_INI --check      (load the app, then exit)
+
+Loads Kallithea's WSGI app from MY_INI with PasteDeploy, logging configured from the
+same file as `gearbox serve` does, and serves it with waitress on ONE thread
+(Kallithea is not thread-safe) at the address the bridge chose. The other
+waitress settings of [server:main] (max_request_body_size...) still apply.
+
+Prints "ready" on stdout once the socket listens. stdin is the lifeline: the
+bridge holds the other end of the pipe and never writes; when the bridge dies
+the read sees EOF and the worker exits at once, so none is ever orphaned.
+
+What IIS knows first-hand reaches Kallithea as if Kallithea stood where IIS is:
+the bridge sends `X-Kallithea-Isapi: TOKEN SCHEME CLIENT_ADDRESS`, and with the
+token the bridge gave this worker (env KALLITHEA_ISAPI_WORKER_TOKEN) the worker
+sets wsgi.url_scheme (https behind TLS: clone URLs and redirects) and
+REMOTE_ADDR. Without the token the header is dropped, never believed.
+"""
+
+import hmac
+import logging.config
+import os
+import sys
+import threading
+
+import waitress
+from paste.deploy import loadapp
+from paste.deploy.loadwsgi import SERVER, loadcontext
+from waitress.adjustments import Adjustments
+
+# Read once and removed: hg and git processes Kallithea starts need not know it.
+HOP_TOKEN = os.environ.pop('KALLITHEA_ISAPI_WORKER_TOKEN', '')
+
+# The bridge decides these; my.ini's values are for `gearbox serve`.
+DECIDED_HERE = {'host', 'port', 'listen', 'sockets', 'unix_socket', 'unix_socket_perms', 'threads'}
+
+
+def load(ini):
+    here = os.path.dirname(ini)
+    logging.config.fileConfig(ini, {'__file__': ini, 'here': here})
+    return loadapp('config:' + ini)
+
+
+def behind_the_bridge(app):
+    """Takes the scheme and the client's address from the bridge's X-Kallithea-Isapi."""
+    def from_the_bridge(environ, start_response):
+        claim = environ.pop('HTTP_X_KALLITHEA_ISAPI', '').split(' ')
+        if HOP_TOKEN and len(claim) == 3 and hmac.compare_digest(claim[0], HOP_TOKEN):
+            if claim[1] in ('http', 'https'):
+                environ['wsgi.url_scheme'] = claim[1]
+            if claim[2]:
+                environ['REMOTE_ADDR'] = claim[2]
+        return app(environ, start_response)
+    return from_the_bridge
+
+
+def server_settings(ini):
+    """waitress settings from [server:main], minus what the bridge decides."""
+    try:
+        conf = loadcontext(SERVER, 'config:' + ini).local_conf
+    except LookupError:
+        return {}
+    return {k: v for k, v in conf.items() if k in Adjustments._param_map and k not in DECIDED_HERE}
+
+
+def address_settings(address):
+    if address.startswith('unix:'):
+        return {'unix_socket': address[len('unix:'):], 'unix_socket_perms': '600'}
+    if address.startswith('tcp:'):
+        host, _, port = address[len('tcp:'):].rpartition(':')
+        return {'host': host, 'port': port}
+    raise SystemExit('kallithea_worker: bad address %r: give unix:/path or tcp:host:port' % address)
+
+
+def watch_lifeline():
+    while sys.stdin.buffer.read(4096):
+        pass
+    os._exit(0)
+
+
+def main():
+    if len(sys.argv) != 3:
+        raise SystemExit(__doc__)
+    ini = os.path.abspath(sys.argv[1])
+    app = load(ini)
+    if sys.argv[2] == '--check':
+        print('ok: %s loads' % ini)
+        return
+    threading.Thread(target=watch_lifeline, name='lifeline', daemon=True).start()
+    server = waitress.create_server(behind_the_bridge(app), threads=1, **server_settings(ini), **address_settings(sys.argv[2]))
+    print('ready', flush=True)
+    server.run()
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,273 @@
+// The worker pool and its router with real worker processes (python/kallithea_worker.py in
+// Kallithea's venv: PasteDeploy + waitress, one thread) serving a tiny WSGI app
+// (test/fixtures/workers/tiny_app.py) instead of Kallithea, so each property costs
+// milliseconds of app time: an idle worker is preferred to a busy one, the queue is bounded
+// (503 + Retry-After), a killed worker's response fails (never complete) and only it
+// restarts, none ready is 503 then recovery, rapid-fail protection logs one line, and no
+// worker outlives the pool, nor the process that ran the pool (the lifeline).
+import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { UpstreamBodyError, UpstreamBusyError, WorkersUnavailableError } from '../../lib/bridge/errors.js';
+import { createForwarder, type Forwarder } from '../../lib/bridge/forwarder/forwarder.js';
+import { WorkerPool, type WorkerPoolOptions } from '../../lib/bridge/workers/worker-pool.js';
+import { captureStart, readBody, testEnviron } from '../support/environ.js';
+import { alive } from '../support/processes.js';
+import { run, runOk } from '../support/vcs.js';
+
+// Not support/kallithea.js: this test needs the instance's venv, not a running instance.
+const repoRoot = resolve(fileURLToPath(import.meta.url), '..', '..', '..', '..');
+const python = join(repoRoot, '.cache', 'kallithea', 'venv', 'bin', 'python');
+const fixtures = join(repoRoot, 'test', 'fixtures', 'workers');
+
+async function until(what: string, test: () => boolean, ms = 30_000): Promise<void> {
+  for (const end = Date.now() + ms; !test(); await sleep(50)) {
+    if (Date.now() > end) throw new Error(`timed out waiting for: ${what}`);
+  }
+}
+
+describe('worker pool: routing and supervision with real worker processes', function () {
+  this.timeout(120_000);
+  const lines: string[] = [];
+  let pool: WorkerPool;
+  let forwarder: Forwarder;
+  const savedPath = process.env.PYTHONPATH;
+
+  function options(overrides: Partial<WorkerPoolOptions> = {}): WorkerPoolOptions {
+    return {
+      python,
+      config: join(fixtures, 'tiny.ini'),
+      workers: 2,
+      startTimeout: 30,
+      rapidFailsPerMinute: 5,
+      maxQueued: 1,
+      timeouts: { connectTimeout: 5, headersTimeout: 30, bodyTimeout: 30 },
+      log: (line) => lines.push(line),
+      output: () => undefined,
+      ...overrides,
+    };
+  }
+
+  /** Resolves once the response headers are in; `text` then reads the body. */
+  async function open(path: string): Promise<{ text: Promise<string> }> {
+    const captured = captureStart();
+    const body = await forwarder.app(testEnviron({ REQUEST_URI: path }), captured.start);
+    assert.equal(captured.status, 200);
+    const text = readBody(body).then((bytes) => bytes.toString());
+    text.catch(() => undefined); // observed by the caller
+    return { text };
+  }
+
+  async function get(path: string): Promise<string> {
+    return (await open(path)).text;
+  }
+
+  const ready = (): boolean => pool.status().every((worker) => worker.state === 'ready');
+
+  before(async function () {
+    this.timeout(600_000);
+    // The venv of the Kallithea instance (built once, cached) has PasteDeploy and waitress.
+    await runOk('bash', [join(repoRoot, 'scripts', 'kallithea-instance.sh')], {
+      cwd: repoRoot,
+      env: process.env,
+    });
+    process.env.PYTHONPATH = fixtures;
+    pool = await WorkerPool.start(options());
+    forwarder = createForwarder({
+      upstream: 'http://unused',
+      upstreams: pool.router,
+      connectTimeout: 5,
+      headersTimeout: 30,
+      bodyTimeout: 30,
+      maxConnections: 1,
+    });
+    await until('both workers ready', ready);
+  });
+  after(async () => {
+    await forwarder?.destroy();
+    if (savedPath === undefined) delete process.env.PYTHONPATH;
+    else process.env.PYTHONPATH = savedPath;
+  });
+
+  it('sends every request to the idle worker while the other one is busy', async () => {
+    const slow = get('/slow?ms=3000');
+    await until('one worker busy', () => pool.status().some((w) => w.busy));
+    const busy = pool.status().find((w) => w.busy)?.pid;
+    let slowDone = false;
+    void slow.then(() => (slowDone = true));
+    const pids = new Set<string>();
+    for (let i = 0; i < 10; i++) pids.add((await get('/pid')).trim());
+    assert.equal(slowDone, false, 'the ten requests should be answered while the slow one runs');
+    assert.equal(pids.size, 1);
+    assert.notEqual(Number([...pids][0]), busy, 'a request went to the busy worker');
+    assert.equal(Number((await slow).trim()), busy);
+  });
+
+  it('the app sees the client address and scheme the bridge knows, and never a client-sent claim', async () => {
+    const captured = captureStart();
+    const environ = testEnviron({ REQUEST_URI: '/environ', REMOTE_ADDR: '10.1.2.3', HTTPS: 'on' });
+    assert.equal(environ['wsgi.url_scheme'], 'https');
+    assert.equal(
+      await readBody(await forwarder.app(environ, captured.start)).then(String),
+      '10.1.2.3 https\n',
+    );
+    // Straight to a worker's socket, as any local process could: the claim without the token is dropped.
+    const socketPath = (pool.status()[0]?.address as string).slice('unix:'.length);
+    const forged = await new Promise<string>((done, fail) => {
+      const req = httpRequest(
+        { socketPath, path: '/environ', headers: { 'X-Kallithea-Isapi': 'guessed https 6.6.6.6' } },
+        (res) => {
+          let text = '';
+          res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+          res.on('end', () => done(text));
+        },
+      );
+      req.on('error', fail);
+      req.end();
+    });
+    assert.doesNotMatch(forged, /6\.6\.6\.6|https/);
+  });
+
+  it('queues one request when both are busy and refuses the next with 503 + Retry-After', async () => {
+    const first = get('/slow?ms=1500');
+    const second = get('/slow?ms=1500');
+    await until('both busy', () => pool.status().every((w) => w.busy));
+    const queued = get('/pid');
+    await until('one queued', () => pool.router.queued === 1);
+    await assert.rejects(get('/pid'), (error: unknown) => {
+      assert.ok(error instanceof UpstreamBusyError, String(error));
+      assert.equal(error.status, 503);
+      assert.ok(error.retryAfter > 0);
+      return true;
+    });
+    const [a, b, c] = await Promise.all([first, second, queued]);
+    assert.notEqual(a, b);
+    assert.ok([a, b].includes(c), 'the queued request is served by one of the two');
+  });
+
+  it('kill -9 of the worker serving a stream: that response fails, the other completes, only it restarts', async () => {
+    lines.length = 0;
+    const before = pool.status();
+    const opened = await Promise.all([open('/stream?n=60'), open('/stream?n=30')]);
+    const victim = before[0]?.pid as number;
+    process.kill(victim, 'SIGKILL');
+    const results = await Promise.allSettled(opened.map((response) => response.text));
+    const failures = results.filter((r) => r.status === 'rejected');
+    assert.equal(failures.length, 1, 'exactly the killed worker’s response fails');
+    const reason = (failures[0] as PromiseRejectedResult).reason as unknown;
+    assert.ok(
+      reason instanceof UpstreamBodyError,
+      `the response is aborted, not complete: ${String(reason)}`,
+    );
+    const completed = results.find((r) => r.status === 'fulfilled') as PromiseFulfilledResult<string>;
+    assert.ok(completed.value.length === 60 * 1024 || completed.value.length === 30 * 1024);
+    await until('the worker is back', ready);
+    const after = pool.status();
+    assert.notEqual(after[0]?.pid, victim);
+    assert.equal(after[1]?.pid, before[1]?.pid, 'the other worker was not restarted');
+    assert.equal(after[0]?.restarts, (before[0]?.restarts ?? 0) + 1);
+    assert.ok(
+      lines.some((line) => /worker w1 exited \(SIGKILL\); restarting it in/.test(line)),
+      lines.join('\n'),
+    );
+  });
+
+  it('kill -9 of every worker: 503 + Retry-After, then recovery', async () => {
+    for (const worker of pool.status()) process.kill(worker.pid as number, 'SIGKILL');
+    await until('none ready', () => pool.status().every((w) => w.state !== 'ready'));
+    await assert.rejects(get('/pid'), (error: unknown) => {
+      assert.ok(error instanceof WorkersUnavailableError, String(error));
+      assert.equal(error.status, 503);
+      assert.ok(error.retryAfter > 0);
+      return true;
+    });
+    await until('both back', ready);
+    assert.match(await get('/pid'), /^\d+\n$/);
+  });
+
+  it('stop: every worker process is gone', async () => {
+    const pids = pool.status().map((w) => w.pid as number);
+    assert.ok(pids.every(alive));
+    await pool.stop();
+    assert.deepEqual(pids.filter(alive), [], 'a worker outlived the pool');
+    assert.ok(pool.status().every((w) => w.state === 'stopped'));
+  });
+
+  it('rapid-fail protection: a worker that cannot start is given up with one clear log line', async () => {
+    lines.length = 0;
+    const broken = await WorkerPool.start(
+      options({ config: join(fixtures, 'tiny-broken.ini'), rapidFailsPerMinute: 3 }),
+    );
+    try {
+      await until('both failed', () => broken.status().every((w) => w.state === 'failed'));
+      const rapid = lines.filter((line) => /rapid-fail protection/.test(line));
+      assert.equal(rapid.length, 1, lines.join('\n'));
+      assert.match(rapid[0] as string, /failed 3 times within a minute/);
+      assert.match(rapid[0] as string, /broken on purpose/);
+      assert.throws(() => broken.router.acquire(new AbortController().signal), WorkersUnavailableError);
+    } finally {
+      await broken.stop();
+    }
+  });
+
+  it('kallithea-isapi check starts each worker and reports it: OK with its address, FAIL with the cause', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'kallithea-isapi-check-'));
+    try {
+      for (const [name, config] of [
+        ['good', 'tiny.ini'],
+        ['broken', 'tiny-broken.ini'],
+      ] as const) {
+        const ini = join(folder, `${name}.ini`);
+        await writeFile(
+          ini,
+          `[bridge]\nkallithea_config = ${join(fixtures, config)}\npython = ${python}\nworkers = 2\n`,
+        );
+        const result = await run(
+          process.execPath,
+          [join(repoRoot, 'bin', 'kallithea-isapi.js'), 'check', '--config', ini],
+          {
+            cwd: folder,
+            env: { ...process.env, PYTHONPATH: fixtures },
+          },
+        );
+        const lines = result.stdout.split('\n').filter((line) => / worker w\d /.test(line));
+        assert.equal(lines.length, 2, result.stdout);
+        for (const line of lines) {
+          if (name === 'good')
+            assert.match(line, /^OK +worker w[12] +Kallithea answers on unix:\/.*\.sock \(pid \d+/);
+          else assert.match(line, /^FAIL +worker w[12] +.*broken on purpose/);
+        }
+      }
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+
+  it('the lifeline: workers exit when the process that runs the pool is killed -9', async () => {
+    const plain = { ...options(), log: undefined, output: undefined };
+    const script =
+      `const { WorkerPool } = await import(${JSON.stringify(join(repoRoot, 'dist', 'lib', 'bridge', 'workers', 'worker-pool.js'))});\n` +
+      `const pool = await WorkerPool.start({ ...${JSON.stringify(plain)}, log: () => {}, output: () => {} });\n` +
+      'const timer = setInterval(() => {\n' +
+      '  const s = pool.status();\n' +
+      '  if (s.every((w) => w.state === "ready")) { clearInterval(timer); console.log(JSON.stringify(s.map((w) => w.pid))); }\n' +
+      '}, 50);\n';
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, PYTHONPATH: fixtures },
+    });
+    let text = '';
+    child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    await until('the child pool is ready', () => text.includes(']'));
+    const pids = JSON.parse(text) as number[];
+    assert.equal(pids.length, 2);
+    assert.ok(pids.every(alive));
+    child.kill('SIGKILL');
+    await until('the workers are gone', () => !pids.some(alive), 10_000);
+  });
+});

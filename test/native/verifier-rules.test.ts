@@ -1,0 +1,111 @@
+// Issue 9, verifier blind spots: each rule of core/verifier_policy that the original
+// verifier missed, broken on purpose by a case of the verifier_breaker fixture. The `big`
+// cases keep a 32 MiB write in flight by not reading the response.
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { eventually, rawExchange, startHost, type RunningHost } from './support/harness.js';
+import type { Violation } from '../../lib/host/isapi-host.js';
+
+describe('isapi-host verifier rules (issue 9)', function () {
+  this.timeout(60_000);
+  let running: RunningHost;
+  before(async () => {
+    running = await startHost('verifier_breaker');
+  });
+  after(() => running.stop());
+
+  const of = (breach: string): Violation[] =>
+    running.host.violations().filter((v) => v.url === `/kallithea/b?rule=${breach}`);
+
+  async function caught(breach: string, rule: string): Promise<Violation> {
+    assert.ok(
+      await eventually(() => of(breach).some((v) => v.rule === rule)),
+      `no ${rule}: ${JSON.stringify(of(breach))}`,
+    );
+    return of(breach).find((v) => v.rule === rule) as Violation;
+  }
+
+  /** The request, with a client that reads nothing until `readAfter` resolves. */
+  async function stalled(breach: string, rule: string, readAfter?: Promise<void>): Promise<Violation> {
+    const socket = connect(running.port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    socket.pause();
+    socket.write(`GET /kallithea/b?rule=${breach} HTTP/1.1\r\nHost: t\r\n\r\n`);
+    try {
+      if (readAfter !== undefined) {
+        await readAfter;
+        socket.resume();
+      }
+      return await caught(breach, rule);
+    } finally {
+      socket.destroy();
+    }
+  }
+
+  const simple = (breach: string): Promise<Buffer> =>
+    rawExchange(running.port, `GET /kallithea/b?rule=${breach} HTTP/1.1\r\nHost: t\r\n\r\n`, (got) =>
+      got.toString('latin1').endsWith('\r\n\r\nok'),
+    );
+
+  it('DONE_WITH_SESSION with an asynchronous write in flight', async () => {
+    await stalled('done_with_io_pending', 'done_with_io_pending');
+  });
+
+  it('DONE inside HttpExtensionProc, then HSE_STATUS_SUCCESS', async () => {
+    await simple('done_then_status');
+    await caught('done_then_status', 'done_then_status');
+  });
+
+  it('an async WriteClient buffer changed before its completion (checksum at submit, rechecked)', async () => {
+    // The client reads once the extension has had ample time to scribble on its buffer;
+    // the completion (and the recheck) can only come after the client read.
+    const later = new Promise<void>((done) => setTimeout(done, 300));
+    await stalled('async_buffer_reused', 'async_buffer_reused', later);
+  });
+
+  it('synchronous WriteClient while an asynchronous write is in flight', async () => {
+    await stalled('sync_io_during_async', 'sync_io_during_async');
+  });
+
+  it('DONE on one thread while another is blocked in WriteClient', async () => {
+    await stalled('done_during_io', 'done_during_io');
+  });
+
+  it('more body bytes than Content-Length', async () => {
+    await simple('content_length_over');
+    assert.match(
+      (await caught('content_length_over', 'content_length_mismatch')).message,
+      /wrote 4 body bytes, Content-Length 3/,
+    );
+  });
+
+  it('fewer body bytes than Content-Length at the end of the session', async () => {
+    await simple('content_length_under');
+    assert.match(
+      (await caught('content_length_under', 'content_length_mismatch')).message,
+      /ended after 2 body bytes/,
+    );
+  });
+
+  it("broken self-chunking: the strict parser refuses the extension's framing", async () => {
+    await simple('broken_chunking');
+    assert.match((await caught('broken_chunking', 'broken_chunking')).message, /chunk/);
+  });
+
+  it('self-chunking without the last chunk', async () => {
+    await simple('chunked_unterminated');
+    assert.match((await caught('chunked_unterminated', 'broken_chunking')).message, /without its last chunk/);
+  });
+
+  it('ECB fields read after DONE: the retired ECB is a poisoned stub whose functions trap', async () => {
+    const response = await simple('ecb_field_after_done');
+    assert.match(response.toString('latin1'), /\r\n\r\nok$/);
+    const violation = await caught('ecb_field_after_done', 'ecb_after_done');
+    assert.match(violation.message, /^GetServerVariable \(retired ECB\) after DONE_WITH_SESSION/);
+  });
+
+  it('the host serves on, and nothing stays outstanding', async () => {
+    assert.ok(await eventually(() => running.host.liveRequests === 0 && running.host.heldRequests === 0));
+    assert.deepEqual(running.host.handlerErrors(), []);
+  });
+});
