@@ -4,10 +4,18 @@
 # prebuilt one is in prebuilds/win32-x64), fetches the pinned Windows node.exe, makes a
 # throwaway Wine prefix, runs dist/test/windows/*.test.js with mocha under that node.exe,
 # and always stops Wine. Ends with 'N passed, M failed' (', K skipped' if any).
-# Arguments are passed to mocha (e.g. --grep GET, or test files instead of all of them); KALLITHEA_ISAPI_WIN_DLL picks another DLL.
+# Arguments are passed to mocha (e.g. --grep GET, or test files instead of all of them).
+# KALLITHEA_ISAPI_WIN_ARCH=ia32 runs the 32-bit chain (node-win-x86, the i686 DLL and addon;
+# needs wine32:i386).; KALLITHEA_ISAPI_WIN_DLL picks another DLL.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
+arch=${KALLITHEA_ISAPI_WIN_ARCH:-x64}
+case $arch in
+  x64) triple=x86_64-w64-mingw32 toolchain=cmake/mingw-w64-x86_64.cmake ;;
+  ia32) triple=i686-w64-mingw32 toolchain=cmake/mingw-w64-i686.cmake ;;
+  *) echo "KALLITHEA_ISAPI_WIN_ARCH: x64 or ia32, not $arch" >&2; exit 2 ;;
+esac
 source scripts/windows-stack.sh
 set +e # counted failures, not the first one, decide the exit status
 say() { printf '[test-windows] %s\n' "$*"; }
@@ -19,33 +27,35 @@ fail_setup() {
 
 say "building TypeScript"
 npx tsc -p tsconfig.json || fail_setup "tsc failed"
-say "building the isapi-host addon for win32-x64"
-bash scripts/build-windows-host.sh x64 || fail_setup "the win32-x64 addon did not build"
+say "building the isapi-host addon for win32-$arch"
+bash scripts/build-windows-host.sh "$arch" || fail_setup "the win32-$arch addon did not build"
 dll=${KALLITHEA_ISAPI_WIN_DLL:-}
 if [ -z "$dll" ]; then
-  if [ -f prebuilds/win32-x64/kallithea_isapi.dll ]; then
-    dll=$root/prebuilds/win32-x64/kallithea_isapi.dll
+  if [ -f "prebuilds/win32-$arch/kallithea_isapi.dll" ]; then
+    dll=$root/prebuilds/win32-$arch/kallithea_isapi.dll
   else
-    say "building the x64 DLL with mingw-w64"
+    say "building the $arch DLL with mingw-w64"
+    mkdir -p build-win
     {
-      cmake -S . -B build-win/dll-x64 -G Ninja -DCMAKE_TOOLCHAIN_FILE=cmake/mingw-w64-x86_64.cmake &&
-        nice ninja -C build-win/dll-x64 -j2 kallithea_isapi
-    } >build-win/dll-x64.log 2>&1 || { cat build-win/dll-x64.log; fail_setup "the x64 DLL did not build"; }
-    dll=$root/build-win/dll-x64/kallithea_isapi.dll
+      cmake -S . -B "build-win/dll-$arch" -G Ninja -DCMAKE_TOOLCHAIN_FILE=$toolchain &&
+        nice ninja -C "build-win/dll-$arch" -j2 kallithea_isapi
+    } >"build-win/dll-$arch.log" 2>&1 || { cat "build-win/dll-$arch.log"; fail_setup "the $arch DLL did not build"; }
+    dll=$root/build-win/dll-$arch/kallithea_isapi.dll
   fi
 fi
-x86_64-w64-mingw32-gcc -municode -O2 -Wall -Wextra -static -o build-win/x64/launcher_shim.exe \
+"$triple-gcc" -municode -O2 -Wall -Wextra -static -o "build-win/$arch/launcher_shim.exe" \
   test/windows/fixtures/launcher_shim.c || fail_setup "the launcher shim did not build"
-node_exe=$(windows_node x64) || fail_setup "no Windows node.exe"
+node_exe=$(windows_node "$arch") || fail_setup "no Windows node.exe"
 
 trap wine_stop EXIT
 say "starting a Wine prefix"
 wine_start
 KALLITHEA_ISAPI_WIN_DLL=$(winepath -w "$dll" 2>/dev/null)
-KALLITHEA_ISAPI_HOST_ADDON=$(winepath -w "$root/build-win/x64/isapi_host.node" 2>/dev/null)
-KALLITHEA_ISAPI_WIN_SHIM=$(winepath -w "$root/build-win/x64/launcher_shim.exe" 2>/dev/null)
-export KALLITHEA_ISAPI_WIN_DLL KALLITHEA_ISAPI_HOST_ADDON KALLITHEA_ISAPI_WIN_SHIM
-say "DLL $KALLITHEA_ISAPI_WIN_DLL, node.exe $windows_node_version"
+KALLITHEA_ISAPI_HOST_ADDON=$(winepath -w "$root/build-win/$arch/isapi_host.node" 2>/dev/null)
+KALLITHEA_ISAPI_WIN_SHIM=$(winepath -w "$root/build-win/$arch/launcher_shim.exe" 2>/dev/null)
+KALLITHEA_ISAPI_WIN_ARCH=$arch
+export KALLITHEA_ISAPI_WIN_DLL KALLITHEA_ISAPI_HOST_ADDON KALLITHEA_ISAPI_WIN_SHIM KALLITHEA_ISAPI_WIN_ARCH
+say "DLL $KALLITHEA_ISAPI_WIN_DLL, node.exe ${windows_node_versions[$arch]} ($arch)"
 
 mkdir -p .cache/logs
 log=.cache/logs/test-windows.log

@@ -23,6 +23,7 @@ describe('windows: GET, POST, HEAD', function () {
 
   it('runs on Windows node.exe and the bridge listens on a named pipe', () => {
     assert.equal(process.platform, 'win32');
+    assert.equal(process.arch, process.env['KALLITHEA_ISAPI_WIN_ARCH'] || 'x64');
     assert.match(stack.log(), /bridge ready: pid \d+ at (pipe:)?\\\\\.\\pipe\\/);
   });
 
