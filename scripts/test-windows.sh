@@ -58,7 +58,7 @@ export KALLITHEA_ISAPI_WIN_DLL KALLITHEA_ISAPI_HOST_ADDON KALLITHEA_ISAPI_WIN_SH
 say "DLL $KALLITHEA_ISAPI_WIN_DLL, node.exe ${windows_node_versions[$arch]} ($arch)"
 
 mkdir -p .cache/logs
-log=.cache/logs/test-windows.log
+log=.cache/logs/test-windows-$arch.log
 # Windows node.exe cannot write to a Linux pipe (EBADF): mocha writes to a file, shown as it grows.
 files=(dist/test/windows/*.test.js)
 for arg in "$@"; do [[ $arg == *.test.js ]] && files=(); done
