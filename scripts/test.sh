@@ -51,6 +51,15 @@ else
   cat "$log"; failed=$((failed + 1)); broken+=("dll-unit build")
 fi
 
+# The Windows DLLs (mingw-w64 x64 and x86): format, system-only imports, undecorated exports;
+# also refreshes prebuilds/ for the package. One count per check.
+say "Windows DLLs (mingw-w64)"
+log=.cache/logs/build-windows.log
+bash scripts/build-windows.sh 2>&1 | tee "$log"
+p=$(grep -c '^ok ' "$log") f=$(grep -c '^FAIL ' "$log")
+passed=$((passed + p)) failed=$((failed + f))
+{ [ "$f" -gt 0 ] || [ "$p" -eq 0 ]; } && { [ "$p" -eq 0 ] && failed=$((failed + 1)); broken+=(build-windows); }
+
 run_suite unit
 run_suite peers --timeout 120000
 run_suite native --timeout 120000

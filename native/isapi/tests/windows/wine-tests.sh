@@ -7,6 +7,7 @@
 # shim is accepted, the lifeline reaches the child as a C runtime fd and TerminateExtension
 # stops the bridge through it. Ends with 'wine-tests: N passed, M failed'.
 # Usage: wine-tests.sh [build-dir]   (default /tmp/kallithea-isapi-wine-build)
+# KALLITHEA_ISAPI_WINE_DLL=<x64 dll> tests that DLL instead (e.g. prebuilds/win32-x64/...).
 set -uo pipefail
 cd "$(dirname "$0")/../../../.."
 root=$PWD
@@ -16,6 +17,7 @@ cmake -S . -B "$build" -G Ninja -DCMAKE_TOOLCHAIN_FILE=cmake/mingw-w64-x86_64.cm
   exit 1
 nice ninja -C "$build" -j2 kallithea_isapi isapi_driver fake_node >/dev/null || exit 1
 
+dll=$(realpath "${KALLITHEA_ISAPI_WINE_DLL:-$build/kallithea_isapi.dll}")
 work=$(mktemp -d /tmp/kallithea-isapi-wine.XXXXXX)
 export WINEPREFIX=$work/prefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml=" WINEARCH=win64
 unset DISPLAY
@@ -33,7 +35,7 @@ winpath() { printf 'Z:%s' "$1" | tr / '\\'; }
 # Lays out one site folder: DLL, stand-in node (and its shim copy), an ini with `extra`.
 site() { # folder, node exe name, extra ini lines
   mkdir -p "$1"
-  cp "$build/kallithea_isapi.dll" "$build/fake_node.exe" "$1/"
+  cp "$dll" "$build/fake_node.exe" "$1/"
   cp "$build/fake_node.exe" "$1/fake_node_shim.exe"
   : >"$1/bridge.js"
   printf '[isapi]\nmode = spawn\nnode = %s\nbridge_script = bridge.js\nstartup_timeout = 30\nconnect_timeout = 2\n%b' \
