@@ -5,6 +5,8 @@
 #include <cstring>
 
 #if defined(_WIN32)
+#include <fcntl.h>
+#include <io.h>
 #include <windows.h>
 #else
 #include <sys/stat.h>
@@ -88,9 +90,24 @@ bool path_exists(const std::string& path) {
 }
 
 std::FILE* open_for_append(const std::string& path, std::string& reason) {
-  std::FILE* f = _wfopen(widen(path).c_str(), L"ab");
-  if (!f)
+  // FILE_APPEND_DATA without FILE_WRITE_DATA: every write lands at the end of the file, as
+  // one operation. The bridge's output goes to the same file through its own handle; the C
+  // runtime's "a" mode seeks and then writes, and would overwrite lines written in between.
+  HANDLE h = CreateFileW(widen(path).c_str(), FILE_APPEND_DATA, FILE_SHARE_READ | FILE_SHARE_WRITE,
+                         nullptr, OPEN_ALWAYS, FILE_ATTRIBUTE_NORMAL, nullptr);
+  if (h == INVALID_HANDLE_VALUE) {
+    reason = windows_error_text(GetLastError());
+    return nullptr;
+  }
+  int fd = _open_osfhandle(reinterpret_cast<intptr_t>(h), _O_APPEND | _O_BINARY);
+  std::FILE* f = fd == -1 ? nullptr : _fdopen(fd, "ab");
+  if (!f) {
     reason = std::strerror(errno);
+    if (fd != -1)
+      _close(fd);
+    else
+      CloseHandle(h);
+  }
   return f;
 }
 

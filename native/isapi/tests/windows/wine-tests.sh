@@ -85,6 +85,8 @@ real=$(grep -o 'shim: started real node pid [0-9]*' <<<"$log" | grep -o '[0-9]*$
 [ -n "$real" ] && grep -qE "bridge ready: pid [0-9]+ at .*, served by pid $real \((in the bridge's Job Object|a descendant of the started process)\)" <<<"$log"
 check "a launcher shim: the pipe served by its child (in the Job Object) is accepted" $? "$out
 $log"
+grep -o 'served by pid [0-9]* ([^)]*)' <<<"$log" | sed 's/^/     shim: /'
+grep -o 'bridge pipe .* is served by pid [0-9]*' <<<"$log" | sed 's/^/     shim: /' | head -1
 
 echo "wine-tests: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
