@@ -61,6 +61,16 @@ f=$(grep -oE '^\[  FAILED  \] [0-9]+ test' "$log" | grep -oE '[0-9]+' || echo 0)
 passed=$((passed + p)) failed=$((failed + f))
 if [ "$rc" -ne 0 ]; then [ "$f" -eq 0 ] && failed=$((failed + 1)); broken+=(host-unit); fi
 
+# The Windows DLLs (mingw-w64 x64 and x86): format, system-only imports, undecorated exports;
+# also refreshes prebuilds/ for the package. One count per check.
+say "Windows DLLs (mingw-w64)"
+log=.cache/logs/build-windows.log
+bash scripts/build-windows.sh 2>&1 | tee "$log"
+p=$(grep -c '^ok ' "$log") f=$(grep -c '^FAIL ' "$log")
+passed=$((passed + p)) failed=$((failed + f))
+if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then failed=$((failed + 1)); fi # it checked nothing
+if [ "$f" -gt 0 ] || [ "$p" -eq 0 ]; then broken+=(build-windows); fi
+
 run_suite unit
 run_suite peers --timeout 120000
 run_suite native --timeout 120000

@@ -1,7 +1,9 @@
-// The lifeline: when the DLL spawns the bridge it passes the read end of a pipe (fd 3 on
-// POSIX, named by KALLITHEA_ISAPI_LIFELINE_FD) and keeps the write end. Nothing is ever
-// written; when the DLL's process dies the OS closes the write end and our read sees EOF,
-// so the bridge never outlives the worker process that started it.
+// The lifeline: when the DLL spawns the bridge it passes the read end of a pipe as fd 3,
+// named by KALLITHEA_ISAPI_LIFELINE_FD, and keeps the write end. On POSIX fd 3 is the
+// inherited descriptor; on Windows the DLL hands the pipe handle over in the C runtime's
+// inheritance block (STARTUPINFO lpReserved2, as libuv passes a child's stdio), so node.exe
+// has it as fd 3 too. Nothing is ever written; when the DLL closes its end (a graceful stop)
+// or its process dies, our read sees EOF, so the bridge never outlives the worker process.
 import { Socket } from 'node:net';
 
 export const LIFELINE_ENV = 'KALLITHEA_ISAPI_LIFELINE_FD';

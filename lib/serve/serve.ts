@@ -143,18 +143,8 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
   let ini: SpawnIni | undefined;
   let host: IsapiHost | undefined;
   let server: Server | undefined;
+  // isapi-host keeps the event loop alive until its close has drained (its 'closed' event).
   const close = async (): Promise<void> => {
-    // isapi-host's events (its 'closed' among them) come through an unref'd threadsafe
-    // function, and since the bridge runs Kallithea no child of ours holds the event loop
-    // while the extension drains: hold it, or Node exits mid-close (exit code 13).
-    const hold = setInterval(() => undefined, 60_000);
-    try {
-      await closeAll();
-    } finally {
-      clearInterval(hold);
-    }
-  };
-  const closeAll = async (): Promise<void> => {
     if (server !== undefined) {
       const closed = new Promise<void>((done) => server?.close(() => done()));
       server.closeIdleConnections();

@@ -2,6 +2,7 @@
 // folder and its kallithea-isapi.ini, and create or destroy the one runtime.
 #include <isapi/abi.h>
 
+#include "platform/files.hpp"
 #include "runtime/runtime.hpp"
 
 #include <condition_variable>
@@ -30,17 +31,26 @@ kallithea_isapi::runtime* current = nullptr;
 /// HttpExtensionProc calls inside the runtime; TerminateExtension waits for them to return.
 unsigned calls_in_flight = 0;
 
-/// The folder this DLL was loaded from.
+/// The folder this DLL was loaded from, as UTF-8.
 std::string module_dir() {
   std::string path;
 #if defined(_WIN32)
   HMODULE self = nullptr;
-  GetModuleHandleExA(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS |
+  GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS |
                          GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT,
-                     reinterpret_cast<LPCSTR>(&module_dir), &self);
-  char buf[MAX_PATH * 2];
-  DWORD n = GetModuleFileNameA(self, buf, sizeof buf);
-  path.assign(buf, n);
+                     reinterpret_cast<LPCWSTR>(&module_dir), &self);
+  // Wide: the ANSI call turns letters outside the code page (д, 中) into '?'. Grow the
+  // buffer while the name is cut (long paths, \\?\ prefixes).
+  std::wstring buf(MAX_PATH, L'\0');
+  for (;;) {
+    DWORD n = GetModuleFileNameW(self, buf.data(), static_cast<DWORD>(buf.size()));
+    if (n < buf.size()) {
+      buf.resize(n);
+      break;
+    }
+    buf.resize(buf.size() * 2);
+  }
+  path = kallithea_isapi::narrow(buf);
 #else
   Dl_info info{};
   if (dladdr(reinterpret_cast<void*>(&module_dir), &info) && info.dli_fname)
@@ -64,12 +74,9 @@ ISAPI_EXPORT BOOL WINAPI GetExtensionVersion(HSE_VERSION_INFO* info) {
     return TRUE;
   try {
     std::string dir = module_dir();
-    const char* env = std::getenv("KALLITHEA_ISAPI_INI");
-#if defined(_WIN32)
-    std::string ini = env && *env ? std::string(env) : dir + "\\kallithea-isapi.ini";
-#else
-    std::string ini = env && *env ? std::string(env) : dir + "/kallithea-isapi.ini";
-#endif
+    std::string ini = kallithea_isapi::environment_variable("KALLITHEA_ISAPI_INI");
+    if (ini.empty())
+      ini = dir + kallithea_isapi::path_separator() + "kallithea-isapi.ini";
     auto rt = std::make_unique<kallithea_isapi::runtime>(ini, dir);
     rt->start();
     current = rt.release();

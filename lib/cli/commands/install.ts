@@ -14,6 +14,7 @@ import { problemText } from '../../config/problems.js';
 import { isapiIniText } from '../../iis/isapi-ini-text.js';
 import { kallitheaSteps } from '../../iis/kallithea-steps.js';
 import { type Bitness, bitnessMismatch, inspectPeFile } from '../../iis/pe-machine.js';
+import { findPrebuiltDll } from '../../iis/prebuilt-dll.js';
 import { printedPlan } from '../../iis/printed-plan.js';
 import { registrationOptionsProblems, registrationPlan } from '../../iis/registration-plan.js';
 import { printedPrograms, runPlan, windowsPrograms } from '../../iis/run-plan.js';
@@ -29,7 +30,8 @@ Writes kallithea-isapi.ini next to the DLL and registers the DLL with IIS 7+ thr
   -c, --config FILE      Kallithea's my.ini (required)
   --virtualdir PATH      where Kallithea appears in the site: / (default) or /kallithea
   --site NAME            IIS site (default "Default Web Site")
-  --dll PATH             kallithea_isapi.dll (default: ./kallithea_isapi.dll)
+  --dll PATH             kallithea_isapi.dll (default: the package's prebuilt DLL for --bitness,
+                         prebuilds/win32-x64 or prebuilds/win32-ia32)
   --bitness 64|32        application pool bitness; must match the DLL (default 64)
   --pool NAME            application pool (default Kallithea)
   --physical-path DIR    folder of a new virtual directory application (default: the DLL's folder)
@@ -39,6 +41,11 @@ Writes kallithea-isapi.ini next to the DLL and registers the DLL with IIS 7+ thr
   --keep-ini             keep an existing kallithea-isapi.ini as it is and only register with IIS
   --dry-run              print the ini and the commands instead of writing and running them
 `;
+
+/** The package's root folder (where bin/ and prebuilds/ are). */
+function packageRoot(): string {
+  return fileURLToPath(new URL('../../../../', import.meta.url));
+}
 
 /** bin/kallithea-isapi.js of this package: what the DLL starts the bridge with. */
 function bridgeScriptPath(): string {
@@ -62,7 +69,7 @@ export async function run(args: string[]): Promise<number> {
       config: { type: 'string', short: 'c' },
       virtualdir: { type: 'string', default: '/' },
       site: { type: 'string', default: 'Default Web Site' },
-      dll: { type: 'string', default: 'kallithea_isapi.dll' },
+      dll: { type: 'string' },
       bitness: { type: 'string', default: '64' },
       pool: { type: 'string', default: 'Kallithea' },
       'physical-path': { type: 'string' },
@@ -96,7 +103,14 @@ export async function run(args: string[]): Promise<number> {
   if (unusable.length > 0) return fail(unusable.map(problemText).join('\n'));
   const facts: KallitheaIniFacts = kallithea.facts;
 
-  const dllPath = path.resolve(values.dll);
+  let dllPath: string;
+  if (values.dll !== undefined) {
+    dllPath = path.resolve(values.dll);
+  } else {
+    const prebuilt = await findPrebuiltDll(packageRoot(), bitness);
+    if ('problem' in prebuilt) return fail(prebuilt.problem);
+    dllPath = prebuilt.path;
+  }
   const mismatch = bitnessMismatch(dllPath, await inspectPeFile(dllPath), bitness);
   if (mismatch !== undefined) return fail(mismatch);
 

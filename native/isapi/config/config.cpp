@@ -1,11 +1,11 @@
 #include "config/config.hpp"
 
+#include "platform/files.hpp"
 #include "pool/address.hpp"
 
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
-#include <fstream>
 #include <sstream>
 
 namespace kallithea_isapi {
@@ -29,11 +29,7 @@ bool is_absolute(const std::string& p) {
 std::string join_path(const std::string& dir, const std::string& p) {
   if (p.empty() || is_absolute(p) || dir.empty())
     return p;
-#if defined(_WIN32)
-  return dir + "\\" + p;
-#else
-  return dir + "/" + p;
-#endif
+  return dir + path_separator() + p;
 }
 
 /// Builds errors in one shape: file, key, what is wrong, how to fix it.
@@ -75,7 +71,8 @@ config_result parse_config(const std::string& text, const std::string& file,
   config_result r;
   r.value.file = file;
   error_text err{file};
-  std::istringstream in(text);
+  // Notepad saves UTF-8 with a byte order mark; it is not part of the first line.
+  std::istringstream in(text.rfind("\xEF\xBB\xBF", 0) == 0 ? text.substr(3) : text);
   std::string line, section;
   bool saw_address = false;
   unsigned line_no = 0;
@@ -204,14 +201,21 @@ config_result parse_config(const std::string& text, const std::string& file,
 }
 
 config_result load_config(const std::string& path, const std::string& dll_dir) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) {
-    // No file: every default applies (spawn mode).
-    return parse_config("", "", dll_dir);
-  }
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  return parse_config(ss.str(), path, dll_dir);
+  std::string text, reason;
+  read_failure failure = read_file(path, text, reason);
+  if (failure == read_failure::none)
+    return parse_config(text, path, dll_dir);
+  // Defaults would start something the administrator did not configure and fail later
+  // with a message about a key nobody set: say what is wrong with the file instead.
+  config_result r = parse_config("", path, dll_dir);
+  r.error = path + ": " +
+            (failure == read_failure::missing
+                 ? "the configuration file is missing (" + reason +
+                       "); create it next to the DLL (kallithea-isapi install writes it) or "
+                       "point KALLITHEA_ISAPI_INI at it"
+                 : "the configuration file cannot be read (" + reason +
+                       "); give the application pool's identity read access to it");
+  return r;
 }
 
 } // namespace kallithea_isapi

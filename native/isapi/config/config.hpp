@@ -43,8 +43,8 @@ struct config_result {
 config_result parse_config(const std::string& text, const std::string& file,
                            const std::string& dll_dir);
 
-/// Reads `path` (missing file: defaults, but spawn mode then needs bridge_script found
-/// beside the DLL) and parses it.
+/// Reads `path` (UTF-8, opened with the wide API on Windows) and parses it. A missing or
+/// unreadable file is an error naming the file and the OS's reason, never silent defaults.
 config_result load_config(const std::string& path, const std::string& dll_dir);
 
 } // namespace kallithea_isapi

@@ -1,8 +1,14 @@
 #include "log/log.hpp"
 
+#include "platform/files.hpp"
+
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+
+#if defined(_WIN32)
+#include <windows.h>
+#endif
 
 namespace kallithea_isapi {
 namespace {
@@ -73,6 +79,27 @@ void logger::flush() {
   flushed_.wait(lock, [&] { return written_seq_ >= target; });
 }
 
+std::string logger::write_failure() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return write_failure_;
+}
+
+void logger::note_open_failure(const std::string& reason, std::size_t lines) {
+  lost_ += lines;
+  std::string text = "kallithea_isapi cannot write its log file " + path_ + ": " + reason;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (write_failure_ == text)
+      return; // said once already
+    write_failure_ = text;
+  }
+#if defined(_WIN32)
+  OutputDebugStringW(widen(text + "\n").c_str());
+#else
+  std::fprintf(stderr, "%s\n", text.c_str());
+#endif
+}
+
 void logger::run() {
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
@@ -84,8 +111,18 @@ void logger::run() {
     std::size_t dropped = dropped_;
     dropped_ = 0;
     lock.unlock();
-    std::FILE* f = path_.empty() ? stderr : std::fopen(path_.c_str(), "ab");
-    if (f) {
+    std::string reason;
+    std::FILE* f = path_.empty() ? stderr : open_for_append(path_, reason);
+    if (!f) {
+      note_open_failure(reason, batch.size() + dropped);
+    } else {
+      if (lost_ > 0) {
+        std::fprintf(f, "%s WARN %zu lines were lost while the log file could not be opened\n",
+                     timestamp().c_str(), lost_);
+        lost_ = 0;
+        std::lock_guard<std::mutex> guard(mutex_);
+        write_failure_.clear();
+      }
       for (auto& l : batch) {
         std::fputs(l.c_str(), f);
         std::fputc('\n', f);

@@ -177,9 +177,23 @@ void bridge_pool::connect_once(std::shared_ptr<attempt> a) {
       a->connect_timer.cancel();
       if (ec)
         return on_connect_failed(a, ec);
+      note_server(*a->stream);
       a->handler(acquire_error::none, std::move(a->stream));
     });
   });
+}
+
+void bridge_pool::note_server(const bridge_stream& s) {
+  // A pipe's server PID, said whenever it changes: in connect mode nothing else vouches for
+  // who serves the configured name (spawn mode checks it against the bridge's job).
+  std::uint32_t pid = s.server_pid();
+  if (pid == 0)
+    return;
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (pid == last_server_pid_)
+    return;
+  last_server_pid_ = pid;
+  log_.info("bridge pipe " + target_.address.path + " is served by pid " + std::to_string(pid));
 }
 
 void bridge_pool::on_connect_failed(std::shared_ptr<attempt> a, std::error_code ec) {

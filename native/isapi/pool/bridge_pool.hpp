@@ -92,6 +92,8 @@ private:
   void start_connect(acquire_handler handler);
   void connect_once(std::shared_ptr<attempt> a);
   void on_connect_failed(std::shared_ptr<attempt> a, std::error_code ec);
+  /// Logs the PID serving a pipe connection when it differs from the last one logged.
+  void note_server(const bridge_stream& s);
   /// A slot freed up (a connection dropped): start a connect for the next waiter.
   void hand_slot_to_waiter(std::unique_lock<std::mutex>& lock);
   /// Puts `c` in idle_ and arms its watch (under the lock, so no acquire sees it unwatched).
@@ -113,6 +115,7 @@ private:
   ticket next_ticket_ = 1;
   bool stopping_ = false;
   std::chrono::steady_clock::time_point last_unreachable_log_{};
+  std::uint32_t last_server_pid_ = 0; ///< guarded by mutex_
 };
 
 } // namespace kallithea_isapi

@@ -1,6 +1,8 @@
 #include "pool/bridge_stream.hpp"
 
 #if defined(_WIN32)
+#include "platform/files.hpp"
+
 #include <windows.h>
 #else
 #include <poll.h>
@@ -40,16 +42,20 @@ void bridge_stream::async_connect(const bridge_target& target,
 #if defined(_WIN32)
     // Opening a pipe client is immediate: it succeeds, or fails with ERROR_PIPE_BUSY (all
     // instances taken; the pool retries with back-off) or FILE_NOT_FOUND (not listening).
-    std::wstring name(a.path.begin(), a.path.end());
-    HANDLE h = CreateFileW(name.c_str(), GENERIC_READ | GENERIC_WRITE, 0, nullptr, OPEN_EXISTING,
-                           FILE_FLAG_OVERLAPPED, nullptr);
+    // SECURITY_IDENTIFICATION: whoever serves the pipe may learn who we are, but cannot act
+    // as the worker identity (the default, impersonation, would let a squatter do so).
+    HANDLE h = CreateFileW(
+        widen(a.path).c_str(), GENERIC_READ | GENERIC_WRITE, 0, nullptr, OPEN_EXISTING,
+        FILE_FLAG_OVERLAPPED | SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION, nullptr);
     std::error_code ec;
     if (h == INVALID_HANDLE_VALUE) {
       ec = std::error_code(static_cast<int>(GetLastError()), asio::error::get_system_category());
     } else {
       ULONG server_pid = 0;
-      if (target.server_pid != 0 &&
-          (!GetNamedPipeServerProcessId(h, &server_pid) || server_pid != target.server_pid)) {
+      bool known = GetNamedPipeServerProcessId(h, &server_pid) != FALSE;
+      server_pid_ = known ? static_cast<std::uint32_t>(server_pid) : 0;
+      std::string how;
+      if (target.server && (!known || !target.server->contains(server_pid_, how))) {
         // Someone else owns the name: never send them a request.
         CloseHandle(h);
         ec = asio::error::access_denied;

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "pool/address.hpp"
+#include "pool/server_family.hpp"
 
 #include <asio.hpp>
 
@@ -23,7 +24,8 @@ struct bridge_target {
   bridge_address address;
   std::string secret;
   std::uint64_t generation = 0; ///< bumped per bridge launch; older connections are discarded
-  std::uint32_t server_pid = 0; ///< Windows: the pipe server must be this process (0 = any)
+  /// Windows spawn mode: who may serve the pipe (nullptr in connect mode: any server).
+  std::shared_ptr<const server_family> server;
 };
 
 class bridge_stream {
@@ -139,6 +141,10 @@ public:
   std::uint64_t generation() const {
     return generation_;
   }
+  /// Windows pipes: the PID of the process serving the pipe (0 when unknown / a socket).
+  std::uint32_t server_pid() const {
+    return server_pid_;
+  }
   /// Requests served on this connection so far (0 = fresh).
   std::uint64_t uses = 0;
 
@@ -152,6 +158,7 @@ private:
 #endif
   std::string secret_;
   std::uint64_t generation_ = 0;
+  std::uint32_t server_pid_ = 0;
 };
 
 } // namespace kallithea_isapi

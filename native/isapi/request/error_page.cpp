@@ -26,11 +26,13 @@ std::string escape_html(const std::string& s) {
   return out;
 }
 
-} // namespace
-
-error_page make_error_page(unsigned status, const std::string& detail, unsigned retry_after) {
+error_page render(unsigned status, const std::string& detail, unsigned retry_after,
+                  const std::string& note) {
   error_page p;
   p.status = status;
+  p.detail = detail;
+  p.note = note;
+  p.retry_after = retry_after;
   const char* reason = status == 500   ? "Internal Server Error"
                        : status == 502 ? "Bad Gateway"
                        : status == 503 ? "Service Unavailable"
@@ -38,8 +40,9 @@ error_page make_error_page(unsigned status, const std::string& detail, unsigned 
                                        : "Error";
   p.status_text = std::to_string(status) + " " + reason;
   p.body = "<!DOCTYPE html>\n<html><head><title>" + p.status_text + "</title></head><body>\n<h1>" +
-           p.status_text + "</h1>\n<p>" + escape_html(detail) +
-           "</p>\n<p>kallithea-isapi</p>\n</body></html>\n";
+           p.status_text + "</h1>\n<p>" + escape_html(detail) + "</p>\n" +
+           (note.empty() ? std::string() : "<p>" + escape_html(note) + "</p>\n") +
+           "<p>kallithea-isapi</p>\n</body></html>\n";
   p.header_block =
       "Content-Type: text/html; charset=utf-8\r\nContent-Length: " + std::to_string(p.body.size()) +
       "\r\nCache-Control: no-store\r\n";
@@ -47,6 +50,16 @@ error_page make_error_page(unsigned status, const std::string& detail, unsigned 
     p.header_block += "Retry-After: " + std::to_string(retry_after) + "\r\n";
   p.header_block += "\r\n";
   return p;
+}
+
+} // namespace
+
+error_page make_error_page(unsigned status, const std::string& detail, unsigned retry_after) {
+  return render(status, detail, retry_after, {});
+}
+
+error_page add_note(const error_page& page, const std::string& note) {
+  return render(page.status, page.detail, page.retry_after, note);
 }
 
 } // namespace kallithea_isapi

@@ -11,7 +11,10 @@
 
 namespace kallithea_isapi {
 
-void request::respond_with_page(const error_page& page) {
+void request::respond_with_page(const error_page& given) {
+  // Whoever reads an error page learns that the DLL's own log is not being written.
+  std::string log_failure = rt_.log().write_failure();
+  const error_page page = log_failure.empty() ? given : add_note(given, log_failure);
   release_connection(false);
   lifecycle_ = lifecycle::answering_page;
   piece_ = fastcgi::record_piece{};

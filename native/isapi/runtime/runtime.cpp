@@ -1,22 +1,11 @@
 #include "runtime/runtime.hpp"
 
+#include "platform/files.hpp"
 #include "request/request.hpp"
 #include "supervisor/supervisor.hpp"
 
-#include <fstream>
-#include <sstream>
-
-#if !defined(_WIN32)
-#include <sys/stat.h>
-#endif
-
 namespace kallithea_isapi {
 namespace {
-
-bool file_exists(const std::string& p) {
-  std::ifstream f(p);
-  return static_cast<bool>(f);
-}
 
 std::string parent_dir(const std::string& p) {
   auto slash = p.find_last_of("/\\");
@@ -28,8 +17,9 @@ std::string parent_dir(const std::string& p) {
 std::string find_bridge_script(const std::string& dll_dir) {
   std::string dir = dll_dir;
   for (int i = 0; i < 4 && !dir.empty(); ++i) {
-    for (const char* rel : {"/bin/kallithea-isapi.js", "/kallithea-isapi.js"}) {
-      if (file_exists(dir + rel))
+    std::string sep = path_separator();
+    for (std::string rel : {sep + "bin" + sep + "kallithea-isapi.js", sep + "kallithea-isapi.js"}) {
+      if (path_exists(dir + rel))
         return dir + rel;
     }
     dir = parent_dir(dir);
@@ -38,14 +28,11 @@ std::string find_bridge_script(const std::string& dll_dir) {
 }
 
 std::string read_secret(const std::string& file, std::string& error) {
-  std::ifstream f(file, std::ios::binary);
-  if (!f) {
-    error = "cannot read secret_file " + file;
+  std::string s, reason;
+  if (read_file(file, s, reason) != read_failure::none) {
+    error = "cannot read secret_file " + file + " (" + reason + ")";
     return {};
   }
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  std::string s = ss.str();
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' '))
     s.pop_back();
   if (s.empty())
@@ -56,15 +43,7 @@ std::string read_secret(const std::string& file, std::string& error) {
 } // namespace
 
 runtime::runtime(const std::string& ini_path, const std::string& dll_dir) {
-  config_result r;
-  const char* env_ini = std::getenv("KALLITHEA_ISAPI_INI");
-  if (env_ini && *env_ini && !file_exists(ini_path)) {
-    r = parse_config("", "", dll_dir);
-    r.error = std::string(ini_path) +
-              ": cannot read the file named by KALLITHEA_ISAPI_INI; create it or fix the variable";
-  } else {
-    r = load_config(ini_path, dll_dir);
-  }
+  config_result r = load_config(ini_path, dll_dir);
   config_ = r.value;
   config_error_ = r.error;
   if (config_.mode == bridge_mode::spawn && config_.bridge_script.empty() && r.error.empty()) {
@@ -73,6 +52,16 @@ runtime::runtime(const std::string& ini_path, const std::string& dll_dir) {
       config_error_ = (r.value.file.empty() ? ini_path : r.value.file) +
                       ": [isapi] bridge_script: not set and bin/kallithea-isapi.js was not "
                       "found near the DLL; set it to the path of bin/kallithea-isapi.js";
+  }
+  if (config_.mode == bridge_mode::spawn && config_error_.empty()) {
+    std::string node = resolve_executable(config_.node, dll_dir, environment_variable("PATH"));
+    if (node.empty())
+      config_error_ = ini_path + ": [isapi] node: '" + config_.node + "' was not found in " +
+                      dll_dir +
+                      " nor on PATH; set node to the full path of the node executable "
+                      "(the worker process's PATH is the one the service saw at boot)";
+    else
+      config_.node = node;
   }
   config_.file = ini_path;
   log_ = std::make_unique<logger>(config_.log_file);
@@ -93,10 +82,14 @@ void runtime::start() {
       n = 4;
   }
   log_->info("kallithea_isapi starting: config " + config_.file + ", " + std::to_string(n) +
-             " threads, mode " + (config_.mode == bridge_mode::spawn ? "spawn" : "connect"));
+             " threads, mode " + (config_.mode == bridge_mode::spawn ? "spawn" : "connect") +
+             (config_.mode == bridge_mode::spawn ? ", node " + config_.node : std::string()));
   if (!config_error_.empty()) {
     log_->error("configuration error, every request gets a 500 page: " + config_error_);
   }
+  // Once, at start: whether the log file can be written is known before the first request,
+  // so its error pages can say so (logger::write_failure).
+  log_->flush();
   work_.emplace(io_.get_executor());
   for (unsigned i = 0; i < n; ++i)
     threads_.emplace_back([this] { run_io(); });

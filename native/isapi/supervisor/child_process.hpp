@@ -5,10 +5,12 @@
 #pragma once
 
 #include "pool/address.hpp"
+#include "pool/server_family.hpp"
 
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace kallithea_isapi {
 
@@ -19,6 +21,9 @@ struct launch_spec {
   std::string listen;   ///< --listen
   std::string secret;   ///< env KALLITHEA_ISAPI_SECRET, never argv
   std::string log_file; ///< the child's stdout and stderr are appended here
+  /// Windows: NODE_PENDING_PIPE_INSTANCES for the bridge (libuv's default of 4 pending
+  /// instances gives ERROR_PIPE_BUSY under bursts); 0 leaves the variable alone.
+  std::size_t pending_pipe_instances = 0;
 };
 
 class child_process {
@@ -30,11 +35,17 @@ public:
   child_process& operator=(const child_process&) = delete;
 
   std::uint32_t pid() const { return pid_; }
+  /// What went less than planned while starting it (output to the null device, no Job
+  /// Object, ...): one line each, for the log.
+  const std::vector<std::string>& warnings() const { return warnings_; }
+  /// Who may serve its pipe (the process, its Job Object); shared with published targets.
+  std::shared_ptr<const server_family> family() const { return family_; }
   /// Non-blocking: true once it has exited (then `status` describes how).
   bool exited(std::string& status);
   /// Blocks until it exits (the supervisor thread only); returns how it ended.
   std::string wait();
-  /// Asks it to stop (SIGTERM; on Windows, where there is no such request, ends the job).
+  /// Asks it to stop: SIGTERM on POSIX; on Windows the lifeline is closed, which the
+  /// bridge honours like SIGTERM (kill() after the grace ends the Job Object).
   void terminate();
   /// Ends it now (SIGKILL / TerminateJobObject).
   void kill();
@@ -44,6 +55,8 @@ private:
   struct impl;
   std::unique_ptr<impl> impl_;
   std::uint32_t pid_ = 0;
+  std::vector<std::string> warnings_;
+  std::shared_ptr<server_family> family_;
 };
 
 /// A fresh listen address only this process can guess: unix:<0700 temp dir>/bridge.sock, or
@@ -51,8 +64,11 @@ private:
 bool make_private_address(std::string& listen, std::string& cleanup, std::string& error);
 void remove_private_address(const std::string& cleanup);
 
-/// One blocking connect attempt (supervisor thread): does the bridge accept yet?
-bool probe_address(const bridge_address& address, std::uint32_t server_pid);
+/// One blocking connect attempt (supervisor thread): does the bridge accept yet? On a pipe,
+/// `verdict` names the serving PID and why it is accepted, or (false) which PID was expected
+/// and which was found.
+bool probe_address(const bridge_address& address, const server_family& family,
+                   std::string& verdict);
 
 /// Fills `out` with `bytes` random bytes from the OS (per platform); false if it cannot.
 bool random_bytes(unsigned char* out, std::size_t bytes);

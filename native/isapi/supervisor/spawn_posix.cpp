@@ -48,8 +48,12 @@ std::unique_ptr<child_process> child_process::launch(const launch_spec& spec, st
   }
   int log_fd = open(spec.log_file.empty() ? "/dev/null" : spec.log_file.c_str(),
                     O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-  if (log_fd < 0)
+  std::string output_problem;
+  if (log_fd < 0) {
+    output_problem = "cannot open log_file " + spec.log_file + " for the bridge's output (" +
+                     std::strerror(errno) + "); its output goes to /dev/null";
     log_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+  }
 
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
@@ -107,6 +111,9 @@ std::unique_ptr<child_process> child_process::launch(const launch_spec& spec, st
   c->impl_ = std::make_unique<impl>();
   c->impl_->lifeline_write = lifeline[1];
   c->pid_ = static_cast<std::uint32_t>(pid);
+  if (!output_problem.empty())
+    c->warnings_.push_back(output_problem);
+  c->family_ = std::make_shared<server_family>(c->pid_, nullptr);
   return c;
 }
 
@@ -194,7 +201,7 @@ void remove_private_address(const std::string& cleanup) {
   rmdir(cleanup.c_str());
 }
 
-bool probe_address(const bridge_address& address, std::uint32_t) {
+bool probe_address(const bridge_address& address, const server_family&, std::string&) {
   if (address.type != bridge_address::kind::unix_socket)
     return false; // spawn mode always uses a Unix socket on POSIX
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -74,8 +74,11 @@ void supervisor::run() {
       continue;
     }
     pool_.set_state(bridge_state::starting);
-    launch_spec spec{config_.node, config_.bridge_script, ini_path_, listen,
-                     secret,       config_.log_file};
+    // Every pool connection may be opening at once (plus the probe): below that, bursts
+    // would see ERROR_PIPE_BUSY (iisnode's 503).
+    std::size_t pending_instances = config_.max_connections + 1;
+    launch_spec spec{config_.node, config_.bridge_script, ini_path_,        listen,
+                     secret,       config_.log_file,      pending_instances};
     auto started = clock_type::now();
     std::unique_ptr<child_process> child = child_process::launch(spec, error);
     if (!child) {
@@ -86,6 +89,9 @@ void supervisor::run() {
       continue;
     }
     std::uint32_t pid = child->pid();
+    for (const std::string& w : child->warnings())
+      log_.warn(w);
+    std::shared_ptr<const server_family> family = child->family();
     log_.info("bridge starting: pid " + std::to_string(pid) + ", " + config_.node + " " +
               config_.bridge_script + " bridge --listen " + listen);
     {
@@ -98,11 +104,16 @@ void supervisor::run() {
     std::string exit_status;
     auto deadline = started + config_.startup_timeout;
     auto poll = std::chrono::milliseconds(20);
+    std::string verdict, last_refusal;
     while (!stopping()) {
-      if (probe_address(address, pid)) {
+      verdict.clear();
+      if (probe_address(address, *family, verdict)) {
         ready = true;
         break;
       }
+      if (!verdict.empty() && verdict != last_refusal) // once per distinct refusal
+        log_.error("bridge pipe " + listen + ": " + verdict);
+      last_refusal = verdict;
       if (child_->exited(exit_status))
         break;
       if (clock_type::now() >= deadline)
@@ -115,10 +126,11 @@ void supervisor::run() {
       target.address = address;
       target.secret = secret;
       target.generation = ++generation_;
-      target.server_pid = pid;
+      target.server = family;
       pool_.set_target(target);
       pool_.set_state(bridge_state::ready);
-      log_.info("bridge ready: pid " + std::to_string(pid) + " at " + listen + " after " +
+      log_.info("bridge ready: pid " + std::to_string(pid) + " at " + listen +
+                (verdict.empty() ? std::string() : ", " + verdict) + " after " +
                 std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
                                    clock_type::now() - started)
                                    .count()) +

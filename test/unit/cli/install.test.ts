@@ -104,6 +104,21 @@ describe('kallithea-isapi install', function () {
     assert.match(readFileSync(iniPath, 'utf8'), /^mode = spawn$/m);
   });
 
+  it("without --dll registers the package's prebuilt DLL for the pool's bitness", async () => {
+    // prebuilds/ is made by scripts/build-windows.sh, which scripts/test.sh runs first.
+    const root = path.resolve(import.meta.dirname, '../../../..');
+    for (const [bitness, folder] of [
+      ['64', 'win32-x64'],
+      ['32', 'win32-ia32'],
+    ] as const) {
+      const result = await runCli(['install', '-c', myIni, '--bitness', bitness, '--dry-run']);
+      assert.equal(result.code, 0, result.stderr);
+      const dll = path.join(root, 'prebuilds', folder, 'kallithea_isapi.dll');
+      assert.ok(result.stdout.includes(`path='${dll}'`), result.stdout);
+      assert.match(result.stdout, new RegExp(`preCondition='bitness${bitness}'`));
+    }
+  });
+
   it('refuses a 32-bit DLL for a 64-bit pool, and takes it with --bitness 32', async () => {
     const refused = await runCli(['install', '-c', myIni, '--dll', dll32, '--dry-run']);
     assert.equal(refused.code, 1);
