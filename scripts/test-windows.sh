@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # npm run test:windows: the Windows chain under Wine. Builds what it needs (TypeScript, the
-# isapi-host addon for win32-x64 with mingw-w64, the x64 DLL with mingw-w64 unless a
-# prebuilt one is in prebuilds/win32-x64), fetches the pinned Windows node.exe, makes a
-# throwaway Wine prefix, runs dist/test/windows/*.test.js with mocha under that node.exe,
-# and always stops Wine. Ends with 'N passed, M failed' (', K skipped' if any).
+# isapi-host addon for win32-x64 with mingw-w64, the x64 DLL with mingw-w64 unless the
+# prebuilt one in prebuilds/win32-x64 is up to date with the sources), fetches the pinned
+# Windows node.exe, makes a throwaway Wine prefix, runs dist/test/windows/*.test.js with
+# mocha under that node.exe, and always stops Wine. Ends with 'N passed, M failed' (', K skipped' if any).
 # Arguments are passed to mocha (e.g. --grep GET, or test files instead of all of them).
 # KALLITHEA_ISAPI_WIN_ARCH=ia32 runs the 32-bit chain (node-win-x86, the i686 DLL and addon;
 # needs wine32:i386).; KALLITHEA_ISAPI_WIN_DLL picks another DLL.
@@ -31,8 +31,11 @@ say "building the isapi-host addon for win32-$arch"
 bash scripts/build-windows-host.sh "$arch" || fail_setup "the win32-$arch addon did not build"
 dll=${KALLITHEA_ISAPI_WIN_DLL:-}
 if [ -z "$dll" ]; then
-  if [ -f "prebuilds/win32-$arch/kallithea_isapi.dll" ]; then
-    dll=$root/prebuilds/win32-$arch/kallithea_isapi.dll
+  prebuilt=prebuilds/win32-$arch/kallithea_isapi.dll
+  # The prebuilt DLL (npm run build:windows-dll) is what an administrator registers: test it
+  # unless a DLL source is newer than it.
+  if [ -f "$prebuilt" ] && [ -z "$(find native/isapi native/include CMakeLists.txt cmake -newer "$prebuilt" -type f | head -1)" ]; then
+    dll=$root/$prebuilt
   else
     say "building the $arch DLL with mingw-w64"
     mkdir -p build-win
