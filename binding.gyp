@@ -1,7 +1,8 @@
 {
   # The isapi-host addon (native/host): node-gyp builds it offline against the installed
   # Node's headers (.npmrc nodedir=/usr). scripts/asan-host.sh rebuilds it with
-  # `-Dsanitize=1` for AddressSanitizer and UndefinedBehaviorSanitizer.
+  # `-Dsanitize=1` for AddressSanitizer and UndefinedBehaviorSanitizer, and scripts/tsan-dll.sh
+  # with `-Dsanitize=2` for ThreadSanitizer (scripts/sanitized-addon.sh).
   "variables": {
     "sanitize%": 0
   },
@@ -45,6 +46,10 @@
         ["sanitize==1", {
           "cflags_cc": ["-fsanitize=address,undefined", "-fno-sanitize=vptr", "-fno-omit-frame-pointer", "-g"],
           "ldflags": ["-fsanitize=address,undefined"]
+        }],
+        ["sanitize==2", {
+          "cflags_cc": ["-fsanitize=thread", "-fno-omit-frame-pointer", "-g"],
+          "ldflags": ["-fsanitize=thread"]
         }]
       ]
     }

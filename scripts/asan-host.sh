@@ -15,20 +15,8 @@ root=$PWD
 out=build-asan
 mkdir -p "$out/addon"
 
-# The addon: the same binding.gyp with sanitize=1 and paths from build-asan/addon.
-python3 - "$out/addon/binding.gyp" <<'PY'
-import ast, re, sys
-text = open('binding.gyp').read()
-text = re.sub(r'^\s*#.*$', '', text, flags=re.M)
-gyp = ast.literal_eval(text)
-gyp['variables']['sanitize%'] = 1
-for target in gyp['targets']:
-    target['sources'] = ['../../' + s for s in target['sources']]
-    target['include_dirs'] = [d if d.startswith('<!') else '../../' + d for d in target['include_dirs']]
-open(sys.argv[1], 'w').write(repr(gyp))
-PY
 echo "[asan] building the addon with -fsanitize=address,undefined"
-npx node-gyp rebuild -C "$out/addon" >"$out/addon.log" 2>&1 || { cat "$out/addon.log"; exit 1; }
+addon=$(bash scripts/sanitized-addon.sh "$out/addon" 1 | tail -n 1)
 echo "[asan] building the fixtures with -fsanitize=address,undefined"
 bash scripts/build-fixtures.sh "$out/fixtures" -DFIXTURE_SANITIZE=ON >"$out/fixtures.log" 2>&1 ||
   { cat "$out/fixtures.log"; exit 1; }
@@ -47,7 +35,7 @@ libubsan=$(gcc -print-file-name=libubsan.so)
 echo "[asan] running test/native under the sanitizers"
 shopt -s nullglob globstar
 tests=(dist/test/native/**/*.test.js)
-export KALLITHEA_ISAPI_HOST_ADDON="$root/$out/addon/build/Release/isapi_host.node"
+export KALLITHEA_ISAPI_HOST_ADDON="$addon"
 export KALLITHEA_ISAPI_FIXTURES="$root/$out/fixtures"
 # ASan's shadow memory and quarantine raise RSS: the memory-bound test gets more room.
 export ISAPI_HOST_RSS_LIMIT_KIB=$((1024 * 1024))
