@@ -4,12 +4,12 @@
 // Kallithea 0.7.0's own url_scheme_variable cannot be used (it fails to start), and a
 // client's X-Forwarded-Proto is never believed (the header policy drops it).
 import { strict as assert } from 'node:assert';
-import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { accounts, kallithea, spawnExtraServe, type ExtraServe } from '../support/kallithea.js';
+import { makeTestCertificate } from '../support/test-certificate.js';
 import { basic } from './support/http.js';
 
 interface Answer {
@@ -38,27 +38,7 @@ describe('Kallithea behind HTTPS: clone URLs and redirects say https://', functi
 
   before(async function () {
     dir = await mkdtemp(join(tmpdir(), 'kallithea-https-'));
-    const key = join(dir, 'key.pem');
-    const cert = join(dir, 'cert.pem');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-        '-days',
-        '2',
-        '-subj',
-        '/CN=127.0.0.1',
-      ],
-      { stdio: 'ignore' },
-    );
+    const { key, cert } = makeTestCertificate(dir, '/CN=127.0.0.1');
     extra = await spawnExtraServe(kallithea(), 'my-https.ini', [
       '--workers',
       '2',

@@ -1,19 +1,13 @@
 // HTTPS with a given certificate: HTTPS=on, SERVER_PORT_SECURE=1 and the HTTPS_* variables
 // from the TLS session and the server certificate.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
 import { createServer } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  startHost,
-  toolEnv,
-  variableValue,
-  type RunningHost,
-  type VariableReport,
-} from './support/harness.js';
+import { startHost, variableValue, type RunningHost, type VariableReport } from './support/harness.js';
+import { makeTestCertificate } from '../support/test-certificate.js';
 
 describe('isapi-host over HTTPS', () => {
   let dir: string;
@@ -22,27 +16,7 @@ describe('isapi-host over HTTPS', () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'isapi-host-tls-'));
-    const key = join(dir, 'key.pem');
-    const cert = join(dir, 'cert.pem');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-        '-days',
-        '2',
-        '-subj',
-        '/O=Kallithea Test/CN=localhost',
-      ],
-      { stdio: 'ignore', env: toolEnv() },
-    );
+    const { key, cert } = makeTestCertificate(dir, '/O=Kallithea Test/CN=localhost');
     running = await startHost('variables', {}, (handler) =>
       createServer({ key: readFileSync(key), cert: readFileSync(cert) }, handler),
     );
