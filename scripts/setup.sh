@@ -67,6 +67,11 @@ if [ -f CMakeLists.txt ]; then
   say "building the ISAPI DLL (cmake-js)"
   npm run -s build:dll >build-dll.log 2>&1 || { cat build-dll.log; exit 1; }
 fi
+if [ -f scripts/build-windows.sh ]; then
+  # The package's prebuilt Windows DLLs (prebuilds/), which `install` registers by default.
+  say "building the Windows DLLs (mingw-w64)"
+  bash scripts/build-windows.sh >build-windows.log 2>&1 || { cat build-windows.log; exit 1; }
+fi
 if [ -f scripts/build-fixtures.sh ]; then
   say "building the test fixtures"
   bash scripts/build-fixtures.sh >build-fixtures.log 2>&1 || { cat build-fixtures.log; exit 1; }
