@@ -127,6 +127,16 @@ if [ -f scripts/fuzz.sh ]; then
   if [ "$rc" -ne 0 ]; then [ "$f" -eq 0 ] && failed=$((failed + 1)); broken+=(fuzz); fi
 fi
 
+# CI keeps only the end of the output: repeat each failed mocha suite's failure report here,
+# so the test that failed and its error are in that end, not only deep in the run.
+for log in .cache/logs/test-*.log .cache/logs/*san-*.log; do
+  [ -f "$log" ] || continue
+  if grep -qE '^ +[0-9]+ failing' "$log"; then
+    say "failures in $log"
+    sed -n '/^ *[0-9][0-9]* failing/,$p' "$log" | head -n 80
+  fi
+done
+
 echo
 [ ${#broken[@]} -gt 0 ] && echo "failed parts: ${broken[*]}"
 echo "tests: $passed passed, $failed failed, $skipped skipped"
