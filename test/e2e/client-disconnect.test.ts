@@ -33,7 +33,7 @@ describe('e2e: client disconnects', function () {
     socket.write('GET /stream?bytes=1000000000&chunked=1 HTTP/1.1\r\nHost: h\r\n\r\n');
     await new Promise<void>((done) => socket.once('close', () => done()));
     assert.ok(
-      await eventually(() => /request aborted: client went away/.test(running.stack.log()), 500),
+      await eventually(() => /request aborted: client went away/.test(running.stack.log()), 2000),
       running.stack.log(),
     );
     const next = await fetchBuffer(running.stack.url('/after'));

@@ -47,18 +47,21 @@ describe('isapi-host verifier memory and idleness (issue 9)', function () {
   });
 
   it('done_never does not fire on a long transfer that keeps writing', async () => {
-    const running = await startHost('write_async', { doneTimeoutMs: 200 });
+    // Inactivity of 1 s counts as "never DONE"; the client's pauses (20 ms per chunk of at most
+    // 64 KiB, so 8 MiB lasts over 2.5 s) keep the request PENDING well past that, while
+    // leaving a busy CI machine ample slack between two write completions.
+    const running = await startHost('write_async', { doneTimeoutMs: 1000 });
     try {
       // The client reads slowly: the request stays PENDING well past doneTimeoutMs, but
       // its asynchronous writes keep completing.
-      const size = 4 * 1024 * 1024;
+      const size = 8 * 1024 * 1024;
       const response = await new Promise<number>((done, fail) => {
         const req = request(running.url(`/kallithea/w?size=${size}`), (res) => {
           let length = 0;
           res.on('data', (c: Buffer) => {
             length += c.length;
             res.pause();
-            setTimeout(() => res.resume(), 5);
+            setTimeout(() => res.resume(), 20);
           });
           res.on('end', () => done(length));
         });

@@ -213,8 +213,12 @@ export function variableValue(report: VariableReport, name: string): string | un
     : bytes.subarray(0, bytes.length - 1).toString('latin1');
 }
 
-/** Polls a condition (every 10 ms, at most `tries` times); for state that settles after a response. */
-export async function eventually(condition: () => boolean, tries = 500): Promise<boolean> {
+/**
+ * Polls a condition (every 10 ms, at most `tries` times); for state that settles after a
+ * response. The default waits up to 20 s: a CI machine with two busy cores can take seconds
+ * to settle what takes milliseconds here, and only the end state is asserted.
+ */
+export async function eventually(condition: () => boolean, tries = 2000): Promise<boolean> {
   for (let i = 0; i < tries; i++) {
     if (condition()) return true;
     await new Promise((done) => setTimeout(done, 10));
