@@ -48,11 +48,15 @@ function row(status: string, name: string, detail: string): string {
   return `  ${status.padEnd(COLUMN)}${name}: ${detail}`;
 }
 
-function statusWord(change: FileChange | { changed: boolean }, dryRun: boolean): string {
-  const changed = 'changed' in change ? change.changed : change.status === 'change';
-  if ('status' in change && change.status === 'manual') return 'to do';
-  if (!changed) return 'already set';
+/** A row's first column: 'manual' is left to the administrator. */
+function statusWord(outcome: boolean | 'manual', dryRun: boolean): string {
+  if (outcome === 'manual') return 'to do';
+  if (!outcome) return 'already set';
   return dryRun ? 'would change' : 'changed';
+}
+
+function fileOutcome(change: FileChange): boolean | 'manual' {
+  return change.status === 'manual' ? 'manual' : change.status === 'change';
 }
 
 /** my.ini.20261202T093000Z.bak beside my.ini; never overwrites an older backup. */
@@ -77,49 +81,49 @@ export async function configureKallithea(options: ConfigureOptions): Promise<Con
   const lines = [`Kallithea's settings (database ${database.database}):`];
   let changed = false;
   for (const setting of database.settings) {
-    lines.push(row(statusWord(setting, dryRun), setting.name, setting.detail));
+    lines.push(row(statusWord(setting.changed, dryRun), setting.name, setting.detail));
     changed ||= setting.changed;
   }
 
+  // my.ini: the prefix filter, after a backup.
   const myIniText = splitLines(await readFile(options.myIni, 'utf8'));
   const prefix = prefixFilterChange(myIniText, options.myIni, options.virtualDir);
-  const isapiLines = splitLines(isapiText);
-  const userHeader = userHeaderChange(isapiLines, header, current);
-  let manual = 0;
+  let prefixDetail = `${prefix.detail} (${options.myIni})`;
   const diff: string[] = [];
-  for (const [name, file, change] of [
-    ['prefix filter', options.myIni, prefix],
-    ["bridge's user header", options.isapiIni.file, userHeader],
-  ] as const) {
-    let detail = `${change.detail} (${file})`;
-    if (change.status === 'manual') manual++;
-    if (change.status === 'change') {
-      changed = true;
-      if (change === prefix) {
-        diff.push(...unifiedDiff(myIniText, change.edits, options.myIni));
-        if (!dryRun) {
-          const backup = backupName(options.myIni, options.now);
-          await copyFile(options.myIni, backup, constants.COPYFILE_EXCL);
-          await writeFile(options.myIni, applyEdits(myIniText, change.edits));
-          detail += `; backup: ${backup}`;
-        }
-      } else if (!dryRun) {
-        await writeFile(options.isapiIni.file, applyEdits(isapiLines, change.edits));
-      }
-    }
-    lines.push(row(statusWord(change, dryRun), name, detail));
-  }
-  if (diff.length > 0) {
-    lines.push(
+  if (prefix.status === 'change') {
+    diff.push(
       '',
       dryRun ? `The change to ${options.myIni} would be:` : `Changed ${options.myIni}:`,
-      ...diff,
+      ...unifiedDiff(myIniText, prefix.edits, options.myIni),
     );
+    if (!dryRun) {
+      const backup = backupName(options.myIni, options.now);
+      await copyFile(options.myIni, backup, constants.COPYFILE_EXCL);
+      await writeFile(options.myIni, applyEdits(myIniText, prefix.edits));
+      prefixDetail += `; backup: ${backup}`;
+    }
   }
+  lines.push(row(statusWord(fileOutcome(prefix), dryRun), 'prefix filter', prefixDetail));
+
+  // kallithea-isapi.ini: the header the bridge sends, after Kallithea was told of it.
+  const isapiLines = splitLines(isapiText);
+  const userHeader = userHeaderChange(isapiLines, header, current);
+  if (userHeader.status === 'change' && !dryRun) {
+    await writeFile(options.isapiIni.file, applyEdits(isapiLines, userHeader.edits));
+  }
+  lines.push(
+    row(
+      statusWord(fileOutcome(userHeader), dryRun),
+      "bridge's user header",
+      `${userHeader.detail} (${options.isapiIni.file})`,
+    ),
+    ...diff,
+  );
+  const changedFile = prefix.status === 'change' || userHeader.status === 'change';
   return {
     lines,
-    changed,
-    manual,
-    restartBridge: !dryRun && (prefix.status === 'change' || userHeader.status === 'change'),
+    changed: changed || changedFile,
+    manual: prefix.status === 'manual' ? 1 : 0,
+    restartBridge: !dryRun && changedFile,
   };
 }
