@@ -141,7 +141,11 @@ export async function run(args: string[]): Promise<number> {
     const looked = python ?? kallitheaPythonCandidates(myIni, values.venv).join(', ');
     return fail(`no Python of Kallithea's virtualenv at ${looked}: give the virtualenv with --venv`);
   }
-  const virtualDir = (values.virtualdir ?? note?.virtualDir ?? '/').replace(/(.)\/+$/, '$1');
+  const given = values.virtualdir ?? note?.virtualDir ?? '/';
+  if (!given.startsWith('/') || /[?\\\s]/.test(given)) {
+    return fail(`--virtualdir ${given}: give / or a path like /kallithea`);
+  }
+  const virtualDir = given.replace(/(.)\/+$/, '$1');
 
   const { lines, code } = await configureAndReport({
     myIni,
