@@ -37,8 +37,6 @@ CONTAINER = 'kallithea.lib.auth_modules.auth_container'
 MANAGED = {'auth_container_enabled', 'auth_container_header', 'auth_container_fallback_header',
            'auth_container_clean_username'}
 
-log = logging.getLogger('configure_kallithea')
-
 
 def load_app(ini):
     """Initialise Kallithea from an ini file like kallithea-cli does."""
@@ -65,6 +63,7 @@ class Settings:
         self.report = []
 
     def record(self, name, changed, detail):
+        """Reports a setting; returns whether to write it (it differs, and this is no dry run)."""
         self.report.append({'name': name, 'changed': changed, 'detail': detail})
         return changed and not self.dry_run
 
