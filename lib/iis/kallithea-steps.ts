@@ -10,7 +10,7 @@ export function kallitheaSteps(
   myIni: string,
 ): string[] {
   const steps = [
-    "Kallithea's own settings are not applied yet. Apply them with",
+    "Kallithea's own settings were left as they are. Apply them (or see that they are set) with",
     `  kallithea-isapi configure-kallithea -c ${myIni}`,
     "(or run install with --configure-kallithea). Through Kallithea's own code it turns on the",
     "container authentication plugin reading the bridge's user header, made a secret random",
