@@ -10,6 +10,7 @@ const commands: Record<string, () => Promise<Command>> = {
   bridge: () => import('./commands/bridge.js'),
   host: () => import('./commands/host.js'),
   check: () => import('./commands/check.js'),
+  'configure-kallithea': () => import('./commands/configure-kallithea.js'),
   install: () => import('./commands/install.js'),
   trace: () => import('./commands/trace.js'),
   serve: () => import('./commands/serve.js'),

@@ -49,6 +49,11 @@ export interface ServeOptions {
   dll?: string;
   /** The DLL's log file; default in serve's temporary folder. */
   dllLog?: string;
+  /**
+   * The header the bridge names the Windows user in; default X-Forwarded-User. After
+   * configure-kallithea, the secret one of kallithea-isapi.ini.
+   */
+  userHeader?: string;
   /** Lines for the operator (start-up, restarts, access log). */
   log: (line: string) => void;
 }
@@ -164,6 +169,7 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
       python,
       workers,
       logFile: options.dllLog,
+      userHeader: options.userHeader,
     });
     // The DLL reads this in GetExtensionVersion; the bridge it starts inherits it too.
     process.env.KALLITHEA_ISAPI_INI = ini.file;

@@ -16,6 +16,8 @@ export interface SpawnIniInput {
   workers: number;
   /** The DLL's log; default kallithea_isapi.log in the temporary folder. */
   logFile?: string;
+  /** [bridge] user_header; default the bridge's (X-Forwarded-User). */
+  userHeader?: string | undefined;
 }
 
 export interface SpawnIni {
@@ -25,7 +27,7 @@ export interface SpawnIni {
   remove(): Promise<void>;
 }
 
-export function spawnIniText(input: Required<SpawnIniInput>): string {
+export function spawnIniText(input: Required<Omit<SpawnIniInput, 'userHeader'>> & SpawnIniInput): string {
   return [
     "; written by 'kallithea-isapi serve' for this run only; removed when it stops",
     '[isapi]',
@@ -38,6 +40,7 @@ export function spawnIniText(input: Required<SpawnIniInput>): string {
     `kallithea_config = ${input.kallitheaConfig}`,
     `python = ${input.python}`,
     `workers = ${input.workers}`,
+    ...(input.userHeader === undefined ? [] : [`user_header = ${input.userHeader}`]),
     '',
   ].join('\n');
 }

@@ -19,6 +19,7 @@ import { printedPlan } from '../../iis/printed-plan.js';
 import { registrationOptionsProblems, registrationPlan } from '../../iis/registration-plan.js';
 import { printedPrograms, runPlan, windowsPrograms } from '../../iis/run-plan.js';
 import { parseCommandArgs } from '../command-args.js';
+import { configureAndReport } from './configure-kallithea.js';
 
 export const summary = 'write kallithea-isapi.ini and register the ISAPI DLL with IIS (appcmd)';
 
@@ -39,6 +40,8 @@ Writes kallithea-isapi.ini next to the DLL and registers the DLL with IIS 7+ thr
                          (default: venv beside my.ini, else the one of kallithea-cli in my.ini)
   --force                replace an existing kallithea-isapi.ini
   --keep-ini             keep an existing kallithea-isapi.ini as it is and only register with IIS
+  --configure-kallithea  then apply Kallithea's settings for the bridge, as configure-kallithea does
+                         (container plugin, secret user header, anonymous access off, prefix filter)
   --dry-run              print the ini and the commands instead of writing and running them
 `;
 
@@ -76,6 +79,7 @@ export async function run(args: string[]): Promise<number> {
       venv: { type: 'string' },
       force: { type: 'boolean', default: false },
       'keep-ini': { type: 'boolean', default: false },
+      'configure-kallithea': { type: 'boolean', default: false },
       'dry-run': { type: 'boolean', default: false },
     },
     help,
@@ -199,8 +203,31 @@ export async function run(args: string[]): Promise<number> {
     out.push(...outcome.report);
     registered = outcome.ok;
   }
-  out.push('', ...kallitheaSteps('X-Forwarded-User', facts, virtualDir, myIni));
+  let configured = true;
+  if (!values['configure-kallithea']) {
+    out.push('', ...kallitheaSteps(facts, virtualDir, myIni));
+  } else if (python === undefined) {
+    out.push(
+      '',
+      `--configure-kallithea: no Kallithea virtualenv found (${kallitheaPythonCandidates(myIni).join(', ')}): give --venv`,
+    );
+    configured = false;
+  } else {
+    const configure = await configureAndReport({
+      myIni,
+      // A dry run wrote no ini: configure reads what install would have written.
+      isapiIni:
+        dryRun && !(iniExists && values['keep-ini']) ? { file: iniPath, text: iniText } : { file: iniPath },
+      virtualDir,
+      python,
+      rotateUserHeader: false,
+      dryRun,
+      pool: values.pool,
+    });
+    out.push('', ...configure.lines);
+    configured = configure.code === 0;
+  }
   out.push('', `Then check everything with: kallithea-isapi check --config ${iniPath}`);
   process.stdout.write(`${out.join('\n')}\n`);
-  return registered ? 0 : 1;
+  return registered && configured ? 0 : 1;
 }

@@ -1,5 +1,7 @@
 // `kallithea-isapi serve -c my.ini`: Kallithea behind the whole ISAPI path on this machine
 // (isapi-host -> DLL -> bridge -> Kallithea), with emulated Windows logins, until Ctrl-C.
+import { readKallitheaIsapiIni } from '../../config/kallithea-isapi-ini.js';
+import { problemText } from '../../config/problems.js';
 import { defaultUsersFile } from '../../serve/package-paths.js';
 import { startServe, WINDOWS_DOMAIN, type RunningServe } from '../../serve/serve.js';
 import { parseCommandArgs } from '../command-args.js';
@@ -22,6 +24,8 @@ const usage = `usage: kallithea-isapi serve -c my.ini [options]
   --tls-key FILE        its PEM private key
   --dll FILE            the ISAPI extension (default: build-dll/Release of this package)
   --dll-log FILE        the DLL's log (default: a temporary file, printed)
+  --isapi-ini FILE      take the bridge's user header ([bridge] user_header) from this
+                        kallithea-isapi.ini, e.g. the secret one configure-kallithea wrote
   -q, --quiet           accepted for old scripts: Kallithea's own output goes to the DLL log
 Ctrl-C or SIGTERM stops everything and exits 0.
 `;
@@ -69,6 +73,7 @@ export async function run(args: string[]): Promise<number> {
       'tls-key': { type: 'string' },
       dll: { type: 'string' },
       'dll-log': { type: 'string' },
+      'isapi-ini': { type: 'string' },
       quiet: { type: 'boolean', short: 'q', default: false },
     },
     usage,
@@ -95,6 +100,19 @@ export async function run(args: string[]): Promise<number> {
     return 2;
   }
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
+  let userHeader: string | undefined;
+  if (values['isapi-ini'] !== undefined) {
+    const isapi = await readKallitheaIsapiIni(values['isapi-ini']);
+    const problems = [
+      ...isapi.fileProblems,
+      ...isapi.bridge.problems.filter((p) => p.key === '[bridge] user_header'),
+    ];
+    if (problems.length > 0) {
+      process.stderr.write(`kallithea-isapi serve: ${problems.map(problemText).join('\n')}\n`);
+      return 2;
+    }
+    userHeader = isapi.bridge.settings.userHeader;
+  }
 
   // A signal during start-up is remembered and acted on once start-up has settled.
   let stopRequested: (() => void) | undefined;
@@ -124,6 +142,7 @@ export async function run(args: string[]): Promise<number> {
       ...(cert === undefined || key === undefined ? {} : { tls: { cert, key } }),
       dll: values.dll,
       dllLog: values['dll-log'],
+      userHeader,
       log,
     });
   } catch (error) {

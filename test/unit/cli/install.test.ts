@@ -48,10 +48,15 @@ describe('kallithea-isapi install', function () {
     assert.match(result.stdout, /appcmd\.exe add app "\/site\.name:Default Web Site" \/path:\/kallithea /);
     assert.match(result.stdout, /\/\+\[@start,name='KallitheaISAPI',path='\*'.*preCondition='bitness64'/);
     assert.match(result.stdout, /isapiCgiRestriction/);
-    // The admin's remaining steps, and the missing prefix filter for /kallithea.
-    assert.match(result.stdout, /HTTP_X_FORWARDED_USER/);
+    // Without --configure-kallithea: the command that applies Kallithea's settings, what it
+    // does, and the missing prefix filter for /kallithea.
+    assert.match(
+      result.stdout,
+      new RegExp(`kallithea-isapi configure-kallithea -c ${myIni.replace(/[.\\]/g, '\\$&')}`),
+    );
+    assert.match(result.stdout, /secret random\s+header name/);
     assert.match(result.stdout, /Clean username/);
-    assert.match(result.stdout, /disable anonymous access/);
+    assert.match(result.stdout, /anonymous access off/);
     assert.match(result.stdout, /no prefix filter, but IIS serves Kallithea under \/kallithea/);
   });
 
@@ -135,6 +140,20 @@ describe('kallithea-isapi install', function () {
     const result = await runCli(['install', '-c', myIni, '--dll', notPe, '--dry-run']);
     assert.equal(result.code, 1);
     assert.match(result.stderr, /not a Windows PE file/);
+  });
+
+  it('--configure-kallithea without a Kallithea virtualenv says to give --venv and fails', async () => {
+    const result = await runCli([
+      'install',
+      '-c',
+      myIni,
+      '--dll',
+      dll64,
+      '--configure-kallithea',
+      '--dry-run',
+    ]);
+    assert.equal(result.code, 1);
+    assert.match(result.stdout, /--configure-kallithea: no Kallithea virtualenv found .*: give --venv/);
   });
 
   it('refuses a missing my.ini', async () => {
