@@ -11,6 +11,7 @@ const commands: Record<string, () => Promise<Command>> = {
   host: () => import('./commands/host.js'),
   check: () => import('./commands/check.js'),
   install: () => import('./commands/install.js'),
+  uninstall: () => import('./commands/uninstall.js'),
   trace: () => import('./commands/trace.js'),
   serve: () => import('./commands/serve.js'),
 };
