@@ -8,17 +8,9 @@ import {
   registrationPlan,
 } from '../../../lib/iis/registration-plan.js';
 import { printedPrograms, stepCommandLine } from '../../../lib/iis/run-plan.js';
+import { exampleOptions } from './example-options.js';
 
-const base: RegistrationOptions = {
-  site: 'Default Web Site',
-  virtualDir: '/',
-  dllPath: 'C:\\kallithea\\kallithea_isapi.dll',
-  physicalPath: 'C:\\kallithea',
-  logFolder: 'C:\\kallithea\\logs',
-  bitness: 64,
-  pool: 'Kallithea',
-  handlerName: 'KallitheaISAPI',
-};
+const base: RegistrationOptions = { ...exampleOptions, virtualDir: '/' };
 const appcmd = '%windir%\\system32\\inetsrv\\appcmd.exe';
 
 function lines(options: RegistrationOptions): string[] {

@@ -4,17 +4,9 @@
 import assert from 'node:assert/strict';
 import { type RegistrationOptions, registrationPlan } from '../../../lib/iis/registration-plan.js';
 import { type CommandResult, printedPrograms, runPlan } from '../../../lib/iis/run-plan.js';
+import { exampleOptions } from './example-options.js';
 
-const options: RegistrationOptions = {
-  site: 'Default Web Site',
-  virtualDir: '/kallithea',
-  dllPath: 'C:\\kallithea\\kallithea_isapi.dll',
-  physicalPath: 'C:\\kallithea',
-  logFolder: 'C:\\kallithea\\logs',
-  bitness: 64,
-  pool: 'Kallithea',
-  handlerName: 'KallitheaISAPI',
-};
+const options: RegistrationOptions = exampleOptions;
 
 describe('running the registration plan', () => {
   it('skips existing objects, tolerates absent removals, and stops at the first failure with command and output', async () => {
