@@ -40,6 +40,10 @@ export async function run(args: string[]): Promise<number> {
     process.stdout.write(`${label}  ${result.name.padEnd(width)}  ${result.detail}\n`);
   }
   const failed = results.filter((r) => !r.ok).length;
-  process.stdout.write(failed === 0 ? 'All checks passed.\n' : `${failed} check(s) failed.\n`);
+  const warnings = results.filter((r) => r.warning === true).length;
+  const warned = warnings === 0 ? '' : ` (${warnings} warning(s))`;
+  process.stdout.write(
+    failed === 0 ? `All checks passed${warned}.\n` : `${failed} check(s) failed${warned}.\n`,
+  );
   return failed === 0 ? 0 : 1;
 }
