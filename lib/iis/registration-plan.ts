@@ -8,6 +8,11 @@
 // web.config fails every request with HTTP 500.19 / 0x80070021. Instead of unlocking a section
 // for every site on the server, each setting is committed to applicationHost.config inside a
 // <location path="Site/app"> element (/commit:apphost), which the lock does not apply to.
+//
+// The plan first reads ('record' steps) every value it is about to change, so that install can
+// keep them for uninstall (install-state.ts, uninstall-plan.ts); the attributes set at the
+// location come from one table (location-settings.ts) that uninstall reverses, and the request
+// filtering a code host needs is request-filtering.ts.
 import { raiseHttpLimitSteps } from './http-sys-limits.js';
 import { setConfig } from './command-line.js';
 import { applySettingStep, locationSettings, recordSettingSteps } from './location-settings.js';

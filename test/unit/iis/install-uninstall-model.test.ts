@@ -3,9 +3,18 @@
 // that already had the pool, the application and settings of its own at the same location;
 // a second install changes nothing; `trace --freb` rules go with uninstall too.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { frebPlan } from '../../../lib/iis/freb-plan.js';
 import { HTTP_PARAMETERS } from '../../../lib/iis/http-sys-limits.js';
-import { type InstallState, mergeInstallState } from '../../../lib/iis/install-state.js';
+import {
+  type InstallState,
+  mergeInstallState,
+  readInstallState,
+  recordInstall,
+  removeInstallState,
+} from '../../../lib/iis/install-state.js';
 import {
   configPath,
   type RegistrationOptions,
@@ -190,5 +199,26 @@ describe('install then uninstall, on a model of applicationHost.config', () => {
     assert.ok(model.pools.has('Kallithea'));
     assert.ok(model.sites.get('Default Web Site')!.apps.has('/kallithea'));
     assert.doesNotMatch(model.snapshot(), /KallitheaISAPI|maxUrl|kallithea_isapi\.dll/);
+  });
+});
+
+describe('install state beside the ini', () => {
+  it('is written after a run, merged by the next one (earlier records win), and removed by uninstall', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'kisapi-state-'));
+    try {
+      const o = options();
+      await recordInstall(dir, o, { created: ['pool'], recorded: { a: 'first', b: null } });
+      await recordInstall(dir, o, { created: ['app'], recorded: { a: 'second', c: 'x' } });
+      const state = await readInstallState(dir);
+      assert.deepEqual(state?.created, { pool: true, app: true });
+      assert.deepEqual(state?.previous, { a: 'first', b: null, c: 'x' });
+      // Another registration starts afresh: the records of the old one do not apply to it.
+      await recordInstall(dir, { ...o, virtualDir: '/other' }, { created: [], recorded: { a: 'third' } });
+      assert.deepEqual((await readInstallState(dir))?.previous, { a: 'third' });
+      await removeInstallState(dir);
+      assert.equal(await readInstallState(dir), undefined);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
