@@ -12,6 +12,7 @@ const commands: Record<string, () => Promise<Command>> = {
   check: () => import('./commands/check.js'),
   'configure-kallithea': () => import('./commands/configure-kallithea.js'),
   install: () => import('./commands/install.js'),
+  uninstall: () => import('./commands/uninstall.js'),
   trace: () => import('./commands/trace.js'),
   serve: () => import('./commands/serve.js'),
 };

@@ -22,3 +22,18 @@ export function quoteWindowsArgument(arg: string): string {
 export function toWindowsCommandLine(program: string, args: readonly string[]): string {
   return [program, ...args].map(quoteWindowsArgument).join(' ');
 }
+
+/** appcmd's switch that writes a setting into applicationHost.config (at a location path). */
+export const APPHOST = '/commit:apphost';
+
+/** `appcmd set config [path] -section:S ops... /commit:apphost`; no path: server level. */
+export function setConfig(location: string | undefined, section: string, ...operations: string[]): string[] {
+  return [
+    'set',
+    'config',
+    ...(location === undefined ? [] : [location]),
+    `-section:${section}`,
+    ...operations,
+    APPHOST,
+  ];
+}

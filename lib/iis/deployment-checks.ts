@@ -8,12 +8,16 @@ import path from 'node:path';
 import { prefixMismatch } from '../config/kallithea-ini.js';
 import { readKallitheaIsapiIni } from '../config/kallithea-isapi-ini.js';
 import { problemText } from '../config/problems.js';
+import { httpLimitFindings, queryHttpLimits } from './http-sys-limits.js';
 import { readRegistrationNote } from './isapi-ini-text.js';
 import { inspectPeFile } from './pe-machine.js';
+import { runCommand, windowsPrograms } from './run-plan.js';
 import { checkWorkers } from './worker-checks.js';
 
 export interface CheckResult {
   ok: boolean;
+  /** An ok result that still needs the administrator's attention (printed WARN). */
+  warning?: boolean;
   name: string;
   /** What was found and, when not ok, the fix. */
   detail: string;
@@ -27,6 +31,18 @@ export interface CheckOptions {
   virtualDir?: string;
   /** How long Kallithea may take to answer GET /, in milliseconds. */
   httpTimeoutMs?: number;
+  /** Reads http.sys's limits (`reg query` outputs); default: the registry on Windows, none elsewhere. */
+  queryHttpLimits?: () => Promise<Record<string, string | null>>;
+}
+
+/** http.sys's header limits: a warning for each below what hg's X-HgArg headers need. */
+export function httpLimitChecks(outputs: Readonly<Record<string, string | null>>): CheckResult[] {
+  return httpLimitFindings(outputs).map((finding) => ({
+    ok: true,
+    ...(finding.low ? { warning: true } : {}),
+    name: `http.sys ${finding.name}`,
+    detail: finding.text,
+  }));
 }
 
 async function isFile(file: string): Promise<boolean> {
@@ -222,5 +238,12 @@ export async function runDeploymentChecks(options: CheckOptions): Promise<CheckR
     if (accessProblem === undefined) ok('access_log folder', path.dirname(accessLog));
     else fail('access_log folder', `[bridge] access_log = ${bridge.settings.accessLog}: ${accessProblem}`);
   }
+
+  // http.sys refuses large header blocks before IIS sees them: only the registry of the IIS
+  // machine can say, so elsewhere this is not checked.
+  const readLimits =
+    options.queryHttpLimits ??
+    (process.platform === 'win32' ? () => queryHttpLimits(runCommand, windowsPrograms().reg) : undefined);
+  if (readLimits !== undefined) results.push(...httpLimitChecks(await readLimits()));
   return results;
 }

@@ -8,7 +8,16 @@
 // web.config fails every request with HTTP 500.19 / 0x80070021. Instead of unlocking a section
 // for every site on the server, each setting is committed to applicationHost.config inside a
 // <location path="Site/app"> element (/commit:apphost), which the lock does not apply to.
+//
+// The plan first reads ('record' steps) every value it is about to change, so that install can
+// keep them for uninstall (install-state.ts, uninstall-plan.ts); the attributes set at the
+// location come from one table (location-settings.ts) that uninstall reverses, and the request
+// filtering a code host needs is request-filtering.ts.
+import { raiseHttpLimitSteps } from './http-sys-limits.js';
+import { setConfig } from './command-line.js';
+import { applySettingStep, locationSettings, recordSettingSteps } from './location-settings.js';
 import type { Bitness } from './pe-machine.js';
+import { requestFilteringListSteps } from './request-filtering.js';
 
 export interface RegistrationOptions {
   /** IIS site name, e.g. "Default Web Site". */
@@ -26,6 +35,8 @@ export interface RegistrationOptions {
   pool: string;
   /** The handler entry's name. */
   handlerName: string;
+  /** Also raise http.sys's header limits in the registry (install --raise-http-limits). */
+  raiseHttpLimits?: boolean;
 }
 
 /** How a step's failure is read. */
@@ -35,14 +46,25 @@ export type StepKind =
   /** Runs only when `guard` fails (the object it creates does not exist yet). */
   | 'create'
   /** Removes an entry before it is added again; failing means it was not there, which is fine. */
-  | 'remove-if-present';
+  | 'remove-if-present'
+  /**
+   * Reads a value before the plan changes it, kept under `records` in install's state so that
+   * uninstall can put it back. Changes nothing; not printed (a pasted script keeps no state).
+   */
+  | 'record';
 
 export interface PlanStep {
   kind: StepKind;
-  program: 'appcmd' | 'icacls';
+  program: 'appcmd' | 'icacls' | 'reg';
   args: string[];
   /** For 'create': an appcmd run that succeeds when the object already exists. */
   guard?: string[];
+  /** For 'create': the guard passes only when it also prints exactly this (a value already in place). */
+  guardOutput?: string;
+  /** For 'create': what the step makes, recorded so that uninstall removes only what install made. */
+  creates?: 'pool' | 'app';
+  /** For 'record': the name the command's output is kept under. */
+  records?: string;
   /** One sentence: what the step does and why. */
   purpose: string;
   /** What to check when it fails. */
@@ -52,9 +74,6 @@ export interface PlanStep {
 const ISAPI_FEATURE_HINT =
   'is the IIS feature "ISAPI Extensions" installed? ' +
   '(dism /online /enable-feature /featurename:IIS-ISAPIExtensions, or Server Manager: Web-ISAPI-Ext)';
-const WINDOWS_AUTH_HINT =
-  'is the IIS feature "Windows Authentication" installed? ' +
-  '(dism /online /enable-feature /featurename:IIS-WindowsAuthentication, or Server Manager: Web-Windows-Auth)';
 
 /** Checks the parts of the options that end up inside appcmd's quoted values. */
 export function registrationOptionsProblems(options: RegistrationOptions): string[] {
@@ -114,17 +133,50 @@ export function handlerEntry(options: RegistrationOptions): string {
   return `[@start,${attributes.join(',')}]`;
 }
 
+/** The pool's attributes install sets, and the state keys their earlier values are kept under. */
+export function poolSettings(bitness: Bitness): [string, string][] {
+  return [
+    ['managedRuntimeVersion', ''],
+    ['enable32BitAppOnWin64', bitness === 32 ? 'true' : 'false'],
+  ];
+}
+export const poolKey = (pool: string, attribute: string): string => `apppool|${pool}|${attribute}`;
+export const appPoolKey = (app: string): string => `app|${app}|applicationPool`;
+
 export function registrationPlan(options: RegistrationOptions): PlanStep[] {
   const location = configPath(options);
   const app = appIdentifier(options);
-  const apphost = '/commit:apphost';
+  const settings = locationSettings(location);
   const steps: PlanStep[] = [];
+
+  // What the plan is about to change, read first, so that uninstall can put it back. A query
+  // that fails (no such pool or application yet) records that the object did not exist.
+  for (const [attribute] of poolSettings(options.bitness)) {
+    steps.push({
+      kind: 'record',
+      program: 'appcmd',
+      args: ['list', 'apppool', options.pool, `/text:${attribute}`],
+      records: poolKey(options.pool, attribute),
+      purpose: `record ${attribute} of the pool "${options.pool}"`,
+    });
+  }
+  steps.push({
+    kind: 'record',
+    program: 'appcmd',
+    args: ['list', 'app', app, '/text:applicationPool'],
+    records: appPoolKey(app),
+    purpose: `record the pool of ${app}`,
+  });
+  steps.push(...recordSettingSteps(settings));
+  if (options.raiseHttpLimits === true)
+    steps.push(...raiseHttpLimitSteps().filter((s) => s.kind === 'record'));
 
   steps.push({
     kind: 'create',
     program: 'appcmd',
     args: ['add', 'apppool', `/name:${options.pool}`, '/managedPipelineMode:Integrated'],
     guard: ['list', 'apppool', options.pool],
+    creates: 'pool',
     purpose: `create the application pool "${options.pool}" (skipped when it exists)`,
   });
   steps.push({
@@ -134,8 +186,7 @@ export function registrationPlan(options: RegistrationOptions): PlanStep[] {
       'set',
       'apppool',
       options.pool,
-      '/managedRuntimeVersion:',
-      `/enable32BitAppOnWin64:${options.bitness === 32 ? 'true' : 'false'}`,
+      ...poolSettings(options.bitness).map(([attribute, value]) => `/${attribute}:${value}`),
     ],
     purpose:
       'No Managed Code (the DLL is native; no CLR is loaded) and a ' +
@@ -162,6 +213,7 @@ export function registrationPlan(options: RegistrationOptions): PlanStep[] {
         `/applicationPool:${options.pool}`,
       ],
       guard: ['list', 'app', app],
+      creates: 'app',
       purpose: `create the application ${options.virtualDir} (skipped when it exists)`,
     });
     steps.push({
@@ -172,30 +224,16 @@ export function registrationPlan(options: RegistrationOptions): PlanStep[] {
     });
   }
 
-  steps.push({
-    kind: 'remove-if-present',
-    program: 'appcmd',
-    args: [
-      'set',
-      'config',
-      location,
-      '-section:system.webServer/handlers',
-      `/-[name='${options.handlerName}']`,
-      apphost,
-    ],
-    purpose: 'remove a handler entry left by an earlier install, so the new one is added in first place',
-  });
+  steps.push(
+    handlerRemoval(
+      options,
+      'remove a handler entry left by an earlier install, so the new one is added in first place',
+    ),
+  );
   steps.push({
     kind: 'run',
     program: 'appcmd',
-    args: [
-      'set',
-      'config',
-      location,
-      '-section:system.webServer/handlers',
-      `/+${handlerEntry(options)}`,
-      apphost,
-    ],
+    args: setConfig(location, 'system.webServer/handlers', `/+${handlerEntry(options)}`),
     purpose:
       'map every path and verb to the DLL, FIRST in the list: IIS uses the first handler that matches, ' +
       'and the inherited StaticFile handler (path "*") would otherwise answer every Kallithea URL with ' +
@@ -203,116 +241,67 @@ export function registrationPlan(options: RegistrationOptions): PlanStep[] {
       '(500.19) does not apply',
     hint: ISAPI_FEATURE_HINT,
   });
-  steps.push({
-    kind: 'run',
-    program: 'appcmd',
-    args: [
-      'set',
-      'config',
-      location,
-      '-section:system.webServer/handlers',
-      '/accessPolicy:Read, Script',
-      apphost,
-    ],
-    purpose: "allow Script access, which the handler's requireAccess='Script' needs",
-  });
 
-  steps.push({
-    kind: 'remove-if-present',
-    program: 'appcmd',
-    args: [
-      'set',
-      'config',
-      '-section:system.webServer/security/isapiCgiRestriction',
-      `/-[path='${options.dllPath}']`,
-      apphost,
-    ],
-    purpose: 'remove an earlier ISAPI restriction entry for this DLL',
-  });
+  steps.push(restrictionRemoval(options, 'remove an earlier ISAPI restriction entry for this DLL'));
   steps.push({
     kind: 'run',
     program: 'appcmd',
-    args: [
-      'set',
-      'config',
-      '-section:system.webServer/security/isapiCgiRestriction',
-      `/+[path='${options.dllPath}',allowed='True',groupId='Kallithea',description='Kallithea ISAPI']`,
-      apphost,
-    ],
+    args: setConfig(
+      undefined,
+      'system.webServer/security/isapiCgiRestriction',
+      `/+${isapiRestrictionEntry(options)}`,
+    ),
     purpose: 'allow the DLL in the server-wide ISAPI and CGI Restrictions list (an unlisted DLL gets 404.2)',
     hint: ISAPI_FEATURE_HINT,
   });
 
-  steps.push({
-    kind: 'run',
-    program: 'appcmd',
-    args: [
-      'set',
-      'config',
-      location,
-      '-section:system.webServer/security/authentication/windowsAuthentication',
-      '/enabled:true',
-      apphost,
-    ],
-    purpose:
-      "Windows authentication on: IIS logs browsers in with the Windows user, which Kallithea's " +
-      'container plugin takes as the Kallithea user',
-    hint: WINDOWS_AUTH_HINT,
-  });
-  steps.push({
-    kind: 'run',
-    program: 'appcmd',
-    args: [
-      'set',
-      'config',
-      location,
-      '-section:system.webServer/security/authentication/anonymousAuthentication',
-      '/enabled:true',
-      apphost,
-    ],
-    purpose:
-      'anonymous on as well: hg and git send HTTP Basic credentials meant for Kallithea (they cannot ' +
-      'answer a Negotiate/NTLM challenge); with anonymous off IIS would reject them with 401 before ' +
-      'Kallithea sees them. Kallithea, not IIS, then checks the Basic credentials',
-  });
-  steps.push({
-    kind: 'run',
-    program: 'appcmd',
-    args: [
-      'set',
-      'config',
-      `${location}/_admin/login`,
-      '-section:system.webServer/security/authentication/anonymousAuthentication',
-      '/enabled:false',
-      apphost,
-    ],
-    purpose:
-      "anonymous off on Kallithea's login page only: a browser that is not logged in is sent there, " +
-      'IIS asks it for Windows credentials, and the container plugin logs the Windows user in (single sign-on)',
-  });
-
-  steps.push({
-    kind: 'run',
-    program: 'appcmd',
-    args: [
-      'set',
-      'config',
-      location,
-      '-section:system.webServer/security/requestFiltering',
-      '/requestLimits.maxAllowedContentLength:4294967295',
-      '/allowDoubleEscaping:true',
-      apphost,
-    ],
-    purpose:
-      'let large pushes through (the default 30,000,000-byte body limit answers 404.13) and file names ' +
-      'with "+" or "%" (blocked as double escaping with 404.11)',
-  });
+  steps.push(...settings.map(applySettingStep));
+  steps.push(...requestFilteringListSteps(location));
+  if (options.raiseHttpLimits === true)
+    steps.push(...raiseHttpLimitSteps().filter((s) => s.kind !== 'record'));
 
   steps.push({
     kind: 'run',
     program: 'icacls',
-    args: [options.logFolder, '/grant', `IIS AppPool\\${options.pool}:(OI)(CI)M`],
+    args: [options.logFolder, '/grant', logGrantee(options.pool) + ':(OI)(CI)M'],
     purpose: `let the pool's identity write the DLL's log in ${options.logFolder}`,
   });
   return steps;
+}
+
+/** The isapiCgiRestriction entry, as appcmd's collection-element syntax. */
+export function isapiRestrictionEntry(options: Pick<RegistrationOptions, 'dllPath'>): string {
+  return `[path='${options.dllPath}',allowed='True',groupId='Kallithea',description='Kallithea ISAPI']`;
+}
+
+/** The pool's identity, as icacls names it. */
+export function logGrantee(pool: string): string {
+  return `IIS AppPool\\${pool}`;
+}
+
+/** Removes the handler entry by its name (install, before adding it again; uninstall). */
+export function handlerRemoval(
+  options: Pick<RegistrationOptions, 'site' | 'virtualDir' | 'handlerName'>,
+  purpose: string,
+): PlanStep {
+  return {
+    kind: 'remove-if-present',
+    program: 'appcmd',
+    args: setConfig(configPath(options), 'system.webServer/handlers', `/-[name='${options.handlerName}']`),
+    purpose,
+  };
+}
+
+/** Removes the DLL's isapiCgiRestriction entry by its path (install, before adding it again; uninstall). */
+export function restrictionRemoval(options: Pick<RegistrationOptions, 'dllPath'>, purpose: string): PlanStep {
+  return {
+    kind: 'remove-if-present',
+    program: 'appcmd',
+    args: setConfig(
+      undefined,
+      'system.webServer/security/isapiCgiRestriction',
+      `/-[path='${options.dllPath}']`,
+    ),
+    purpose,
+  };
 }

@@ -8,6 +8,7 @@ import type { PlanStep } from './registration-plan.js';
 export interface Programs {
   appcmd: string;
   icacls: string;
+  reg: string;
 }
 
 /**
@@ -20,6 +21,7 @@ export function windowsPrograms(env: NodeJS.ProcessEnv = process.env, arch: stri
   return {
     appcmd: path.win32.join(windir, system, 'inetsrv', 'appcmd.exe'),
     icacls: path.win32.join(windir, system, 'icacls.exe'),
+    reg: path.win32.join(windir, system, 'reg.exe'),
   };
 }
 
@@ -27,6 +29,7 @@ export function windowsPrograms(env: NodeJS.ProcessEnv = process.env, arch: stri
 export const printedPrograms: Programs = {
   appcmd: '%windir%\\system32\\inetsrv\\appcmd.exe',
   icacls: 'icacls',
+  reg: 'reg',
 };
 
 export function stepCommandLine(step: PlanStep, programs: Programs): string {
@@ -58,8 +61,19 @@ export type Runner = (program: string, args: readonly string[]) => Promise<Comma
 
 export interface PlanOutcome {
   ok: boolean;
-  /** One line per step, and the failure's command and output. */
+  /** One line per step (one for a run of steps with the same purpose), and the failure's command and output. */
   report: string[];
+  /** What the 'create' steps that ran made (their `creates`), even when a later step failed. */
+  created: NonNullable<PlanStep['creates']>[];
+  /** The 'record' steps' outputs by their `records` name; null where the query failed. */
+  recorded: Record<string, string | null>;
+}
+
+/** Whether a 'create' step's guard says its object or value is already in place. */
+async function guardHolds(step: PlanStep, programs: Programs, run: Runner): Promise<boolean> {
+  if (step.guard === undefined) return false;
+  const result = await run(programs.appcmd, step.guard);
+  return result.code === 0 && (step.guardOutput === undefined || result.output.trim() === step.guardOutput);
 }
 
 export async function runPlan(
@@ -68,22 +82,34 @@ export async function runPlan(
   run: Runner = runCommand,
 ): Promise<PlanOutcome> {
   const report: string[] = [];
+  const created: PlanOutcome['created'] = [];
+  const recorded: PlanOutcome['recorded'] = {};
+  let lastLine = '';
+  const say = (line: string): void => {
+    // Steps of one kind share their purpose (each default deny entry): one line for the run.
+    if (line !== lastLine) report.push(line);
+    lastLine = line;
+  };
   for (const step of steps) {
     const line = stepCommandLine(step, programs);
-    if (step.kind === 'create' && step.guard !== undefined) {
-      const exists = await run(programs.appcmd, step.guard);
-      if (exists.code === 0) {
-        report.push(`skip  ${step.purpose}: already there`);
-        continue;
-      }
+    if (step.kind === 'record') {
+      const result = await run(programs[step.program], step.args);
+      if (step.records !== undefined)
+        recorded[step.records] = result.code === 0 ? result.output.trim() : null;
+      continue;
+    }
+    if (step.kind === 'create' && (await guardHolds(step, programs, run))) {
+      say(`skip  ${step.purpose}: already there`);
+      continue;
     }
     const result = await run(programs[step.program], step.args);
     if (result.code === 0) {
-      report.push(`ok    ${step.purpose}`);
+      if (step.kind === 'create' && step.creates !== undefined) created.push(step.creates);
+      say(`ok    ${step.purpose}`);
       continue;
     }
     if (step.kind === 'remove-if-present') {
-      report.push(`ok    ${step.purpose}: none found`);
+      say(`ok    ${step.purpose}: none found`);
       continue;
     }
     report.push(`FAIL  ${step.purpose}`);
@@ -92,8 +118,12 @@ export async function runPlan(
     for (const outputLine of (result.output || '(no output)').split(/\r?\n/))
       report.push(`      | ${outputLine}`);
     if (step.hint !== undefined) report.push(`      hint: ${step.hint}`);
-    report.push('      appcmd needs an elevated prompt (Run as administrator).');
-    return { ok: false, report };
+    report.push(
+      step.program === 'appcmd'
+        ? '      appcmd needs an elevated prompt (Run as administrator).'
+        : '      this needs an elevated prompt (Run as administrator).',
+    );
+    return { ok: false, report, created, recorded };
   }
-  return { ok: true, report };
+  return { ok: true, report, created, recorded };
 }

@@ -12,6 +12,7 @@ Checks everything a start needs and prints one line per check, OK or FAIL with t
   --config FILE      the ini (default: $KALLITHEA_ISAPI_INI, else ./kallithea-isapi.ini)
   --dll PATH         the DLL (default: kallithea_isapi.dll beside the ini)
   --virtualdir PATH  where IIS serves Kallithea (default: as recorded by install)
+A WARN line (on Windows: http.sys header limits below what hg needs) does not fail the check.
 Exit status 0 only if every check is OK.
 `;
 
@@ -35,9 +36,14 @@ export async function run(args: string[]): Promise<number> {
   });
   const width = Math.max(...results.map((r) => r.name.length));
   for (const result of results) {
-    process.stdout.write(`${result.ok ? 'OK  ' : 'FAIL'}  ${result.name.padEnd(width)}  ${result.detail}\n`);
+    const label = !result.ok ? 'FAIL' : result.warning === true ? 'WARN' : 'OK  ';
+    process.stdout.write(`${label}  ${result.name.padEnd(width)}  ${result.detail}\n`);
   }
   const failed = results.filter((r) => !r.ok).length;
-  process.stdout.write(failed === 0 ? 'All checks passed.\n' : `${failed} check(s) failed.\n`);
+  const warnings = results.filter((r) => r.warning === true).length;
+  const warned = warnings === 0 ? '' : ` (${warnings} warning(s))`;
+  process.stdout.write(
+    failed === 0 ? `All checks passed${warned}.\n` : `${failed} check(s) failed${warned}.\n`,
+  );
   return failed === 0 ? 0 : 1;
 }

@@ -14,6 +14,8 @@ import { problemText } from '../../config/problems.js';
 import { isapiIniText } from '../../iis/isapi-ini-text.js';
 import { kallitheaSteps } from '../../iis/kallithea-steps.js';
 import { type Bitness, bitnessMismatch, inspectPeFile } from '../../iis/pe-machine.js';
+import { httpLimitsReport } from '../../iis/http-sys-limits.js';
+import { recordInstall } from '../../iis/install-state.js';
 import { findPrebuiltDll } from '../../iis/prebuilt-dll.js';
 import { printedPlan } from '../../iis/printed-plan.js';
 import { registrationOptionsProblems, registrationPlan } from '../../iis/registration-plan.js';
@@ -42,7 +44,11 @@ Writes kallithea-isapi.ini next to the DLL and registers the DLL with IIS 7+ thr
   --keep-ini             keep an existing kallithea-isapi.ini as it is and only register with IIS
   --configure-kallithea  then apply Kallithea's settings for the bridge, as configure-kallithea does
                          (container plugin, secret user header, anonymous access off, prefix filter)
+  --raise-http-limits    also raise http.sys's header limits in the registry (MaxFieldLength,
+                         MaxRequestBytes) for hg's X-HgArg headers; HTTP must restart after it
   --dry-run              print the ini and the commands instead of writing and running them
+
+Undo it with 'kallithea-isapi uninstall'.
 `;
 
 /** The package's root folder (where bin/ and prebuilds/ are). */
@@ -81,6 +87,7 @@ export async function run(args: string[]): Promise<number> {
       'keep-ini': { type: 'boolean', default: false },
       'configure-kallithea': { type: 'boolean', default: false },
       'dry-run': { type: 'boolean', default: false },
+      'raise-http-limits': { type: 'boolean', default: false },
     },
     help,
   );
@@ -129,6 +136,7 @@ export async function run(args: string[]): Promise<number> {
     bitness,
     pool: values.pool,
     handlerName: 'KallitheaISAPI',
+    raiseHttpLimits: values['raise-http-limits'],
   };
   const problems = registrationOptionsProblems(options);
   if (problems.length > 0) return fail(problems.join('\n'));
@@ -200,9 +208,12 @@ export async function run(args: string[]): Promise<number> {
     process.stdout.write(`${out.join('\n')}\n\nRegistering with IIS:\n`);
     out.length = 0;
     const outcome = await runPlan(steps, windowsPrograms());
+    // Also after a failure: uninstall then removes what this run made.
+    await recordInstall(dllDir, options, outcome);
     out.push(...outcome.report);
     registered = outcome.ok;
   }
+  out.push('', ...(await httpLimitsReport(options.raiseHttpLimits, onWindows && !dryRun)));
   let configured = true;
   if (!values['configure-kallithea']) {
     out.push('', ...kallitheaSteps(facts, virtualDir, myIni));

@@ -4,17 +4,9 @@
 import assert from 'node:assert/strict';
 import { type RegistrationOptions, registrationPlan } from '../../../lib/iis/registration-plan.js';
 import { type CommandResult, printedPrograms, runPlan } from '../../../lib/iis/run-plan.js';
+import { exampleOptions } from './example-options.js';
 
-const options: RegistrationOptions = {
-  site: 'Default Web Site',
-  virtualDir: '/kallithea',
-  dllPath: 'C:\\kallithea\\kallithea_isapi.dll',
-  physicalPath: 'C:\\kallithea',
-  logFolder: 'C:\\kallithea\\logs',
-  bitness: 64,
-  pool: 'Kallithea',
-  handlerName: 'KallitheaISAPI',
-};
+const options: RegistrationOptions = exampleOptions;
 
 describe('running the registration plan', () => {
   it('skips existing objects, tolerates absent removals, and stops at the first failure with command and output', async () => {
@@ -43,7 +35,15 @@ describe('running the registration plan', () => {
       ran.some((l) => l.startsWith('add app ')),
       'the missing app is added',
     );
-    assert.ok(!ran.some((l) => l.includes('anonymousAuthentication')), 'nothing runs after the failure');
+    assert.ok(
+      !ran.some((l) => l.startsWith('set config') && l.includes('anonymousAuthentication')),
+      'nothing runs after the failure',
+    );
+    // What ran before the failure is reported for install's state: the values read first, and
+    // the application it created (the pool was there).
+    assert.deepEqual(outcome.created, ['app']);
+    assert.equal(outcome.recorded['app|Default Web Site/kallithea|applicationPool'], null);
+    assert.equal(typeof outcome.recorded['apppool|Kallithea|enable32BitAppOnWin64'], 'string');
     const report = outcome.report.join('\n');
     assert.match(report, /^skip {2}create the application pool "Kallithea".*already there$/m);
     assert.match(report, /^ok {4}remove a handler entry .*: none found$/m);
