@@ -1,5 +1,6 @@
 // IsapiHost: an IIS stand-in. Loads an ISAPI extension through the isapi_host addon and
-// serves Node http/https requests through it: `server.on('request', (q, s) => host.handle(q, s))`.
+// serves Node http/https requests through it: `server.on('request', (q, s) => host.handle(q, s))`,
+// with `acceptRawTargets(server)` for raw bytes >= 0x80 in request-targets, as http.sys takes them.
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TLSSocket } from 'node:tls';
