@@ -87,6 +87,8 @@ export interface NativeIsapiHost {
 export interface IsapiHostBinding {
   NativeIsapiHost: new (options: NativeHostOptions, onEvent: NativeEventHandler) => NativeIsapiHost;
   abiVersion: number;
+  /** The AddressSanitizer build: retired ECBs' fields are ASan-poisoned (verifier mode). */
+  retiredEcbsPoisoned: boolean;
 }
 
 const expectedAbiVersion = 1;

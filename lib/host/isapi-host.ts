@@ -1,5 +1,6 @@
 // IsapiHost: an IIS stand-in. Loads an ISAPI extension through the isapi_host addon and
-// serves Node http/https requests through it: `server.on('request', (q, s) => host.handle(q, s))`.
+// serves Node http/https requests through it: `server.on('request', (q, s) => host.handle(q, s))`,
+// with `acceptRawTargets(server)` for raw bytes >= 0x80 in request-targets, as http.sys takes them.
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TLSSocket } from 'node:tls';
@@ -13,9 +14,11 @@ import {
 } from './binding.js';
 import { HostedRequest, type RequestRecord } from './hosted-request.js';
 import { checkOptions, type CheckedOptions, type IsapiHostOptions } from './options.js';
+import { rawTarget } from './raw-targets.js';
 import { tlsFacts } from './tls-facts.js';
 
 export type { IsapiHostOptions } from './options.js';
+export { acceptRawTargets } from './raw-targets.js';
 
 /** A contract breach the verifier caught. */
 export interface Violation {
@@ -78,13 +81,15 @@ export class IsapiHost extends EventEmitter {
   /** The request handler for a Node http/https server. */
   handle(req: IncomingMessage, res: ServerResponse): void {
     const url = req.url ?? '/';
+    // The target as sent: raw bytes >= 0x80 and all (acceptRawTargets), as http.sys passes it.
+    const target = rawTarget(req);
     if (this.#closing !== undefined) {
       respond(res, 503, 'The host is shutting down.');
       return;
     }
     // On the path as http.sys canonicalises it, the one the extension will see: a raw
     // /kallithea/../other/x is /other/x, outside.
-    if (!this.#native.insideVirtualDir(url)) {
+    if (!this.#native.insideVirtualDir(target)) {
       respond(res, 404, 'Not found: outside the virtual directory.');
       return;
     }
@@ -93,7 +98,7 @@ export class IsapiHost extends EventEmitter {
       respond(res, 401, 'Unauthorized.', { 'WWW-Authenticate': decision.challenge });
       return;
     }
-    const info = requestInfo(req, decision.result.authType, decision.result.authUser);
+    const info = requestInfo(req, target, decision.result.authType, decision.result.authUser);
     const id = this.#native.begin(info);
     if (id === 0) {
       respond(res, 503, 'The host is shutting down.');
@@ -238,15 +243,20 @@ function clientWantsKeepAlive(req: IncomingMessage): boolean {
   return !/close/.test(connection);
 }
 
-function requestInfo(req: IncomingMessage, authType: string, authUser: string): NativeRequestInfo {
+function requestInfo(
+  req: IncomingMessage,
+  target: string,
+  authType: string,
+  authUser: string,
+): NativeRequestInfo {
   const socket = req.socket;
   const contentLength = req.headers['content-length'];
   const chunked = req.headers['transfer-encoding'] !== undefined;
   const tls = socket instanceof TLSSocket && socket.encrypted ? tlsFacts(socket) : undefined;
   return {
     method: req.method ?? 'GET',
-    // Node decodes the request line as latin1, so each char is one byte as sent.
-    target: req.url ?? '/',
+    // One latin1 character per byte as sent.
+    target,
     httpVersion: req.httpVersion,
     headers: req.rawHeaders,
     remoteAddress: socket.remoteAddress ?? '',

@@ -13,7 +13,7 @@ import { defaultWorkers } from '../config/bridge-section.js';
 import { prefixMismatch, readKallitheaIni } from '../config/kallithea-ini.js';
 import { findKallitheaPython, kallitheaPythonCandidates } from '../config/kallithea-python.js';
 import { readUsersFile, type AuthOptions } from '../host/auth.js';
-import { IsapiHost } from '../host/isapi-host.js';
+import { acceptRawTargets, IsapiHost } from '../host/isapi-host.js';
 import { normalizeVirtualDir } from '../host/options.js';
 import { promptForLogin } from './login-prompt.js';
 import { bridgeScript, defaultExtension } from './package-paths.js';
@@ -195,6 +195,7 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
       tls === undefined
         ? createServer(handler)
         : createTlsServer({ cert: readFileSync(tls.cert), key: readFileSync(tls.key) }, handler);
+    acceptRawTargets(server);
     const listenHost = options.host ?? '127.0.0.1';
     const port = await listen(server, options.port, listenHost);
     const shownHost = listenHost.includes(':') ? `[${listenHost}]` : listenHost;

@@ -97,12 +97,8 @@ describe('isapi-host verifier rules (issue 9)', function () {
     assert.match((await caught('chunked_unterminated', 'broken_chunking')).message, /without its last chunk/);
   });
 
-  it('ECB fields read after DONE: the retired ECB is a poisoned stub whose functions trap', async () => {
-    const response = await simple('ecb_field_after_done');
-    assert.match(response.toString('latin1'), /\r\n\r\nok$/);
-    const violation = await caught('ecb_field_after_done', 'ecb_after_done');
-    assert.match(violation.message, /^GetServerVariable \(retired ECB\) after DONE_WITH_SESSION/);
-  });
+  // ECB fields read after DONE (ecb_field_after_done): test/native/retired-ecb.test.ts, in a
+  // host process of its own, as the ASan build aborts on the read.
 
   it('the host serves on, and nothing stays outstanding', async () => {
     assert.ok(await eventually(() => running.host.liveRequests === 0 && running.host.heldRequests === 0));

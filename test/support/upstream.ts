@@ -160,8 +160,9 @@ export async function startUpstream(): Promise<Upstream> {
 
 /**
  * Node's HTTP parser refuses raw non-ASCII bytes in a request target (waitress accepts
- * them), so raw targets are checked against this: a TCP server that reads one request head,
- * answers with the request line's target as base64 JSON (`{"target": ...}`) and closes.
+ * them), so raw targets are checked against this: a TCP server that reads one request head
+ * (and its Content-Length body), answers with the request line's target as base64 JSON
+ * (`{"target": ...}`) and closes.
  */
 export async function startRawTargetUpstream(): Promise<{ origin: string; stop(): Promise<void> }> {
   const sockets = new Set<Socket>();
@@ -173,6 +174,8 @@ export async function startRawTargetUpstream(): Promise<{ origin: string; stop()
       head = Buffer.concat([head, chunk]);
       const end = head.indexOf('\r\n\r\n');
       if (end < 0) return;
+      const length = /\r\ncontent-length: *(\d+)/i.exec(head.subarray(0, end).toString('latin1'))?.[1];
+      if (head.length < end + 4 + Number(length ?? 0)) return;
       const line = head.subarray(0, head.indexOf('\r\n'));
       const target = line.subarray(line.indexOf(' ') + 1, line.lastIndexOf(' '));
       const body = JSON.stringify({ target: target.toString('base64') });

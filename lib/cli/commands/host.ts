@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AuthOptions } from '../../host/auth.js';
-import { IsapiHost } from '../../host/isapi-host.js';
+import { acceptRawTargets, IsapiHost } from '../../host/isapi-host.js';
 import { parseCommandArgs } from '../command-args.js';
 
 export const summary = 'serve HTTP through an ISAPI extension (.so/.dll), as IIS would';
@@ -96,6 +96,7 @@ export async function run(args: string[]): Promise<number> {
   } else {
     server = createHttpServer((q, s) => host.handle(q, s));
   }
+  acceptRawTargets(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(Number(values.port), values.host, () => resolve());

@@ -2,6 +2,8 @@
 // and ../core (no N-API).
 #include "host_object.h"
 
+#include "../core/connections.h"
+
 #include <napi.h>
 
 namespace {
@@ -10,6 +12,8 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeIsapiHost", isapi_host::HostObject::define(env));
   // lib/host/binding.ts checks this before using the addon.
   exports.Set("abiVersion", Napi::Number::New(env, 1));
+  // The AddressSanitizer build also poisons retired ECBs' fields (test/native/retired-ecb).
+  exports.Set("retiredEcbsPoisoned", Napi::Boolean::New(env, isapi_host::buried_fields_poisoned()));
   return exports;
 }
 

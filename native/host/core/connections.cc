@@ -3,9 +3,21 @@
 #include "request.h"
 
 #include <atomic>
+#include <cstddef>
 #include <deque>
 #include <mutex>
 #include <unordered_map>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define ISAPI_HOST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ISAPI_HOST_ASAN 1
+#endif
+#endif
+#ifdef ISAPI_HOST_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
 
 namespace isapi_host {
 
@@ -24,8 +36,44 @@ std::unordered_map<std::uint64_t, std::shared_ptr<Request>>& table() {
   return *connections;
 }
 
+// What a field read from a retired ECB finds: recognisable, and not the request's data.
+char poison_text[] = "<isapi-host: ECB read after DONE_WITH_SESSION>";
+
+// In the AddressSanitizer build a retired ECB's fields are poisoned too, so that a plain
+// read or write of one (which no trap sees) is reported with its stack. ConnID and the four
+// function pointers stay readable: a call through them reaches the traps, which report it
+// as a violation. Both ranges start and end on 8-byte boundaries, ASan's granule.
+void poison_fields(EXTENSION_CONTROL_BLOCK* ecb, bool poison) {
+#ifdef ISAPI_HOST_ASAN
+  auto* base = reinterpret_cast<char*>(ecb);
+  const std::size_t conn_id = offsetof(EXTENSION_CONTROL_BLOCK, ConnID);
+  const std::size_t status = offsetof(EXTENSION_CONTROL_BLOCK, dwHttpStatusCode);
+  const std::size_t functions = offsetof(EXTENSION_CONTROL_BLOCK, GetServerVariable);
+  static_assert(offsetof(EXTENSION_CONTROL_BLOCK, ConnID) % 8 == 0 &&
+                    offsetof(EXTENSION_CONTROL_BLOCK, dwHttpStatusCode) % 8 == 0 &&
+                    offsetof(EXTENSION_CONTROL_BLOCK, GetServerVariable) % 8 == 0,
+                "the poisoned ranges must be whole ASan granules");
+  if (poison) {
+    ASAN_POISON_MEMORY_REGION(base, conn_id);
+    ASAN_POISON_MEMORY_REGION(base + status, functions - status);
+  } else {
+    ASAN_UNPOISON_MEMORY_REGION(base, sizeof(EXTENSION_CONTROL_BLOCK));
+  }
+#else
+  (void)ecb;
+  (void)poison;
+#endif
+}
+
+struct UnpoisonFirst {
+  void operator()(EXTENSION_CONTROL_BLOCK* ecb) const {
+    poison_fields(ecb, false);
+    delete ecb;
+  }
+};
+
 struct Buried {
-  std::unique_ptr<EXTENSION_CONTROL_BLOCK> ecb;
+  std::unique_ptr<EXTENSION_CONTROL_BLOCK, UnpoisonFirst> ecb;
   std::function<void(const char*, bool)> report;
 };
 constexpr std::size_t buried_kept = 4096;
@@ -75,9 +123,6 @@ BOOL WINAPI trap_server_support_function(HCONN conn, DWORD request, LPVOID, LPDW
                        request == HSE_REQ_DONE_WITH_SESSION);
 }
 
-// What a field read from a retired ECB finds: recognisable, and not the request's data.
-char poison_text[] = "<isapi-host: ECB read after DONE_WITH_SESSION>";
-
 } // namespace
 
 void bury_connection(std::uint64_t id, std::unique_ptr<EXTENSION_CONTROL_BLOCK> ecb,
@@ -94,9 +139,11 @@ void bury_connection(std::uint64_t id, std::unique_ptr<EXTENSION_CONTROL_BLOCK> 
   ecb->WriteClient = trap_write_client;
   ecb->ReadClient = trap_read_client;
   ecb->ServerSupportFunction = trap_server_support_function;
+  poison_fields(ecb.get(), true);
   Buried evicted; // destroyed outside the lock
   std::lock_guard<std::mutex> lock(table_mutex());
-  graveyard()[id] = Buried{std::move(ecb), std::move(report)};
+  graveyard()[id] = Buried{std::unique_ptr<EXTENSION_CONTROL_BLOCK, UnpoisonFirst>(ecb.release()),
+                           std::move(report)};
   burial_order().push_back(id);
   if (burial_order().size() > buried_kept) {
     auto it = graveyard().find(burial_order().front());
@@ -111,6 +158,14 @@ void bury_connection(std::uint64_t id, std::unique_ptr<EXTENSION_CONTROL_BLOCK> 
 std::size_t buried_connections() {
   std::lock_guard<std::mutex> lock(table_mutex());
   return graveyard().size();
+}
+
+bool buried_fields_poisoned() {
+#ifdef ISAPI_HOST_ASAN
+  return true;
+#else
+  return false;
+#endif
 }
 
 std::uint64_t next_connection_id() {

@@ -22,14 +22,17 @@ std::shared_ptr<Request> find_connection(HCONN conn);
 
 /// Verifier mode: a finished request's ECB, kept (at most 4096, the oldest go first) as a
 /// small poisoned stub instead of the whole request. Its function pointers lead to traps
-/// and its strings to a poison text; a call with its ConnID, through the stub or through
-/// callbacks the extension kept, is passed to `report` (the call's name, and whether it
-/// is HSE_REQ_DONE_WITH_SESSION). An empty
-/// `report` keeps the stub without reporting (the watchdog already gave up on it).
+/// and its strings to a poison text (in the ASan build its other fields are poisoned); a call with
+/// its ConnID, through the stub or through callbacks the extension kept, is passed to `report` (the
+/// call's name, and whether it is HSE_REQ_DONE_WITH_SESSION). An empty `report` keeps the stub
+/// without reporting (the watchdog already gave up on it).
 void bury_connection(std::uint64_t id, std::unique_ptr<EXTENSION_CONTROL_BLOCK> ecb,
                      std::function<void(const char* call, bool done)> report);
 /// Stubs kept (tests: the bound).
 std::size_t buried_connections();
+/// Whether a stub's fields are ASan-poisoned (the AddressSanitizer build): a plain read of
+/// one is then reported by ASan, not only calls through its trapped pointers.
+bool buried_fields_poisoned();
 
 inline HCONN to_hconn(std::uint64_t id) {
   return reinterpret_cast<HCONN>(static_cast<std::uintptr_t>(id));

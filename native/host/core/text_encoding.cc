@@ -23,14 +23,35 @@ const char32_t cp1252_high[32] = {0x20AC, 0,      0x201A, 0x0192, 0x201E, 0x2026
                                   0,      0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014,
                                   0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0,      0x017E, 0x0178};
 
+// The code point a 1252 byte stands for (an unassigned one for itself, as Windows has it).
+char32_t code_point_of_1252(unsigned char byte) {
+  if (byte < 0x80 || byte >= 0xA0)
+    return byte;
+  const char32_t mapped = cp1252_high[byte - 0x80];
+  return mapped != 0 ? mapped : byte;
+}
+
 char code_point_to_1252(char32_t cp) {
   if (cp < 0x80 || (cp >= 0xA0 && cp <= 0xFF))
     return static_cast<char>(cp);
   for (int i = 0; i < 32; ++i) {
-    if (cp1252_high[i] == cp && cp != 0)
+    if (code_point_of_1252(static_cast<unsigned char>(0x80 + i)) == cp)
       return static_cast<char>(0x80 + i);
   }
   return '?';
+}
+
+void append_utf8(std::string& out, char32_t cp) {
+  if (cp < 0x80) {
+    out.push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
 }
 
 // Decodes one UTF-8 sequence at s[i]; returns its length, or 0 if it is not valid.
@@ -118,7 +139,29 @@ std::string remove_dot_segments(const std::string& path) {
 }
 
 std::string canonical_path(const std::string& raw_target) {
-  return remove_dot_segments(percent_decode(raw_target.substr(0, raw_target.find('?'))));
+  const std::string path =
+      remove_dot_segments(percent_decode(raw_target.substr(0, raw_target.find('?'))));
+  // Not UTF-8 as a whole: the whole path is taken as the ANSI code page, not byte by byte.
+  return is_utf8(path) ? path : ansi_to_utf8(path);
+}
+
+bool is_utf8(const std::string& bytes) {
+  for (std::size_t i = 0; i < bytes.size();) {
+    char32_t cp = 0;
+    const std::size_t len = decode_utf8(bytes, i, cp);
+    if (len == 0)
+      return false;
+    i += len;
+  }
+  return true;
+}
+
+std::string ansi_to_utf8(const std::string& ansi) {
+  std::string out;
+  out.reserve(ansi.size() * 2);
+  for (const char c : ansi)
+    append_utf8(out, code_point_of_1252(static_cast<unsigned char>(c)));
+  return out;
 }
 
 bool inside_virtual_dir(const std::string& canonical, const std::string& virtual_dir) {

@@ -14,10 +14,19 @@ std::string percent_decode(const std::string& raw);
 /// Removes "." and ".." segments (http.sys canonicalises the path before IIS sees it).
 std::string remove_dot_segments(const std::string& path);
 
-/// The path of a raw request-target as http.sys hands it on: the query cut off,
-/// percent-decoded, dot segments removed. The virtual-directory gate and the path server
-/// variables both use this one result.
+/// The path of a raw request-target as http.sys hands it on, as UTF-8: the query cut off,
+/// percent-decoded (raw bytes >= 0x80 count as their escapes), dot segments removed, and
+/// the bytes read as UTF-8, or, when they are not valid UTF-8, as the ANSI code page
+/// (http.sys's defaults FavorUTF8=1 and EnableNonUTF8=1, KB 820129). The
+/// virtual-directory gate and the path server variables both use this one result.
 std::string canonical_path(const std::string& raw_target);
+
+/// Whether the bytes are valid UTF-8 (no overlongs, surrogates or code points past U+10FFFF).
+bool is_utf8(const std::string& bytes);
+
+/// Windows-1252 -> UTF-8; the five bytes 1252 leaves unassigned map to U+0081 etc., as
+/// Windows converts them.
+std::string ansi_to_utf8(const std::string& ansi);
 
 /// Whether a canonical path lies in the virtual directory (ASCII case-insensitive, as IIS
 /// matches application paths); "/" holds everything.

@@ -23,6 +23,28 @@ TEST(TextEncoding, CanonicalPathDecodesThenRemovesDots) {
   EXPECT_EQ(canonical_path("/k/a%2Fb"), "/k/a/b");
 }
 
+TEST(TextEncoding, CanonicalPathTakesRawBytesAsTheirEscapes) {
+  EXPECT_EQ(canonical_path("/k/r\xC3\xA9po?x=\xC3\xA9"), "/k/r\xC3\xA9po");
+  EXPECT_EQ(canonical_path("/k/r\xC3\xA9po"), canonical_path("/k/r%C3%A9po"));
+  EXPECT_EQ(canonical_path("/k/r\xC3%A9po"), "/k/r\xC3\xA9po");
+}
+
+TEST(TextEncoding, CanonicalPathNotUtf8IsReadWhollyAsAnsi) {
+  // KB 820129: UTF-8 first (FavorUTF8=1), then the ANSI code page (EnableNonUTF8=1); the
+  // valid UTF-8 pair in a path that is not UTF-8 as a whole is read as 1252 too.
+  EXPECT_EQ(canonical_path("/k/caf\xE9"), "/k/caf\xC3\xA9");
+  EXPECT_EQ(canonical_path("/k/%E9-\xC3\xA9"), "/k/\xC3\xA9-\xC3\x83\xC2\xA9");
+  EXPECT_EQ(canonical_path("/k/\x80\x81"), "/k/\xE2\x82\xAC\xC2\x81");
+  EXPECT_FALSE(is_utf8("\xC0\xAF"));     // overlong '/'
+  EXPECT_FALSE(is_utf8("\xED\xA0\x80")); // a surrogate
+  EXPECT_TRUE(is_utf8("\xF0\x9F\x98\x80"));
+}
+
+TEST(TextEncoding, AnsiRoundTripsItsUnassignedBytes) {
+  EXPECT_EQ(utf8_to_ansi(ansi_to_utf8("\x81\x8D\x8F\x90\x9D\x80\xFF")),
+            "\x81\x8D\x8F\x90\x9D\x80\xFF");
+}
+
 TEST(TextEncoding, VirtualDirGateIsCaseInsensitiveOnWholeSegments) {
   EXPECT_TRUE(inside_virtual_dir("/kallithea", "/kallithea"));
   EXPECT_TRUE(inside_virtual_dir("/KALLITHEA/x", "/kallithea"));

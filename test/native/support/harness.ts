@@ -14,7 +14,7 @@ import {
 import { connect } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { IsapiHost, type IsapiHostOptions } from '../../../lib/host/isapi-host.js';
+import { acceptRawTargets, IsapiHost, type IsapiHostOptions } from '../../../lib/host/isapi-host.js';
 
 /** The repository root (this file runs from dist/test/native/support). */
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
@@ -51,6 +51,7 @@ export async function startHost(
   });
   const handler: RequestListener = (q, s) => host.handle(q, s);
   const server = serverFactory !== undefined ? serverFactory(handler) : createServer(handler);
+  acceptRawTargets(server);
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', () => done()));
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : 0;
