@@ -2,6 +2,7 @@
 // Deliberately small and typed (PEP 3333 in spirit): CGI variables as strings, request
 // headers as HTTP_* keys, and a few namespaced keys the bridge itself needs.
 import type { Readable } from 'node:stream';
+import type { RequestAbort } from '../fastcgi/request-abort.js';
 
 /** An HTTP request header as a WSGI key: `HTTP_` + name upper-cased with `-` turned to `_`. */
 export type HeaderKey = `HTTP_${string}`;
@@ -31,14 +32,21 @@ export interface Environ {
   /** Request headers. Values are latin1 strings: one character per byte as received. */
   [header: HeaderKey]: string | undefined;
   'wsgi.url_scheme': 'http' | 'https';
-  /** The request body; ends where the web server's STDIN ends. */
+  /** The request body; ends where the web server's STDIN ends. Made on first use. */
   'wsgi.input': Readable;
+  /**
+   * True when the web server had already ended STDIN, empty, as the request started: there
+   * is no body, whatever CONTENT_LENGTH says, and wsgi.input need not be made or read.
+   */
+  'kallithea_isapi.input_empty': boolean;
   /**
    * The request target exactly as the client sent it (path and query, percent-encoding and
    * raw bytes kept), as a latin1 string. The forwarder sends this, not PATH_INFO.
    */
   'kallithea_isapi.raw_target': string;
   /** Aborted when the client (or the web server's connection) goes away. */
+  'kallithea_isapi.abort': RequestAbort;
+  /** The same as a standard AbortSignal, made on first use (abort is the cheap form). */
   'kallithea_isapi.signal': AbortSignal;
   /** Every FastCGI param as received (latin1), for what the typed keys do not cover. */
   'kallithea_isapi.params': ReadonlyMap<string, string>;
