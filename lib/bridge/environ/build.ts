@@ -1,7 +1,6 @@
 // FastCGI request -> Environ. IIS requests are recognised by APPL_MD_PATH (the DLL always
 // sends it); everything else is treated as a CGI-style web server (nginx, cgi-fcgi).
 import { performance } from 'node:perf_hooks';
-import type { Readable } from 'node:stream';
 import type { FastCgiRequest } from '../fastcgi/handler.js';
 import { defaultHeaderPolicy, type HeaderPolicy } from '../headers/policy.js';
 import type { Environ } from './environ.js';
@@ -20,8 +19,6 @@ export function buildEnviron(
   const parsed = allRaw !== undefined ? policy.fromAllRaw(allRaw) : policy.fromParams(params, fromIis);
 
   const contentLength = param('CONTENT_LENGTH').trim();
-  const abort = request.abort;
-  let input: Readable | undefined;
   const environ: Environ = {
     REQUEST_METHOD: param('REQUEST_METHOD') || 'GET',
     SCRIPT_NAME: paths.scriptName,
@@ -38,19 +35,11 @@ export function buildEnviron(
     AUTH_USER: param('AUTH_USER'),
     AUTH_TYPE: param('AUTH_TYPE'),
     'wsgi.url_scheme': /^on$/i.test(param('HTTPS').trim()) ? 'https' : 'http',
-    // The body stream and the AbortSignal are made only if some part asks for them.
-    get 'wsgi.input'(): Readable {
-      return (input ??= request.stdin);
-    },
-    set 'wsgi.input'(stream: Readable) {
-      input = stream;
-    },
+    // Plain data properties only: an accessor in this literal cost ~10 us per request.
+    'wsgi.input': request.stdin,
     'kallithea_isapi.input_empty': request.stdinEmpty,
     'kallithea_isapi.raw_target': paths.rawTarget,
-    'kallithea_isapi.abort': abort,
-    get 'kallithea_isapi.signal'(): AbortSignal {
-      return abort.signal;
-    },
+    'kallithea_isapi.abort': request.abort,
     'kallithea_isapi.params': params,
     'kallithea_isapi.started': performance.now(),
   };

@@ -32,7 +32,7 @@ export interface Environ {
   /** Request headers. Values are latin1 strings: one character per byte as received. */
   [header: HeaderKey]: string | undefined;
   'wsgi.url_scheme': 'http' | 'https';
-  /** The request body; ends where the web server's STDIN ends. Made on first use. */
+  /** The request body; ends where the web server's STDIN ends. */
   'wsgi.input': Readable;
   /**
    * True when the web server had already ended STDIN, empty, as the request started: there
@@ -44,10 +44,11 @@ export interface Environ {
    * raw bytes kept), as a latin1 string. The forwarder sends this, not PATH_INFO.
    */
   'kallithea_isapi.raw_target': string;
-  /** Aborted when the client (or the web server's connection) goes away. */
+  /**
+   * Aborted when the client (or the web server's connection) goes away. `.signal` gives a
+   * standard AbortSignal, made on first use.
+   */
   'kallithea_isapi.abort': RequestAbort;
-  /** The same as a standard AbortSignal, made on first use (abort is the cheap form). */
-  'kallithea_isapi.signal': AbortSignal;
   /** Every FastCGI param as received (latin1), for what the typed keys do not cover. */
   'kallithea_isapi.params': ReadonlyMap<string, string>;
   /** Why the bridge refuses this request (400), found while reading its headers. */

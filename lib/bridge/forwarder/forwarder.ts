@@ -114,7 +114,9 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   // external pool answers at once, so its requests never make one.
   const workers = options.upstreams;
   const acquire = (environ: Environ): Lease | Promise<Lease> =>
-    workers === undefined ? upstreams.acquire(NEVER) : workers.acquire(environ['kallithea_isapi.signal']);
+    workers === undefined
+      ? upstreams.acquire(NEVER)
+      : workers.acquire(environ['kallithea_isapi.abort'].signal);
 
   /**
    * Maps a failure before the response headers to the one error the error pages render and

@@ -81,7 +81,7 @@ export function accessLog(options: AccessLogOptions): Middleware {
     } catch (error) {
       // Nothing was sent: the status is what the failure means (499: the client went away).
       if (error instanceof BridgeError) status = error.status ?? 500;
-      else status = environ['kallithea_isapi.signal'].aborted ? 499 : 500;
+      else status = environ['kallithea_isapi.abort'].aborted ? 499 : 500;
       finish(0, `error=${error instanceof BridgeError ? error.code : 'ERR_INTERNAL'}`);
       throw error;
     }
@@ -117,7 +117,7 @@ function counted(
         },
         (error: unknown) => {
           once(
-            environ['kallithea_isapi.signal'].aborted
+            environ['kallithea_isapi.abort'].aborted
               ? 'aborted'
               : `error=${error instanceof BridgeError ? error.code : 'ERR_INTERNAL'}`,
           );
