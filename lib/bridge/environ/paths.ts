@@ -34,21 +34,30 @@ export function applicationPath(applMdPath: string): string {
   return (match[1] ?? '').replace(/\/+$/, '');
 }
 
+/** One decoder for every path: fatal, so bytes that are not UTF-8 are read as latin1 instead. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+const PERCENT = /%([0-9A-Fa-f]{2})/g;
+
 /**
  * Percent-decodes a latin1 (byte) string and reads the bytes as UTF-8; bytes that are not
  * valid UTF-8 are read as latin1 instead, so nothing is lost or replaced by U+FFFD.
  */
 export function decodePath(raw: string): string {
-  const bytes = Buffer.from(
-    raw.replace(/%([0-9A-Fa-f]{2})/g, (_all, hex: string) => String.fromCharCode(parseInt(hex, 16))),
-    'latin1',
-  );
+  const text = raw.includes('%')
+    ? raw.replace(PERCENT, (_all, hex: string) => String.fromCharCode(parseInt(hex, 16)))
+    : raw;
+  // Plain ASCII (most paths) reads the same as UTF-8: no bytes to decode.
+  if (ASCII.test(text)) return text;
+  const bytes = Buffer.from(text, 'latin1');
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    return UTF8.decode(bytes);
   } catch {
     return bytes.toString('latin1');
   }
 }
+
+// eslint-disable-next-line no-control-regex -- the whole ASCII range, controls included
+const ASCII = /^[\x00-\x7f]*$/;
 
 function splitQuery(target: string): [path: string, query: string] {
   const mark = target.indexOf('?');

@@ -16,6 +16,7 @@ import { FCGI_KEEP_CONN, ProtocolStatus, RecordType, Role, ValueName, recordType
 import { RecordParser, type FastCgiRecord, type ParserLimits } from './record-parser.js';
 import { encodeEndRequest, encodeGetValuesResult, encodeUnknownType } from './records.js';
 import { formatHeaderBlock, ResponseWriter } from './response-writer.js';
+import { RequestAbort } from './request-abort.js';
 import type { SecretCheck } from './secret.js';
 
 export type Logger = (line: string) => void;
@@ -38,15 +39,66 @@ export interface ConnectionOptions {
   readonly stdinHighWaterMark: number;
 }
 
-/** The request this connection serves now. Ended exactly once, by #finish(). */
-interface ActiveRequest {
-  readonly id: number;
+/**
+ * The request this connection serves now, as the handler sees it (FastCgiRequest). Ended
+ * exactly once, by #finish(). The body stream and the AbortSignal are made only when asked
+ * for: a GET's whole STDIN is one empty record, and almost no request is aborted.
+ */
+class ActiveRequest implements FastCgiRequest {
+  readonly requestId: number;
   readonly keepConn: boolean;
-  readonly abort: AbortController;
+  readonly abort = new RequestAbort();
   readonly writer: ResponseWriter;
-  stdin: Readable | null;
-  finished: boolean;
+  params: ReadonlyMap<string, string> = EMPTY_PARAMS;
+  /** PARAMS arrived; the handler is called once the records of the current read are in. */
+  started = false;
+  /** The handler was called. */
+  running = false;
+  /** The empty STDIN record arrived before the stream was made. */
+  stdinEnded = false;
+  #stdin: Readable | null = null;
+  stdinEmpty = false;
+  finished = false;
+  readonly #makeStdin: (request: ActiveRequest) => Readable;
+  readonly #stderr: (request: ActiveRequest, text: string) => void;
+
+  constructor(
+    requestId: number,
+    keepConn: boolean,
+    writer: ResponseWriter,
+    makeStdin: (request: ActiveRequest) => Readable,
+    stderr: (request: ActiveRequest, text: string) => void,
+  ) {
+    this.requestId = requestId;
+    this.keepConn = keepConn;
+    this.writer = writer;
+    this.#makeStdin = makeStdin;
+    this.#stderr = stderr;
+  }
+
+  get stdin(): Readable {
+    if (this.#stdin === null) {
+      this.#stdin = this.#makeStdin(this);
+      if (this.stdinEnded) this.#stdin.push(null);
+    }
+    return this.#stdin;
+  }
+
+  /** The stream if it was made. */
+  get stdinIfMade(): Readable | null {
+    return this.#stdin;
+  }
+
+  get signal(): AbortSignal {
+    return this.abort.signal;
+  }
+
+  stderr(text: string): void {
+    this.#stderr(this, text);
+  }
 }
+
+const EMPTY_PARAMS: ReadonlyMap<string, string> = new Map();
 
 export class FastCgiConnection {
   readonly #socket: Socket;
@@ -105,9 +157,17 @@ export class FastCgiConnection {
   #parseRecords(): void {
     while (!this.#socket.destroyed && !this.#awaitingDrain) {
       const result = this.#parser.parse();
-      if (result.status === 'again') return;
+      if (result.status === 'again') break;
       if (result.status === 'error') return this.#closeBad(result.error.message);
       this.#dispatch(result.record);
+    }
+    // The handler runs once the records of this read are in: a STDIN that ends in the same
+    // read as the PARAMS (every GET) is then known to be empty before anyone reads it.
+    const request = this.#request;
+    if (request !== null && request.started && !request.running && !request.finished) {
+      request.running = true;
+      request.stdinEmpty = request.stdinEnded && request.stdinIfMade === null;
+      void this.#respond(request);
     }
   }
 
@@ -118,7 +178,7 @@ export class FastCgiConnection {
     // Records of a request that is not active are ignored, as the spec says (a refused
     // BEGIN_REQUEST's PARAMS, STDIN still in flight after an abort).
     const request = this.#request;
-    if (request === null || request.id !== record.requestId || request.finished) return;
+    if (request === null || request.requestId !== record.requestId || request.finished) return;
     switch (record.kind) {
       case 'abort-request':
         return this.#abort(request, new FastCgiRequestAbortedError('FCGI_ABORT_REQUEST'));
@@ -185,7 +245,7 @@ export class FastCgiConnection {
   #begin(requestId: number, role: number, flags: number): void {
     const keepConn = (flags & FCGI_KEEP_CONN) !== 0;
     if (this.#request !== null) {
-      if (this.#request.id === requestId) {
+      if (this.#request.requestId === requestId) {
         return this.#closeBad(`web server began request ${requestId} twice`);
       }
       this.#write(encodeEndRequest(requestId, 0, ProtocolStatus.CantMpxConn));
@@ -196,20 +256,33 @@ export class FastCgiConnection {
       if (!keepConn) this.#socket.end();
       return;
     }
-    this.#request = {
-      id: requestId,
+    this.#request = new ActiveRequest(
+      requestId,
       keepConn,
-      abort: new AbortController(),
-      writer: new ResponseWriter(this.#socket, requestId),
-      stdin: null,
-      finished: false,
-    };
+      new ResponseWriter(this.#socket, requestId),
+      this.#makeStdin,
+      this.#stderr,
+    );
   }
 
-  /** PARAMS are complete: check the hop secret, then run the handler while STDIN streams in. */
+  /** request.stdin, on first use. */
+  readonly #makeStdin = (request: ActiveRequest): Readable =>
+    new Readable({
+      highWaterMark: this.#options.stdinHighWaterMark,
+      // The handler wants more: read the socket again (it was paused when stdin filled up).
+      read: () => {
+        if (this.#request === request) this.#resumeReading();
+      },
+    });
+
+  readonly #stderr = (request: ActiveRequest, text: string): void => {
+    if (!request.finished && this.#socket.writable) request.writer.stderr(text);
+  };
+
+  /** PARAMS are complete: check the hop secret; the handler runs once this read is parsed. */
   #start(request: ActiveRequest, params: Map<string, string>): void {
-    if (request.stdin !== null) {
-      return this.#closeBad(`web server sent a second PARAMS stream for request ${request.id}`);
+    if (request.started) {
+      return this.#closeBad(`web server sent a second PARAMS stream for request ${request.requestId}`);
     }
     const secret = params.get(SECRET_PARAM);
     if (!this.#options.checkSecret(secret)) {
@@ -219,79 +292,66 @@ export class FastCgiConnection {
     // The secret stays in this hop: nothing above the responder sees it.
     params.delete(SECRET_PARAM);
     this.#authenticated = true;
-
-    const stdin = new Readable({
-      highWaterMark: this.#options.stdinHighWaterMark,
-      // The handler wants more: read the socket again (it was paused when stdin filled up).
-      read: () => {
-        if (this.#request === request) this.#resumeReading();
-      },
-    });
-    request.stdin = stdin;
-    const fastCgiRequest: FastCgiRequest = {
-      requestId: request.id,
-      params,
-      stdin,
-      signal: request.abort.signal,
-      stderr: (text) => {
-        if (!request.finished && this.#socket.writable) request.writer.stderr(text);
-      },
-    };
-    void this.#respond(request, fastCgiRequest);
+    request.params = params;
+    request.started = true;
   }
 
   #stdin(request: ActiveRequest, content: Buffer): void {
-    const stdin = request.stdin;
-    if (stdin === null)
-      return this.#closeBad(`web server sent STDIN before PARAMS for request ${request.id}`);
-    if (stdin.destroyed || stdin.readableEnded) return; // the handler gave up on the body
+    if (!request.started)
+      return this.#closeBad(`web server sent STDIN before PARAMS for request ${request.requestId}`);
     if (content.length === 0) {
-      stdin.push(null);
+      const made = request.stdinIfMade;
+      if (made === null) request.stdinEnded = true;
+      else if (!made.destroyed && !made.readableEnded) made.push(null);
       return;
     }
+    const stdin = request.stdin;
+    if (stdin.destroyed || stdin.readableEnded) return; // the handler gave up on the body
     // The window: when the handler does not keep up, stop reading the web server.
     if (!stdin.push(content)) this.#socket.pause();
   }
 
   // --- Writing: the handler's response -> STDOUT records -> END_REQUEST ---
 
-  async #respond(request: ActiveRequest, fastCgiRequest: FastCgiRequest): Promise<void> {
+  async #respond(request: ActiveRequest): Promise<void> {
+    const writer = request.writer;
     let response: CgiResponse;
     let head: Buffer;
     try {
-      response = await this.#options.handler(fastCgiRequest);
+      response = await this.#options.handler(request);
       head = formatHeaderBlock(response);
     } catch (error) {
       if (request.finished) return;
-      this.#options.log(`fastcgi: request ${request.id} failed before its response: ${describe(error)}`);
+      this.#options.log(
+        `fastcgi: request ${request.requestId} failed before its response: ${describe(error)}`,
+      );
       if (this.#socket.writable) {
-        request.writer.stdout(formatHeaderBlock({ status: 500, headers: [['Content-Type', 'text/plain']] }));
+        writer.stdout(formatHeaderBlock({ status: 500, headers: [['Content-Type', 'text/plain']] }));
       }
       return this.#finish(request, 1);
     }
     if (request.finished) return void cancel(response.body);
 
-    // Held until the response is complete, the socket is full, or this event loop turn
-    // ends: a small response goes out in one write (response-writer.ts).
-    request.writer.hold();
-    setImmediate(() => request.writer.flush());
-    if (!request.writer.stdout(head)) await this.#drained(request);
+    // Queued, not written: a body that is all here goes out with its head in one write.
+    if (!writer.stdout(head)) await this.#drained(request);
     if (response.body !== null) {
       try {
+        writer.flushSoon();
         for await (const chunk of response.body) {
           if (request.finished) break; // leaving the loop calls the iterator's return()
-          if (!request.writer.stdout(chunk)) await this.#drained(request);
+          if (!writer.stdout(chunk)) await this.#drained(request);
+          writer.flushSoon();
         }
       } catch (error) {
         if (request.finished) return;
         // The contract: a body that fails mid-way closes the connection WITHOUT
         // END_REQUEST, so the web server treats the response as truncated.
         this.#options.log(
-          `fastcgi: request ${request.id} body failed, closing the connection: ${describe(error)}`,
+          `fastcgi: request ${request.requestId} body failed, closing the connection: ${describe(error)}`,
         );
         request.finished = true;
         request.abort.abort(error);
-        request.writer.flush(); // what was sent so far still goes out
+        writer.flush(); // what was sent so far still goes out
         this.#socket.destroy();
         return;
       }
@@ -299,20 +359,20 @@ export class FastCgiConnection {
     if (!request.finished) this.#finish(request, 0);
   }
 
-  /** Flushes held writes; resolves when the socket drained, closed, or the request was aborted. */
+  /** Writes what is queued; resolves when the socket drained, closed, or the request was aborted. */
   #drained(request: ActiveRequest): Promise<void> {
-    request.writer.flush();
+    if (request.writer.flush()) return Promise.resolve();
     return new Promise((resolve) => {
       const done = (): void => {
         this.#socket.off('drain', done);
         this.#socket.off('close', done);
-        request.abort.signal.removeEventListener('abort', done);
+        request.abort.off(done);
         resolve();
       };
       if (request.finished || this.#socket.destroyed) return resolve();
       this.#socket.on('drain', done);
       this.#socket.on('close', done);
-      request.abort.signal.addEventListener('abort', done);
+      request.abort.on(done);
     });
   }
 
@@ -329,7 +389,8 @@ export class FastCgiConnection {
       if (appStatus === 0) request.writer.complete(0);
       else request.writer.end(appStatus);
     }
-    if (request.stdin !== null && !request.stdin.readableEnded) request.stdin.destroy();
+    const stdin = request.stdinIfMade;
+    if (stdin !== null && !stdin.readableEnded) stdin.destroy();
     this.#request = null;
     // Body bytes the handler did not read are still coming: read and drop them.
     this.#resumeReading();
@@ -342,7 +403,7 @@ export class FastCgiConnection {
     request.finished = true;
     this.#request = null;
     request.abort.abort(new FastCgiRequestAbortedError('the connection closed'));
-    request.stdin?.destroy();
+    request.stdinIfMade?.destroy();
   }
 
   #closeBad(reason: string): void {

@@ -2,6 +2,7 @@
 // everything above it (environ, pipeline, forwarder). The responder turns records into a
 // FastCgiRequest, calls the handler, and writes the CgiResponse back as STDOUT records.
 import type { Readable } from 'node:stream';
+import type { RequestAbort } from './request-abort.js';
 
 /** One FastCGI request in the responder role, as the web server (the DLL, nginx) sent it. */
 export interface FastCgiRequest {
@@ -12,9 +13,19 @@ export interface FastCgiRequest {
    * survives one-to-one (`Buffer.from(value, 'latin1')` gives the bytes back).
    */
   readonly params: ReadonlyMap<string, string>;
-  /** The STDIN stream (request body); ends at the empty STDIN record. Honours backpressure. */
+  /**
+   * The STDIN stream (request body); ends at the empty STDIN record. Honours backpressure.
+   * Made on first use: most requests have no body.
+   */
   readonly stdin: Readable;
+  /**
+   * True when the empty STDIN record had already arrived, with no body bytes before it, when
+   * the handler was called: the request has no body, and `stdin` need not be read.
+   */
+  readonly stdinEmpty: boolean;
   /** Aborted on FCGI_ABORT_REQUEST or when the web server's connection goes away. */
+  readonly abort: RequestAbort;
+  /** `abort` as a standard AbortSignal (made on first use). */
   readonly signal: AbortSignal;
   /** Where a handler reports STDERR text (the DLL writes it to its log). */
   stderr(text: string): void;

@@ -54,13 +54,21 @@ export function encodePairs(pairs: Iterable<NameValuePair>): Buffer {
 }
 
 /**
- * Decodes a whole block of pairs. Throws FastCgiMalformedParamsError when a length runs past
- * the block, FastCgiTooManyParamsError past `maxPairs`. Never allocates more than the block:
- * each length is checked against the bytes left before anything is read.
+ * Walks a whole block of pairs, calling `each` with every name and value. Throws
+ * FastCgiMalformedParamsError when a length runs past the block, FastCgiTooManyParamsError
+ * past `maxPairs`. Never allocates more than the block: each length is checked against the
+ * bytes left before anything is read. The block is read as latin1 text once, and names and
+ * values are slices of it: one conversion per block instead of two per pair.
  */
-export function decodePairs(block: Buffer, peer: string, maxPairs: number): NameValuePair[] {
-  const pairs: NameValuePair[] = [];
+function walkPairs(
+  block: Buffer,
+  peer: string,
+  maxPairs: number,
+  each: (name: string, value: string) => void,
+): void {
+  const text = block.toString('latin1');
   let at = 0;
+  let pairs = 0;
   const readLength = (what: string): number => {
     const first = block[at];
     if (first === undefined) throw new FastCgiMalformedParamsError(peer, `${what} length missing`);
@@ -74,7 +82,7 @@ export function decodePairs(block: Buffer, peer: string, maxPairs: number): Name
     return length;
   };
   while (at < block.length) {
-    if (pairs.length === maxPairs) throw new FastCgiTooManyParamsError(peer, maxPairs);
+    if (pairs === maxPairs) throw new FastCgiTooManyParamsError(peer, maxPairs);
     const nameLength = readLength('name');
     const valueLength = readLength('value');
     if (nameLength + valueLength > block.length - at) {
@@ -83,11 +91,25 @@ export function decodePairs(block: Buffer, peer: string, maxPairs: number): Name
         `a pair of ${nameLength}+${valueLength} bytes overruns the ${block.length - at} bytes left`,
       );
     }
-    const name = block.toString('latin1', at, at + nameLength);
+    const name = text.slice(at, at + nameLength);
     at += nameLength;
-    const value = block.toString('latin1', at, at + valueLength);
+    const value = text.slice(at, at + valueLength);
     at += valueLength;
-    pairs.push([name, value]);
+    pairs += 1;
+    each(name, value);
   }
+}
+
+/** Decodes a whole block of pairs into a list (the errors of walkPairs). */
+export function decodePairs(block: Buffer, peer: string, maxPairs: number): NameValuePair[] {
+  const pairs: NameValuePair[] = [];
+  walkPairs(block, peer, maxPairs, (name, value) => pairs.push([name, value]));
   return pairs;
+}
+
+/** Decodes a whole block of pairs straight into a map; a repeated name keeps its last value. */
+export function decodePairMap(block: Buffer, peer: string, maxPairs: number): Map<string, string> {
+  const map = new Map<string, string>();
+  walkPairs(block, peer, maxPairs, (name, value) => map.set(name, value));
+  return map;
 }

@@ -15,7 +15,7 @@ import {
   FastCgiUnexpectedRecordError,
   FastCgiVersionError,
 } from '../errors.js';
-import { decodePairs } from './name-value.js';
+import { decodePairMap, decodePairs } from './name-value.js';
 import { FCGI_HEADER_LEN, FCGI_VERSION_1, RecordType } from './protocol.js';
 
 export type FastCgiRecord =
@@ -257,7 +257,7 @@ export class RecordParser {
           kind: 'get-values-result',
           type,
           requestId,
-          values: new Map(decodePairs(content, this.#peer, this.#maxParams)),
+          values: decodePairMap(content, this.#peer, this.#maxParams),
         };
       case RecordType.UnknownType:
         return { kind: 'unknown-type', type, requestId, unknownType: content[0]! };
@@ -274,11 +274,12 @@ export class RecordParser {
       this.#paramsBytes += content.length;
       return null;
     }
-    const block = Buffer.concat(this.#paramsParts, this.#paramsBytes);
+    const parts = this.#paramsParts;
+    const block = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, this.#paramsBytes);
     this.#paramsParts = [];
     this.#paramsBytes = 0;
     this.#paramsRequestId = -1;
-    const params = new Map(decodePairs(block, this.#peer, this.#maxParams));
+    const params = decodePairMap(block, this.#peer, this.#maxParams);
     return { kind: 'params', type: RecordType.Params, requestId: this.#requestId, params };
   }
 }

@@ -63,11 +63,13 @@ export function encodeAbortRequest(requestId: number): Buffer {
   return encodeRecord(RecordType.AbortRequest, requestId);
 }
 
+/** The size of an END_REQUEST record. */
+export const END_REQUEST_LEN = FCGI_HEADER_LEN + 8;
+
 export function encodeEndRequest(requestId: number, appStatus: number, protocolStatus: number): Buffer {
-  const body = Buffer.alloc(8);
-  body.writeUInt32BE(appStatus >>> 0, 0);
-  body[4] = protocolStatus;
-  return encodeRecord(RecordType.EndRequest, requestId, body);
+  const record = Buffer.allocUnsafe(END_REQUEST_LEN);
+  writeEndRequest(record, 0, requestId, appStatus, protocolStatus);
+  return record;
 }
 
 export function encodeUnknownType(unknownType: number): Buffer {
@@ -95,6 +97,38 @@ function forEachPiece(length: number, each: (offset: number, size: number) => vo
   }
 }
 
+/** The bytes encodeStream() gives for `length` bytes of stream data. */
+export function measureStream(length: number, padTo8: boolean): number {
+  let size = 0;
+  forEachPiece(length, (_offset, piece) => {
+    size += FCGI_HEADER_LEN + piece + paddingFor(piece, padTo8);
+  });
+  return size;
+}
+
+/**
+ * Writes `data` as stream records at `at` in `target` (which has measureStream() bytes
+ * there); returns the end. Padding bytes are zeroed.
+ */
+export function writeStream(
+  target: Buffer,
+  at: number,
+  type: number,
+  requestId: number,
+  data: Uint8Array,
+  padTo8: boolean,
+): number {
+  forEachPiece(data.length, (offset, piece) => {
+    const padding = paddingFor(piece, padTo8);
+    at = writeHeader(target, at, type, requestId, piece, padding);
+    target.set(piece === data.length ? data : data.subarray(offset, offset + piece), at);
+    at += piece;
+    if (padding > 0) target.fill(0, at, at + padding);
+    at += padding;
+  });
+  return at;
+}
+
 /**
  * A stream (STDIN, STDOUT, STDERR, DATA) chunk as records of at most 65535 bytes each, in
  * one buffer. An empty `data` gives the empty record that ends the stream.
@@ -106,19 +140,24 @@ export function encodeStream(
   options: EncodeOptions = {},
 ): Buffer {
   const padTo8 = options.padTo8 ?? false;
-  let size = 0;
-  forEachPiece(data.length, (_offset, piece) => {
-    size += FCGI_HEADER_LEN + piece + paddingFor(piece, padTo8);
-  });
-  const out = Buffer.alloc(size);
-  let at = 0;
-  forEachPiece(data.length, (offset, piece) => {
-    const padding = paddingFor(piece, padTo8);
-    at = writeHeader(out, at, type, requestId, piece, padding);
-    out.set(data.subarray(offset, offset + piece), at);
-    at += piece + padding;
-  });
+  const out = Buffer.allocUnsafe(measureStream(data.length, padTo8));
+  writeStream(out, 0, type, requestId, data, padTo8);
   return out;
+}
+
+/** Writes an END_REQUEST record at `at`; returns the end. */
+export function writeEndRequest(
+  target: Buffer,
+  at: number,
+  requestId: number,
+  appStatus: number,
+  protocolStatus: number,
+): number {
+  at = writeHeader(target, at, RecordType.EndRequest, requestId, 8, 0);
+  target.writeUInt32BE(appStatus >>> 0, at);
+  target[at + 4] = protocolStatus;
+  target.fill(0, at + 5, at + 8);
+  return at + 8;
 }
 
 /**

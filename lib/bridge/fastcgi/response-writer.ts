@@ -4,18 +4,25 @@
 // connection.ts waits for 'drain' before pulling the next body chunk: a slow web server
 // slows the body iterator, and so the upstream it reads from.
 //
-// Writes are held (socket.cork) from the header block until flush(): a small response —
-// header block, body, empty STDOUT and END_REQUEST — leaves in one writev, so the web server
-// is woken once per response rather than three or four times. connection.ts flushes at the
-// end of the response, before it waits for 'drain', and at the latest one event loop turn
-// after the header block (a slow body never holds the headers back).
+// STDOUT data is queued, not written, until the response is complete, FLUSH_BYTES are
+// queued, or the body has nothing more to give in this turn of the event loop (flushSoon):
+// a small response — header block, body, empty STDOUT and END_REQUEST — is encoded into one
+// buffer and leaves in one write() (one syscall, no writev bookkeeping), so the web server
+// is woken once per response. Large chunks are not copied: their records reference them.
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { CgiHeaderError } from '../errors.js';
 import { cgiHeaderLines } from '../headers/policy.js';
 import type { CgiResponse } from './handler.js';
-import { encodeEndRequest, encodeStream, encodeStreamParts } from './records.js';
-import { ProtocolStatus, RecordType } from './protocol.js';
+import {
+  END_REQUEST_LEN,
+  encodeStream,
+  encodeStreamParts,
+  measureStream,
+  writeEndRequest,
+  writeStream,
+} from './records.js';
+import { FCGI_HEADER_LEN, ProtocolStatus, RecordType } from './protocol.js';
 
 const BAD_VALUE = /[\r\n\0]/;
 
@@ -35,20 +42,29 @@ export function formatHeaderBlock(response: Pick<CgiResponse, 'status' | 'reason
   );
 }
 
+/** Queued STDOUT bytes that are written at once rather than held for more. */
+const FLUSH_BYTES = 16 * 1024;
+
 export class ResponseWriter {
   readonly #socket: Socket;
   readonly #requestId: number;
-  #held = false;
+  /** STDOUT data queued in order (header block, body chunks), not yet encoded. */
+  #queued: Uint8Array[] = [];
+  #queuedBytes = 0;
+  #flushScheduled = false;
 
   constructor(socket: Socket, requestId: number) {
     this.#socket = socket;
     this.#requestId = requestId;
   }
 
-  /** Body bytes as STDOUT records padded to 8 bytes, written as one writev. False: wait for drain. */
+  /** Queues body bytes as STDOUT. False: wait for 'drain' before the next chunk. */
   stdout(data: Uint8Array): boolean {
     if (data.length === 0) return !this.#socket.writableNeedDrain;
-    return this.#writeParts(encodeStreamParts(RecordType.Stdout, this.#requestId, data, { padTo8: true }));
+    this.#queued.push(data);
+    this.#queuedBytes += data.length;
+    if (this.#queuedBytes >= FLUSH_BYTES) return this.flush();
+    return true;
   }
 
   stderr(text: string): boolean {
@@ -57,40 +73,80 @@ export class ResponseWriter {
     return this.#socket.write(encodeStream(RecordType.Stderr, this.#requestId, data, { padTo8: true }));
   }
 
-  /** Holds the writes that follow until flush(). */
-  hold(): void {
-    if (this.#held) return;
-    this.#held = true;
-    this.#socket.cork();
+  /**
+   * The body has nothing more in this turn: what is queued goes out once the promises of
+   * this turn have run (process.nextTick runs after them), unless the response completes
+   * first. A slow body never holds the header block back.
+   */
+  flushSoon(): void {
+    if (this.#flushScheduled || this.#queuedBytes === 0) return;
+    this.#flushScheduled = true;
+    process.nextTick(() => {
+      this.#flushScheduled = false;
+      this.flush();
+    });
   }
 
-  /** Sends what hold() kept back, as one writev. */
-  flush(): void {
-    if (!this.#held) return;
-    this.#held = false;
-    this.#socket.uncork();
+  /** Writes what is queued. False: wait for 'drain'. */
+  flush(): boolean {
+    if (this.#queuedBytes === 0 || !this.#socket.writable) {
+      this.#queued = [];
+      this.#queuedBytes = 0;
+      return !this.#socket.writableNeedDrain;
+    }
+    return this.#write(0, 0);
   }
 
-  /** The end of a complete response: the empty STDOUT record, then END_REQUEST; flushed. */
+  /** The end of a complete response: what is queued, the empty STDOUT, END_REQUEST; one write. */
   complete(appStatus: number): void {
-    this.#socket.write(
-      Buffer.concat([
-        encodeStream(RecordType.Stdout, this.#requestId, Buffer.alloc(0)),
-        encodeEndRequest(this.#requestId, appStatus, ProtocolStatus.RequestComplete),
-      ]),
-    );
-    this.flush();
+    this.#write(EMPTY_STDOUT_LEN + END_REQUEST_LEN, appStatus);
   }
 
-  /** END_REQUEST alone: for an aborted request; flushed. */
+  /** END_REQUEST alone after what is queued: for an aborted or failed request. */
   end(appStatus: number): void {
-    this.#socket.write(encodeEndRequest(this.#requestId, appStatus, ProtocolStatus.RequestComplete));
-    this.flush();
+    this.#write(END_REQUEST_LEN, appStatus);
   }
 
-  #writeParts(parts: Uint8Array[]): boolean {
-    let ready = true;
-    for (const part of parts) ready = this.#socket.write(part);
-    return ready;
+  /**
+   * Writes the queued STDOUT data and `tail` bytes of ending records (0: none; END_REQUEST
+   * alone; the empty STDOUT and END_REQUEST). Small: one buffer. Large: one writev of
+   * record headers around the caller's chunks (cork), so no body byte is copied.
+   */
+  #write(tail: number, appStatus: number): boolean {
+    const queued = this.#queued;
+    const bytes = this.#queuedBytes;
+    this.#queued = [];
+    this.#queuedBytes = 0;
+    const id = this.#requestId;
+    if (bytes <= FLUSH_BYTES) {
+      let size = tail;
+      for (const data of queued) size += measureStream(data.length, true);
+      const out = Buffer.allocUnsafe(size);
+      let at = 0;
+      for (const data of queued) at = writeStream(out, at, RecordType.Stdout, id, data, true);
+      this.#writeEnding(out, at, tail, appStatus);
+      return this.#socket.write(out);
+    }
+    this.#socket.cork();
+    for (const data of queued) {
+      for (const part of encodeStreamParts(RecordType.Stdout, id, data, { padTo8: true })) {
+        this.#socket.write(part);
+      }
+    }
+    if (tail > 0) this.#socket.write(this.#writeEnding(Buffer.allocUnsafe(tail), 0, tail, appStatus));
+    this.#socket.uncork();
+    return !this.#socket.writableNeedDrain;
+  }
+
+  #writeEnding(out: Buffer, at: number, tail: number, appStatus: number): Buffer {
+    if (tail === EMPTY_STDOUT_LEN + END_REQUEST_LEN) {
+      at = writeStream(out, at, RecordType.Stdout, this.#requestId, EMPTY, false);
+    }
+    if (tail > 0) writeEndRequest(out, at, this.#requestId, appStatus, ProtocolStatus.RequestComplete);
+    return out;
   }
 }
+
+const EMPTY = new Uint8Array(0);
+/** The empty STDOUT record that ends the stream: a header alone. */
+const EMPTY_STDOUT_LEN = FCGI_HEADER_LEN;

@@ -14,6 +14,7 @@ import {
   UpstreamTimeoutError,
   UpstreamUnreachableError,
 } from '../errors.js';
+import type { RequestAbort } from '../fastcgi/request-abort.js';
 import type { App, Body, ResponseHeaders } from '../pipeline/types.js';
 import { requestBody, type RequestBody } from './request-body.js';
 import { upstreamTarget } from './target.js';
@@ -49,6 +50,9 @@ export interface Forwarder {
 
 /** Response body bytes queued unread before the upstream socket is paused. */
 const BODY_HIGH_WATER_MARK = 64 * 1024;
+
+/** For an upstream that never waits: a signal that is never aborted, made once. */
+const NEVER = new AbortController().signal;
 
 /** Methods a web server may hand on that an origin server cannot be asked (undici refuses them). */
 const REFUSED_METHODS: ReadonlySet<string> = new Set(['CONNECT']);
@@ -106,14 +110,21 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   const upstreams =
     options.upstreams ??
     new ExternalUpstream(options.upstream, options, options.maxConnections, options.maxWaiting ?? 1000);
+  // Only the workers' queue waits, and it wants the client's AbortSignal for that; the
+  // external pool answers at once, so its requests never make one.
+  const workers = options.upstreams;
+  const acquire = (environ: Environ): Lease | Promise<Lease> =>
+    workers === undefined
+      ? upstreams.acquire(NEVER)
+      : workers.acquire(environ['kallithea_isapi.abort'].signal);
 
   /**
    * Maps a failure before the response headers to the one error the error pages render and
    * log: its class says who failed (client, request, Kallithea, the bridge), its message the
    * real cause.
    */
-  function beforeHeaders(error: unknown, signal: AbortSignal, upstream: string): BridgeError {
-    if (signal.aborted) return new ClientAbortedError();
+  function beforeHeaders(error: unknown, abort: RequestAbort, upstream: string): BridgeError {
+    if (abort.aborted) return new ClientAbortedError();
     if (error instanceof BridgeError) return error;
     const code = errorCode(error);
     const detail = errorDetail(error);
@@ -132,22 +143,23 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     if (!METHOD.test(method) || REFUSED_METHODS.has(method.toUpperCase())) {
       throw new InvalidRequestError(`method ${JSON.stringify(method)} is not forwarded`);
     }
-    const signal = environ['kallithea_isapi.signal'];
+    const abort = environ['kallithea_isapi.abort'];
     // The body first: no promise of the exchange exists while this may throw (an abort while
     // waiting for a chunked body's first chunk used to reject `response` with nobody
     // awaiting it, and that ended the process).
     let framed: RequestBody;
     try {
-      framed = await requestBody(environ);
+      const body = requestBody(environ);
+      framed = body instanceof Promise ? await body : body;
     } catch (error) {
-      throw beforeHeaders(error, signal, '');
+      throw beforeHeaders(error, abort, '');
     }
     // A worker is held from here until the exchange is over, however it ends (end, abort,
     // error): a long clone keeps its worker, and no other request shares it.
-    const acquired = upstreams.acquire(signal);
+    const acquired = acquire(environ);
     const lease: Lease = acquired instanceof Promise ? await acquired : acquired;
     if (lease.worker !== undefined) environ['kallithea_isapi.worker'] = lease.worker;
-    const exchange = new UpstreamExchange(lease.origin, signal, BODY_HIGH_WATER_MARK, lease.release);
+    const exchange = new UpstreamExchange(lease.origin, abort, BODY_HIGH_WATER_MARK, lease.release);
     let response: UpstreamResponse;
     try {
       // undici reports its own refusals through exchange.onError, which rejects `response`.
@@ -163,7 +175,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       response = await exchange.response;
     } catch (error) {
       exchange.return();
-      throw beforeHeaders(error, signal, lease.origin);
+      throw beforeHeaders(error, abort, lease.origin);
     }
     startResponse(
       response.statusCode,

@@ -5,6 +5,7 @@
 import type { Readable } from 'node:stream';
 import type { Environ } from '../environ/environ.js';
 import { InvalidRequestError } from '../errors.js';
+import type { RequestAbort } from '../fastcgi/request-abort.js';
 
 export interface RequestBody {
   readonly body: Readable | null;
@@ -13,14 +14,14 @@ export interface RequestBody {
 }
 
 /** Resolves once the stream has a chunk to read (put back) or has ended empty (false). */
-function hasData(stream: Readable, signal: AbortSignal): Promise<boolean> {
+function hasData(stream: Readable, abort: RequestAbort): Promise<boolean> {
   if (stream.readableEnded) return Promise.resolve(false);
   return new Promise((resolve, reject) => {
     const done = (): void => {
       stream.off('readable', onReadable);
       stream.off('end', onEnd);
       stream.off('error', onError);
-      signal.removeEventListener('abort', onAbort);
+      abort.off(onAbort);
     };
     const onReadable = (): void => {
       const chunk: unknown = stream.read();
@@ -37,19 +38,24 @@ function hasData(stream: Readable, signal: AbortSignal): Promise<boolean> {
       done();
       reject(error);
     };
-    const onAbort = (): void => {
+    const onAbort = (reason: unknown): void => {
       done();
-      reject(signal.reason);
+      reject(reason);
     };
     stream.on('readable', onReadable);
     stream.on('end', onEnd);
     stream.on('error', onError);
-    signal.addEventListener('abort', onAbort, { once: true });
+    if (abort.aborted) return onAbort(abort.reason);
+    abort.on(onAbort);
   });
 }
 
-export async function requestBody(environ: Environ): Promise<RequestBody> {
-  const input = environ['wsgi.input'];
+const NO_BODY: RequestBody = { body: null, contentLength: null };
+const EMPTY_BODY: RequestBody = { body: null, contentLength: 0 };
+
+/** Sync when the framing is known without reading (every GET): a promise only for a body to probe. */
+export function requestBody(environ: Environ): RequestBody | Promise<RequestBody> {
+  const empty = environ['kallithea_isapi.input_empty'];
   if (environ.CONTENT_LENGTH !== '') {
     const length = Number(environ.CONTENT_LENGTH);
     // Digits only (buildEnviron checked), but not every run of digits is a length.
@@ -57,11 +63,15 @@ export async function requestBody(environ: Environ): Promise<RequestBody> {
       throw new InvalidRequestError(`CONTENT_LENGTH of ${environ.CONTENT_LENGTH.length} digits`);
     }
     if (length === 0) {
-      input.resume(); // drain the empty STDIN so the responder sees it consumed
-      return { body: null, contentLength: 0 };
+      // Drain the empty STDIN so the responder sees it consumed.
+      if (!empty) environ['wsgi.input'].resume();
+      return EMPTY_BODY;
     }
-    return { body: input, contentLength: length };
+    return { body: environ['wsgi.input'], contentLength: length };
   }
-  if (await hasData(input, environ['kallithea_isapi.signal'])) return { body: input, contentLength: null };
-  return { body: null, contentLength: null };
+  if (empty) return NO_BODY;
+  const input = environ['wsgi.input'];
+  return hasData(input, environ['kallithea_isapi.abort']).then((data) =>
+    data ? { body: input, contentLength: null } : NO_BODY,
+  );
 }

@@ -9,6 +9,7 @@
 // Kallithea sees its connection close rather than writing into the void.
 import type { Dispatcher } from 'undici';
 import { ClientAbortedError, UpstreamBodyError } from '../errors.js';
+import type { RequestAbort } from '../fastcgi/request-abort.js';
 
 export interface UpstreamResponse {
   readonly statusCode: number;
@@ -26,7 +27,7 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler, AsyncIterat
   /** Settles when the response headers arrive, or with the error that came first. */
   readonly response: Promise<UpstreamResponse>;
   readonly #origin: string;
-  readonly #signal: AbortSignal;
+  readonly #clientAbort: RequestAbort;
   readonly #highWaterMark: number;
   readonly #onSettled: () => void;
   #resolveResponse!: (response: UpstreamResponse) => void;
@@ -51,17 +52,17 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler, AsyncIterat
    * @param onSettled called once when the exchange is over however it ends (complete,
    *   failed, aborted): the forwarder counts requests in flight with it.
    */
-  constructor(origin: string, signal: AbortSignal, highWaterMark: number, onSettled: () => void) {
+  constructor(origin: string, clientAbort: RequestAbort, highWaterMark: number, onSettled: () => void) {
     this.#origin = origin;
-    this.#signal = signal;
+    this.#clientAbort = clientAbort;
     this.#highWaterMark = highWaterMark;
     this.#onSettled = onSettled;
     this.response = new Promise((resolve, reject) => {
       this.#resolveResponse = resolve;
       this.#rejectResponse = reject;
     });
-    if (signal.aborted) this.#onAbort();
-    else signal.addEventListener('abort', this.#onAbort, { once: true });
+    if (clientAbort.aborted) this.#onAbort();
+    else clientAbort.on(this.#onAbort);
   }
 
   // --- undici's side (Dispatcher.DispatchHandler, the callback form) ---
@@ -106,7 +107,7 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler, AsyncIterat
       this.#rejectResponse(error);
       return;
     }
-    this.#error ??= this.#signal.aborted
+    this.#error ??= this.#clientAbort.aborted
       ? new ClientAbortedError()
       : new UpstreamBodyError(this.#origin, errorDetail(error));
     this.#queue = [];
@@ -172,7 +173,7 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler, AsyncIterat
   #settle(): void {
     if (this.#settled) return;
     this.#settled = true;
-    this.#signal.removeEventListener('abort', this.#onAbort);
+    this.#clientAbort.off(this.#onAbort);
     this.#onSettled();
   }
 }

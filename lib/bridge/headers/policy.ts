@@ -104,8 +104,18 @@ export interface RequestHeaders {
   readonly invalid?: string;
 }
 
+/**
+ * Verdicts kept per policy: the same few dozen header names come with every request, so
+ * each is judged once. Bounded, because clients choose header names.
+ */
+const VERDICTS_KEPT = 1000;
+
 export class HeaderPolicy {
   readonly #dropped: ReadonlySet<string>;
+  /** Folded key -> whether it reaches the environ (not CGI-named, not dropped). */
+  readonly #keeps = new Map<string, boolean>();
+  /** Param name -> whether it is a request header that reaches the environ. */
+  readonly #keepsParam = new Map<string, boolean>();
 
   constructor(options: HeaderPolicyOptions = {}) {
     const names = [
@@ -117,6 +127,26 @@ export class HeaderPolicy {
       ...(options.extra ?? []),
     ];
     this.#dropped = new Set(names.map(headerKey));
+  }
+
+  /** Whether a folded HTTP_* key reaches the environ: the one drop set, judged once per key. */
+  #kept(key: HeaderKey): boolean {
+    let kept = this.#keeps.get(key);
+    if (kept === undefined) {
+      kept = !CGI_NAMED.has(key) && !this.dropsRequestHeader(key);
+      if (this.#keeps.size < VERDICTS_KEPT) this.#keeps.set(key, kept);
+    }
+    return kept;
+  }
+
+  /** Whether a FastCGI param is a request header that reaches the environ; judged once per name. */
+  #keptParam(name: string): boolean {
+    let kept = this.#keepsParam.get(name);
+    if (kept === undefined) {
+      kept = name.startsWith('HTTP_') && PARAM_HEADER.test(name) && this.#kept(name as HeaderKey);
+      if (this.#keepsParam.size < VERDICTS_KEPT) this.#keepsParam.set(name, kept);
+    }
+    return kept;
   }
 
   /** Whether a request header (as a folded HTTP_* key) stays out of the environ. */
@@ -150,7 +180,7 @@ export class HeaderPolicy {
       const name = line.slice(0, colon).trim();
       if (!TOKEN.test(name)) continue;
       const value = line.slice(colon + 1).trim();
-      const key = headerKey(name);
+      const key = foldedKey(name);
       const single = SINGLE.get(key);
       if (single !== undefined) {
         if ((seen & single) !== 0) invalid ??= `repeated ${name} header`;
@@ -158,7 +188,7 @@ export class HeaderPolicy {
       }
       if (key === 'HTTP_CONTENT_TYPE') contentType = value;
       if (key === 'HTTP_CONNECTION') connection = connection === undefined ? value : `${connection},${value}`;
-      if (CGI_NAMED.has(key) || this.dropsRequestHeader(key)) continue;
+      if (!this.#kept(key)) continue;
       const previous = headers.get(key);
       headers.set(
         key,
@@ -184,15 +214,26 @@ export class HeaderPolicy {
   fromParams(params: ReadonlyMap<string, string>, fromIis: boolean): RequestHeaders {
     const headers = new Map<HeaderKey, string>();
     for (const [name, value] of params) {
-      if (!name.startsWith('HTTP_') || CGI_NAMED.has(name) || !PARAM_HEADER.test(name)) continue;
       // HTTP_URL is an IIS server variable, not a header.
-      if (this.dropsRequestHeader(name) || (fromIis && name === 'HTTP_URL')) continue;
+      if (!this.#keptParam(name) || (fromIis && name === 'HTTP_URL')) continue;
       headers.set(name as HeaderKey, value);
     }
     const connection = params.get('HTTP_CONNECTION');
     if (connection !== undefined) dropListed(headers, connection);
     return { headers };
   }
+}
+
+/** Header name as sent -> its folded key; bounded like the verdicts. */
+const foldedKeys = new Map<string, HeaderKey>();
+
+function foldedKey(name: string): HeaderKey {
+  let key = foldedKeys.get(name);
+  if (key === undefined) {
+    key = headerKey(name);
+    if (foldedKeys.size < VERDICTS_KEPT) foldedKeys.set(name, key);
+  }
+  return key;
 }
 
 /** The names a Connection header lists are hop-by-hop too. */

@@ -2,12 +2,14 @@
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { buildEnviron } from '../../../lib/bridge/environ/build.js';
+import { RequestAbort } from '../../../lib/bridge/fastcgi/request-abort.js';
 
 function environFor(params: Record<string, string>) {
   return buildEnviron({
     params: new Map(Object.entries(params)),
     stdin: new PassThrough(),
-    signal: new AbortController().signal,
+    stdinEmpty: false,
+    abort: new RequestAbort(),
   });
 }
 

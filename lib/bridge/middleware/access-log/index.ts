@@ -6,8 +6,8 @@
 // The target is the raw one (as the client sent it), the user the IIS user (`-` if none).
 import { performance } from 'node:perf_hooks';
 import type { Environ } from '../../environ/environ.js';
-import { BridgeError } from '../../errors.js';
-import type { Body, Middleware } from '../../pipeline/types.js';
+import { BridgeError, ClientAbortedError } from '../../errors.js';
+import { hooked, type HookedMiddleware } from '../../pipeline/hooks.js';
 
 export interface AccessLogOptions {
   readonly write: (line: string) => void;
@@ -66,68 +66,25 @@ export function formatAccessLine(
   );
 }
 
-export function accessLog(options: AccessLogOptions): Middleware {
-  return async function accessLog(environ, startResponse, next) {
-    let status = 0;
-    const started = environ['kallithea_isapi.started'] ?? performance.now();
-    const finish = (bytes: number, outcome: string): void =>
-      options.write(formatAccessLine(environ, status, bytes, performance.now() - started, outcome));
-    let body: Body;
-    try {
-      body = await next(environ, (code, headers, reason) => {
-        status = code;
-        startResponse(code, headers, reason);
-      });
-    } catch (error) {
-      // Nothing was sent: the status is what the failure means (499: the client went away).
-      if (error instanceof BridgeError) status = error.status ?? 500;
-      else status = environ['kallithea_isapi.signal'].aborted ? 499 : 500;
-      finish(0, `error=${error instanceof BridgeError ? error.code : 'ERR_INTERNAL'}`);
-      throw error;
-    }
-    return counted(body, environ, finish);
-  };
-}
-
-/**
- * The body passed through, its bytes counted; `finish` is called once, when it ends, fails
- * or is given up (return()). A plain iterator rather than an async generator: it adds one
- * promise per chunk instead of a generator's several.
- */
-function counted(
-  body: Body,
-  environ: Environ,
-  finish: (bytes: number, outcome: string) => void,
-): AsyncIterable<Uint8Array> {
-  const inner = (body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
-  let bytes = 0;
-  let finished = false;
-  const once = (outcome: string): void => {
-    if (finished) return;
-    finished = true;
-    finish(bytes, outcome);
-  };
-  const iterator: AsyncIterator<Uint8Array> = {
-    next: () =>
-      inner.next().then(
-        (result) => {
-          if (result.done === true) once('');
-          else bytes += result.value.byteLength;
-          return result;
-        },
-        (error: unknown) => {
-          once(
-            environ['kallithea_isapi.signal'].aborted
-              ? 'aborted'
-              : `error=${error instanceof BridgeError ? error.code : 'ERR_INTERNAL'}`,
-          );
-          throw error;
-        },
-      ),
-    return: async () => {
-      once('aborted');
-      return (await inner.return?.()) ?? { done: true, value: undefined };
+export function accessLog(options: AccessLogOptions): HookedMiddleware {
+  return hooked({
+    name: 'accessLog',
+    end(environ, response, error) {
+      let status = response.status;
+      if (status === 0) {
+        // Nothing was sent: the status is what the failure means (499: the client went away).
+        if (error instanceof BridgeError) status = error.status ?? 500;
+        else status = environ['kallithea_isapi.abort'].aborted ? 499 : 500;
+      }
+      const outcome =
+        error === undefined
+          ? ''
+          : response.status !== 0 &&
+              (error instanceof ClientAbortedError || environ['kallithea_isapi.abort'].aborted)
+            ? 'aborted'
+            : `error=${error instanceof BridgeError ? error.code : 'ERR_INTERNAL'}`;
+      const ms = performance.now() - environ['kallithea_isapi.started'];
+      options.write(formatAccessLine(environ, status, response.bytes, ms, outcome));
     },
-  };
-  return { [Symbol.asyncIterator]: () => iterator };
+  });
 }

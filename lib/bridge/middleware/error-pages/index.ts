@@ -12,7 +12,8 @@ import {
   UpstreamStartingError,
   WorkersUnavailableError,
 } from '../../errors.js';
-import type { Body, Middleware, ResponseHeaders, StartResponse } from '../../pipeline/types.js';
+import { hooked, type HookedMiddleware } from '../../pipeline/hooks.js';
+import type { Body, ResponseHeaders, StartResponse } from '../../pipeline/types.js';
 import { bodyOf } from '../../pipeline/types.js';
 
 export interface ErrorPagesOptions {
@@ -75,23 +76,18 @@ function describe(error: unknown): string {
   return error.cause === undefined ? own : `${own}\ncaused by: ${describe(error.cause)}`;
 }
 
-export function errorPages(options: ErrorPagesOptions = {}): Middleware {
+export function errorPages(options: ErrorPagesOptions = {}): HookedMiddleware {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  return async function errorPages(environ, startResponse, next) {
-    let started = false;
-    const tracked: StartResponse = (status, headers, reason) => {
-      started = true;
-      startResponse(status, headers, reason);
-    };
-    try {
-      return await next(environ, tracked);
-    } catch (error) {
-      if (started) throw error;
+  // Runs only while the response has not started (the layer checks): after that, a
+  // failure cuts the body instead.
+  return hooked({
+    name: 'errorPages',
+    error(error, environ, startResponse) {
       const target = environ['kallithea_isapi.raw_target'];
       if (error instanceof ClientAbortedError) {
         // Nobody reads a page now: the status is for the access log (499), the body empty.
         log(`${environ.REQUEST_METHOD} ${target}: ${error.message}`);
-        tracked(error.status ?? 499, []);
+        startResponse(error.status ?? 499, []);
         return bodyOf();
       }
       const retryable =
@@ -108,7 +104,7 @@ export function errorPages(options: ErrorPagesOptions = {}): Middleware {
       }
       const status = error instanceof BridgeError && error.status !== undefined ? error.status : 500;
       const extra: ResponseHeaders = retryable ? [['Retry-After', String(error.retryAfter)]] : [];
-      return renderErrorPage(environ, tracked, status, extra);
-    }
-  };
+      return renderErrorPage(environ, startResponse, status, extra);
+    },
+  });
 }

@@ -1,0 +1,135 @@
+// Middleware as hooks: the cheap form for what most middleware do (change the environ on
+// the way in, look at or change the response head on the way out, answer a failure, note
+// the end). A wrapping Middleware costs an async frame, a startResponse wrapper and often a
+// body wrapper per request each; compose() runs neighbouring hooked middleware as one layer
+// instead: the request hooks in a loop, one ResponseState for the whole layer, one promise
+// reaction for the App's answer and at most one body wrapper (only when a hook wants the end).
+//
+// hooked() still returns a Middleware (a function with the usual contract), so a hooked
+// middleware can be used and tested alone like any other; compose() sees its `hooks` and
+// fuses it with its hooked neighbours.
+import type { Environ } from '../environ/environ.js';
+import { ClientAbortedError } from '../errors.js';
+import type { Body, Middleware, Next, ResponseHeaders, StartResponse } from './types.js';
+
+/** The response of one request as it stands: one object that every hook of a layer shares. */
+export interface ResponseState {
+  /** 0 until the response started. */
+  status: number;
+  headers: ResponseHeaders;
+  reason: string | undefined;
+  /** Body bytes handed on so far. */
+  bytes: number;
+}
+
+export interface Hooks {
+  /** Names the middleware in errors and logs. */
+  readonly name: string;
+  /** Before the App (outermost hook first): may change the environ. */
+  readonly request?: (environ: Environ) => void;
+  /** The response starts (innermost first): may change its status, headers and reason. */
+  readonly response?: (environ: Environ, response: ResponseState) => void;
+  /**
+   * Something inside failed before the response started (innermost first): answer with
+   * startResponse and a Body, or throw (the same error or another) to pass it outwards.
+   */
+  readonly error?: (error: unknown, environ: Environ, startResponse: StartResponse) => Body;
+  /**
+   * The response is over: `error` is undefined when the body was sent whole, else why it
+   * was not (ClientAbortedError when it was given up). Also called when no response started.
+   */
+  readonly end?: (environ: Environ, response: ResponseState, error: unknown) => void;
+}
+
+/** A Middleware made of hooks; compose() fuses neighbouring ones into one layer. */
+export type HookedMiddleware = Middleware & { readonly hooks: Hooks };
+
+export function hooked(hooks: Hooks): HookedMiddleware {
+  const run = hookLayer([hooks]);
+  Object.defineProperty(run, 'name', { value: hooks.name });
+  return Object.assign(run, { hooks });
+}
+
+export function isHooked(middleware: Middleware): middleware is HookedMiddleware {
+  return 'hooks' in middleware;
+}
+
+/** One layer for `hooks` (outermost first), as a Middleware. */
+export function hookLayer(hooks: readonly Hooks[]): Middleware {
+  const ends = hooks.filter((h) => h.end !== undefined);
+  return function hooks_(environ: Environ, startResponse: StartResponse, next: Next): Promise<Body> {
+    for (const h of hooks) h.request?.(environ);
+    const response: ResponseState = { status: 0, headers: [], reason: undefined, bytes: 0 };
+    /** The start for an answer from hook `from`: the hooks outside it see it first. */
+    const startFrom =
+      (from: number): StartResponse =>
+      (status, headers, reason) => {
+        response.status = status;
+        response.headers = headers;
+        response.reason = reason;
+        for (let i = from; i >= 0; i -= 1) (hooks[i] as Hooks).response?.(environ, response);
+        startResponse(response.status, response.headers, response.reason);
+      };
+    const finish = (error: unknown): void => {
+      for (let i = ends.length - 1; i >= 0; i -= 1) (ends[i] as Hooks).end?.(environ, response, error);
+    };
+    const answered = (body: Body): Body => (ends.length === 0 ? body : watched(body, response, finish));
+    const failed = (error: unknown): Body => {
+      let failure = error;
+      if (response.status === 0) {
+        for (let i = hooks.length - 1; i >= 0; i -= 1) {
+          const answer = (hooks[i] as Hooks).error;
+          if (answer === undefined) continue;
+          try {
+            return answered(answer(failure, environ, startFrom(i - 1)));
+          } catch (next) {
+            failure = next;
+          }
+        }
+      }
+      finish(failure);
+      throw failure;
+    };
+    let inner: Promise<Body>;
+    try {
+      inner = next(environ, startFrom(hooks.length - 1));
+    } catch (error) {
+      inner = Promise.reject(error);
+    }
+    return inner.then(answered, failed);
+  };
+}
+
+/**
+ * The body passed through, its bytes counted into `response`; `finish` is called once, when
+ * it ends, fails or is given up (return()). A plain iterator rather than an async generator:
+ * one promise reaction per chunk instead of a generator's several.
+ */
+function watched(body: Body, response: ResponseState, finish: (error: unknown) => void): Body {
+  const inner = (body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
+  let finished = false;
+  const once = (error: unknown): void => {
+    if (finished) return;
+    finished = true;
+    finish(error);
+  };
+  const iterator: AsyncIterator<Uint8Array> = {
+    next: () =>
+      inner.next().then(
+        (result) => {
+          if (result.done === true) once(undefined);
+          else response.bytes += result.value.byteLength;
+          return result;
+        },
+        (error: unknown) => {
+          once(error);
+          throw error;
+        },
+      ),
+    return: async () => {
+      once(new ClientAbortedError());
+      return (await inner.return?.()) ?? { done: true, value: undefined };
+    },
+  };
+  return { [Symbol.asyncIterator]: () => iterator };
+}
