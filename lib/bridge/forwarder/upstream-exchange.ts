@@ -28,7 +28,7 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler, AsyncIterat
   readonly #origin: string;
   readonly #signal: AbortSignal;
   readonly #highWaterMark: number;
-  readonly #onSettled: () => void;
+  readonly #onSettled: (failure: Error | undefined) => void;
   #resolveResponse!: (response: UpstreamResponse) => void;
   #rejectResponse!: (error: unknown) => void;
   #abort: Abort | null = null;
@@ -49,9 +49,15 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler, AsyncIterat
 
   /**
    * @param onSettled called once when the exchange is over however it ends (complete,
-   *   failed, aborted): the forwarder counts requests in flight with it.
+   *   failed, aborted), with undici's error if it failed before the response headers: the
+   *   forwarder releases the worker with it.
    */
-  constructor(origin: string, signal: AbortSignal, highWaterMark: number, onSettled: () => void) {
+  constructor(
+    origin: string,
+    signal: AbortSignal,
+    highWaterMark: number,
+    onSettled: (failure: Error | undefined) => void,
+  ) {
     this.#origin = origin;
     this.#signal = signal;
     this.#highWaterMark = highWaterMark;
@@ -102,7 +108,7 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler, AsyncIterat
 
   onError(error: Error): void {
     if (!this.#headersSeen) {
-      this.#settle();
+      this.#settle(error);
       this.#rejectResponse(error);
       return;
     }
@@ -169,11 +175,11 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler, AsyncIterat
   };
 
   /** Exactly once: stop listening to the client's signal, tell the forwarder. */
-  #settle(): void {
+  #settle(failure?: Error): void {
     if (this.#settled) return;
     this.#settled = true;
     this.#signal.removeEventListener('abort', this.#onAbort);
-    this.#onSettled();
+    this.#onSettled(failure);
   }
 }
 
