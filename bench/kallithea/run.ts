@@ -35,6 +35,7 @@ const MiB = 1024 * 1024;
 const repoMiB = Number(process.argv[2] ?? '300');
 const loadSeconds = Number(process.argv[3] ?? '10');
 const poolOnly = process.argv[4] === 'pool';
+const benchOut = join(repoRoot, 'bench', 'out', 'kallithea');
 const RUNS = 3;
 const USERS = 8;
 
@@ -245,6 +246,8 @@ interface Latency {
   idle: { median: number; max: number };
   /** Pages answered while both clones ran. */
   during: { median: number; max: number; count: number };
+  /** The same pages as the bridge's access log timed them (received to last byte sent). */
+  bridge: { median: number; max: number };
   /** The slowest page while either clone ran. */
   maxEither: number;
   /** Seconds each clone took. */
@@ -258,11 +261,16 @@ interface Latency {
  */
 async function latencyDuringClones(
   base: string,
+  accessLog: string,
   headers: Record<string, string>,
   dir: string,
   env: NodeJS.ProcessEnv,
 ): Promise<Latency> {
   const page = new URL('bench-git', base).toString();
+  // Each page during the clones is numbered, to find it in the bridge's access log.
+  const tag = `${Date.now()}`;
+  let numbered = 0;
+  const bothNumbers = new Set<number>();
   const idle: number[] = [];
   for (let i = 0; i < 10; i++) idle.push(await pageMs(page, headers));
   const running = new Set<Vcs>(['hg', 'git']);
@@ -289,13 +297,29 @@ async function latencyDuringClones(
   let maxEither = 0;
   while (running.size > 0) {
     const wereBoth = running.size === 2;
-    const ms = await pageMs(page, headers);
+    numbered += 1;
+    const ms = await pageMs(`${page}?during=${tag}-${numbered}`, headers);
     if (running.size > 0) maxEither = Math.max(maxEither, ms);
-    if (wereBoth && running.size === 2) both.push(ms);
+    if (wereBoth && running.size === 2) {
+      both.push(ms);
+      bothNumbers.add(numbered);
+    }
     await new Promise((done) => setTimeout(done, 200));
   }
   await cloning;
-  return { idle: spread(idle), during: { ...spread(both), count: both.length }, maxEither, clones };
+  await new Promise((done) => setTimeout(done, 300)); // the access log is written in batches
+  const bridgeMs: number[] = [];
+  const line = new RegExp(`"GET /bench-git\\?during=${tag}-(\\d+)" 200 \\d+ (\\d+)ms`, 'g');
+  for (const match of (await readFile(accessLog, 'utf8')).matchAll(line)) {
+    if (bothNumbers.has(Number(match[1]))) bridgeMs.push(Number(match[2]));
+  }
+  return {
+    idle: spread(idle),
+    during: { ...spread(both), count: both.length },
+    bridge: spread(bridgeMs),
+    maxEither,
+    clones,
+  };
 }
 
 /**
@@ -308,11 +332,18 @@ async function workerFigures(k: KallitheaInstance, dir: string, env: NodeJS.Proc
   const alice = {
     Authorization: `Basic ${Buffer.from(`${accounts.alice.user}:${accounts.alice.password}`).toString('base64')}`,
   };
-  const runs = new Map<number, { serve: ExtraServe; url: string }>();
+  const runs = new Map<number, { serve: ExtraServe; url: string; accessLog: string }>();
   try {
     for (const workers of [1, 2, 3]) {
-      const serve = await spawnExtraServe(k, `bench-workers-${workers}.ini`, ['--workers', String(workers)]);
-      runs.set(workers, { serve, url: (await serve.ready) ?? '' });
+      const accessLog = join(benchOut, `dll-workers-${workers}.log`);
+      await rm(accessLog, { force: true });
+      const serve = await spawnExtraServe(k, `bench-workers-${workers}.ini`, [
+        '--workers',
+        String(workers),
+        '--dll-log',
+        accessLog,
+      ]);
+      runs.set(workers, { serve, url: (await serve.ready) ?? '', accessLog });
     }
     for (const [workers, run] of runs) {
       // Every worker ready: as many pages answered at once as there are workers.
@@ -339,12 +370,19 @@ async function workerFigures(k: KallitheaInstance, dir: string, env: NodeJS.Proc
     ]);
     for (let round = 0; round < RUNS; round++) {
       for (const [workers, list] of latencies) {
-        const l = await latencyDuringClones(urlOf(workers), alice, dir, env);
+        const l = await latencyDuringClones(
+          urlOf(workers),
+          runs.get(workers)?.accessLog ?? '',
+          alice,
+          dir,
+          env,
+        );
         list.push(l);
         process.stdout.write(
           `  round ${round + 1} workers=${workers}: idle median ${l.idle.median.toFixed(0)} ms; ` +
             `${l.during.count} pages while both ran, median ${l.during.median.toFixed(0)} ms ` +
-            `(${(l.during.median / l.idle.median).toFixed(2)} x idle), max ${l.during.max.toFixed(0)} ms; ` +
+            `(${(l.during.median / l.idle.median).toFixed(2)} x idle), max ${l.during.max.toFixed(0)} ms ` +
+            `(bridge's log: median ${l.bridge.median.toFixed(0)}, max ${l.bridge.max.toFixed(0)} ms); ` +
             `max while either ran ${l.maxEither.toFixed(0)} ms; clones hg ${l.clones.hg.toFixed(1)} s, ` +
             `git ${l.clones.git.toFixed(1)} s\n`,
         );
@@ -450,7 +488,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     `bench/kallithea: ${repoMiB} MiB repositories, ${RUNS} clones each way, ${USERS} users\n`,
   );
-  const { instance: k, stop } = await startKallithea(join(repoRoot, 'bench', 'out', 'kallithea'));
+  const { instance: k, stop } = await startKallithea(benchOut);
   const dir = await clientDir('bench');
   try {
     const env = clientEnv(dir);
