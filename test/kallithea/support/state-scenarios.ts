@@ -110,7 +110,13 @@ export function stateScenarios(target: () => StateTarget): void {
   it("a new Windows user's first two requests at once, one on each worker: both 200 (5 users over)", async function () {
     const k = target();
     const dave = { Authorization: basic(accounts.dave.user, accounts.dave.password) };
-    let raced = 0;
+    const raced = async (): Promise<number> => {
+      let count = 0;
+      for (const file of k.logs)
+        count += (await readFile(file, 'utf8')).split('raced another worker').length - 1;
+      return count;
+    };
+    const racedBefore = await raced();
     for (let i = 0; i < 5; i++) {
       // Each time a new user: both workers find none and both create dave in Kallithea's
       // container plugin; the loser's IntegrityError (a 500 in Kallithea 0.7.0) is retried
@@ -123,9 +129,8 @@ export function stateScenarios(target: () => StateTarget): void {
       }
     }
     await flushedLog();
-    for (const file of k.logs)
-      raced += (await readFile(file, 'utf8')).split('raced another worker').length - 1;
-    process.stdout.write(`      first logins that raced: ${raced} of 5\n`);
+    const count = (await raced()) - racedBefore;
+    process.stdout.write(`      first logins that raced (retried by the worker): ${count} of 5\n`);
   });
 
   it('a form login (session cookie) made through one worker holds on every worker', async function () {
