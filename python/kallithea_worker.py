@@ -18,6 +18,11 @@ the bridge sends `X-Kallithea-Isapi: TOKEN SCHEME CLIENT_ADDRESS`, and with the
 token the bridge gave this worker (env KALLITHEA_ISAPI_WORKER_TOKEN) the worker
 sets wsgi.url_scheme (https behind TLS: clone URLs and redirects) and
 REMOTE_ADDR. Without the token the header is dropped, never believed.
+
+A user's first login through an external plugin (container: Windows users) creates
+the user. Two first requests at once on two workers both find no user and both
+insert it; Kallithea 0.7.0 lets the loser's IntegrityError become a 500. Here the
+loser rolls back and authenticates once more, now finding the user the other made.
 """
 
 import hmac
@@ -41,7 +46,33 @@ DECIDED_HERE = {'host', 'port', 'listen', 'sockets', 'unix_socket', 'unix_socket
 def load(ini):
     here = os.path.dirname(ini)
     logging.config.fileConfig(ini, {'__file__': ini, 'here': here})
-    return loadapp('config:' + ini)
+    app = loadapp('config:' + ini)
+    retry_raced_first_logins()
+    return app
+
+
+def retry_raced_first_logins():
+    """Makes the external plugins' user creation retry once if another worker won the race."""
+    try:
+        from kallithea.lib.auth_modules import KallitheaExternalAuthPlugin
+        from kallithea.model import meta
+        from sqlalchemy.exc import IntegrityError
+    except ImportError:  # not Kallithea (the pool's tests serve a tiny app)
+        return
+    authenticate = KallitheaExternalAuthPlugin._authenticate
+
+    def _authenticate(self, userobj, username, passwd, settings, **kwargs):
+        try:
+            return authenticate(self, userobj, username, passwd, settings, **kwargs)
+        except IntegrityError:
+            if userobj is not None:
+                raise  # not a new user: not this race
+            meta.Session().rollback()
+            logging.getLogger('kallithea_worker').info(
+                'first login of a new user raced another worker; authenticating again')
+            return authenticate(self, None, username, passwd, settings, **kwargs)
+
+    KallitheaExternalAuthPlugin._authenticate = _authenticate
 
 
 def behind_the_bridge(app):

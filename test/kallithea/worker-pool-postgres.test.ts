@@ -64,8 +64,11 @@ describe('Kallithea on PostgreSQL: state across the workers', function () {
       if (answer.error !== null) throw new Error(`API ${method}: ${JSON.stringify(answer.error)}`);
       return answer.result;
     };
+    const served = serve;
     target = {
       url,
+      served,
+      reposDir: join(dir, 'repos'),
       accessLog: dllLog,
       logs: [dllLog],
       apiKey,

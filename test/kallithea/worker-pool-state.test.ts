@@ -1,5 +1,5 @@
 // Kallithea's state across the bridge's workers on SQLite (the shared fixture's instance):
-// sessions, changes seen by every worker, concurrent pushes. The scenarios are in
+// sessions, changes seen by every worker, concurrent pushes, a killed clone. The scenarios are in
 // support/state-scenarios.ts; worker-pool-postgres.test.ts runs them on PostgreSQL.
 import { join } from 'node:path';
 import { kallithea, outDir } from '../support/kallithea.js';
@@ -11,6 +11,8 @@ describe('Kallithea on SQLite: state across the workers', function () {
     const k = kallithea();
     return {
       url: k.root.url,
+      served: k.root,
+      reposDir: k.reposDir,
       accessLog: join(outDir, 'dll-root.log'),
       logs: [join(outDir, 'dll-root.log'), join(outDir, 'direct.log')],
       apiKey: k.apiKey,

@@ -144,7 +144,7 @@ export async function findDescendants(pid: number, pattern: RegExp): Promise<num
  * Waits until the bridge under `served` runs as many workers as `before` again, `victim`
  * not among them; returns them.
  */
-export async function workersBack(served: ServedPath, before: number[], victim: number): Promise<number[]> {
+export async function workersBack(served: Served, before: number[], victim: number): Promise<number[]> {
   let now: number[] = [];
   for (let i = 0; i < 600; i++) {
     now = await servedWorkers(served);
@@ -154,8 +154,13 @@ export async function workersBack(served: ServedPath, before: number[], victim: 
   return now;
 }
 
+/** A `kallithea-isapi serve` process: the fixture's (ServedPath) or a test's own (ExtraServe). */
+export interface Served {
+  readonly serve: ChildProcess;
+}
+
 /** The Kallithea workers (pids) the bridge under a serve process runs. */
-export function servedWorkers(served: ServedPath): Promise<number[]> {
+export function servedWorkers(served: Served): Promise<number[]> {
   return findDescendants(served.serve.pid as number, workerPattern);
 }
 

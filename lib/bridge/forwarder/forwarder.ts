@@ -56,6 +56,8 @@ const NEVER = new AbortController().signal;
 
 /** Methods a web server may hand on that an origin server cannot be asked (undici refuses them). */
 const REFUSED_METHODS: ReadonlySet<string> = new Set(['CONNECT']);
+/** Methods without side effects (RFC 9110, 9.2.1): sent again when a worker was unreachable. */
+const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
 const METHOD = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /** undici error codes that mean Kallithea could not be reached (or dropped the connection early). */
@@ -154,28 +156,38 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     } catch (error) {
       throw beforeHeaders(error, abort, '');
     }
-    // A worker is held from here until the exchange is over, however it ends (end, abort,
-    // error): a long clone keeps its worker, and no other request shares it.
-    const acquired = acquire(environ);
-    const lease: Lease = acquired instanceof Promise ? await acquired : acquired;
-    if (lease.worker !== undefined) environ['kallithea_isapi.worker'] = lease.worker;
-    const exchange = new UpstreamExchange(lease.origin, abort, BODY_HIGH_WATER_MARK, lease.release);
-    let response: UpstreamResponse;
-    try {
-      // undici reports its own refusals through exchange.onError, which rejects `response`.
-      lease.dispatcher.dispatch(
-        {
-          method,
-          path: upstreamTarget(environ['kallithea_isapi.raw_target']),
-          headers: upstreamHeaders(environ, framed.contentLength, lease.hopToken),
-          body: framed.body,
-        },
-        exchange,
+    // A bodiless GET/HEAD/OPTIONS may be sent again: a worker that died a moment ago (its
+    // exit not yet seen by the supervisor) refuses or drops the connection before answering,
+    // and the request is then retried once on another worker rather than answered 502.
+    const retriable = framed.body === null && SAFE_METHODS.has(method.toUpperCase());
+    let response: UpstreamResponse | undefined;
+    for (let attempt = 1; response === undefined; attempt += 1) {
+      // A worker is held from here until the exchange is over, however it ends (end, abort,
+      // error): a long clone keeps its worker, and no other request shares it.
+      const acquired = acquire(environ);
+      const lease: Lease = acquired instanceof Promise ? await acquired : acquired;
+      if (lease.worker !== undefined) environ['kallithea_isapi.worker'] = lease.worker;
+      const exchange = new UpstreamExchange(lease.origin, abort, BODY_HIGH_WATER_MARK, (failure) =>
+        lease.release(failure !== undefined && UNREACHABLE.has(errorCode(failure))),
       );
-      response = await exchange.response;
-    } catch (error) {
-      exchange.return();
-      throw beforeHeaders(error, abort, lease.origin);
+      try {
+        // undici reports its own refusals through exchange.onError, which rejects `response`.
+        lease.dispatcher.dispatch(
+          {
+            method,
+            path: upstreamTarget(environ['kallithea_isapi.raw_target']),
+            headers: upstreamHeaders(environ, framed.contentLength, lease.hopToken),
+            body: framed.body,
+          },
+          exchange,
+        );
+        response = await exchange.response;
+      } catch (error) {
+        exchange.return();
+        const failure = beforeHeaders(error, abort, lease.origin);
+        const again = retriable && attempt === 1 && lease.worker !== undefined;
+        if (!(again && failure instanceof UpstreamUnreachableError)) throw failure;
+      }
     }
     startResponse(
       response.statusCode,

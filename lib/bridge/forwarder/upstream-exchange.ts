@@ -29,7 +29,7 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler, AsyncIterat
   readonly #origin: string;
   readonly #clientAbort: RequestAbort;
   readonly #highWaterMark: number;
-  readonly #onSettled: () => void;
+  readonly #onSettled: (failure: Error | undefined) => void;
   #resolveResponse!: (response: UpstreamResponse) => void;
   #rejectResponse!: (error: unknown) => void;
   #abort: Abort | null = null;
@@ -50,9 +50,15 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler, AsyncIterat
 
   /**
    * @param onSettled called once when the exchange is over however it ends (complete,
-   *   failed, aborted): the forwarder counts requests in flight with it.
+   *   failed, aborted), with undici's error if it failed before the response headers: the
+   *   forwarder releases the worker with it.
    */
-  constructor(origin: string, clientAbort: RequestAbort, highWaterMark: number, onSettled: () => void) {
+  constructor(
+    origin: string,
+    clientAbort: RequestAbort,
+    highWaterMark: number,
+    onSettled: (failure: Error | undefined) => void,
+  ) {
     this.#origin = origin;
     this.#clientAbort = clientAbort;
     this.#highWaterMark = highWaterMark;
@@ -103,7 +109,7 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler, AsyncIterat
 
   onError(error: Error): void {
     if (!this.#headersSeen) {
-      this.#settle();
+      this.#settle(error);
       this.#rejectResponse(error);
       return;
     }
@@ -170,11 +176,11 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler, AsyncIterat
   };
 
   /** Exactly once: stop listening to the client's signal, tell the forwarder. */
-  #settle(): void {
+  #settle(failure?: Error): void {
     if (this.#settled) return;
     this.#settled = true;
     this.#clientAbort.off(this.#onAbort);
-    this.#onSettled();
+    this.#onSettled(failure);
   }
 }
 

@@ -16,7 +16,13 @@ export interface Lease {
    * scheme, see python/kallithea_worker.py); undefined for an external Kallithea.
    */
   readonly hopToken: string | undefined;
-  release(): void;
+  /**
+   * `unreachable`: the connection failed before any response byte (refused, reset, closed),
+   * as when the worker has just died and the bridge has not yet seen it exit; the router
+   * then gives that worker no new request until the supervisor has reaped it (or a short
+   * while has passed, should it still be alive).
+   */
+  release(unreachable?: boolean): void;
 }
 
 export interface Upstreams {

@@ -4,6 +4,8 @@
 // is ready at all (starting, restarting, stopped by rapid-fail protection) it is 503 +
 // Retry-After at once rather than a wait of unknown length. A worker stays taken until
 // its lease is released, i.e. until the exchange is over, so a long clone keeps its worker.
+// A worker that could not be reached (it died a moment ago; its exit is not yet seen) stays
+// taken until it is reaped, so that the forwarder's retry of a GET goes to another one.
 import type { Dispatcher } from 'undici';
 import { ClientAbortedError, UpstreamBusyError, WorkersUnavailableError } from '../errors.js';
 import type { Lease, Upstreams } from '../forwarder/upstreams.js';
@@ -18,6 +20,9 @@ export interface RoutedWorker {
   generation: number;
   busy: boolean;
 }
+
+/** How long a worker found unreachable stays out of routing if no exit follows. */
+const UNREACHABLE_HOLD_MS = 1000;
 
 interface Waiter {
   readonly signal: AbortSignal;
@@ -116,11 +121,16 @@ export class Router implements Upstreams {
       origin: worker.origin,
       worker: worker.name,
       hopToken: this.#options.hopToken,
-      release: () => {
+      release: (unreachable = false) => {
         if (released || generation !== worker.generation) return;
         released = true;
-        worker.busy = false;
-        this.workerAvailable(worker);
+        const free = (): void => {
+          if (generation !== worker.generation) return; // reaped: the supervisor reset it
+          worker.busy = false;
+          this.workerAvailable(worker);
+        };
+        if (unreachable) setTimeout(free, UNREACHABLE_HOLD_MS).unref();
+        else free();
       },
     };
   }

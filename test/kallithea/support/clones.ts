@@ -1,0 +1,107 @@
+// Long clones for the worker-pool tests: large repositories of incompressible data written
+// straight to the server's disk (only the clones go through the path), the worker a clone
+// runs on, and summary pages fetched while it runs.
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { findDescendant } from '../../support/kallithea.js';
+import { runOk, writePseudoRandomFiles } from '../../support/vcs.js';
+import { get } from './http.js';
+
+export const MiB = 1024 * 1024;
+
+/** Where a large repository is made: the served instance's repositories and its API. */
+export interface RepoHome {
+  readonly reposDir: string;
+  /** A new repository with bob write and carol read. */
+  createRepo(name: string, type: 'hg' | 'git'): Promise<void>;
+}
+
+/** A git repository of `bytes` incompressible data; resolves its head. */
+export async function bigGitRepo(
+  home: RepoHome,
+  name: string,
+  bytes: number,
+  dir: string,
+  env: NodeJS.ProcessEnv,
+): Promise<string> {
+  await home.createRepo(name, 'git');
+  const serverRepo = join(home.reposDir, name);
+  await runOk('git', ['config', 'core.bigFileThreshold', '1m'], { cwd: serverRepo, env });
+  await runOk('git', ['config', 'receive.unpackLimit', '1'], { cwd: serverRepo, env });
+  const source = join(dir, `${name}-source`);
+  await runOk('git', ['init', '-q', '-b', 'master', source], { cwd: dir, env });
+  await runOk('git', ['config', 'core.bigFileThreshold', '1m'], { cwd: source, env });
+  await writePseudoRandomFiles(source, name, 4, bytes / 4);
+  await runOk('git', ['-c', 'core.compression=0', 'add', '.'], { cwd: source, env });
+  await runOk('git', ['commit', '-q', '-m', 'data'], { cwd: source, env });
+  await runOk('git', ['-c', 'pack.compression=0', 'push', '-q', serverRepo, 'master'], { cwd: source, env });
+  const head = (await runOk('git', ['rev-parse', 'master'], { cwd: source, env })).stdout.trim();
+  await rm(source, { recursive: true, force: true });
+  return head;
+}
+
+/** An hg repository of `bytes` incompressible data; resolves its tip. */
+export async function bigHgRepo(
+  home: RepoHome,
+  name: string,
+  bytes: number,
+  env: NodeJS.ProcessEnv,
+): Promise<string> {
+  await home.createRepo(name, 'hg');
+  const serverRepo = join(home.reposDir, name);
+  await writePseudoRandomFiles(serverRepo, name, 4, bytes / 4);
+  await runOk('hg', ['add', '-q'], { cwd: serverRepo, env });
+  await runOk('hg', ['commit', '-q', '-u', 'bob', '-m', 'data'], { cwd: serverRepo, env });
+  await runOk('hg', ['update', '-q', 'null'], { cwd: serverRepo, env });
+  return (await runOk('hg', ['log', '-r', 'tip', '-T', '{node}'], { cwd: serverRepo, env })).stdout;
+}
+
+export interface Pages {
+  /** Pages answered (200) while the clone still ran. */
+  during: number;
+  statuses: number[];
+}
+
+/** Pages of `url` every 200 ms until `clone` settles; counts those answered before it did. */
+export async function pagesDuring(
+  url: string,
+  headers: Record<string, string>,
+  clone: Promise<unknown>,
+): Promise<Pages> {
+  let settled = false;
+  void clone.finally(() => (settled = true));
+  let during = 0;
+  const statuses: number[] = [];
+  while (!settled) {
+    const page = await get(url, headers);
+    statuses.push(page.status);
+    if (page.status === 200 && !settled) during += 1;
+    await sleep(200);
+  }
+  return { during, statuses };
+}
+
+/**
+ * The worker that sends a clone its pack (git upload-pack for the POST), once one does: not
+ * the short GET of the refs before it, which another worker may serve, and which the bridge
+ * would send again to the other worker if its worker died before answering.
+ */
+export async function workerServingClone(workers: number[]): Promise<number> {
+  for (let i = 0; i < 600; i++) {
+    for (const pid of workers) {
+      if ((await findDescendant(pid, /^(?!.*advertise-refs).*upload-pack/)) !== undefined) return pid;
+    }
+    await sleep(25);
+  }
+  throw new Error('no worker runs git for the clone');
+}
+
+/** Whether every process of `pids` is gone within `ms`. */
+export async function gone(pids: number[], ms = 30_000): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; await sleep(50)) {
+    if (pids.every((pid) => !existsSync(`/proc/${pid}`))) return true;
+  }
+  return false;
+}
