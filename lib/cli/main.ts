@@ -13,6 +13,7 @@ const commands: Record<string, () => Promise<Command>> = {
   install: () => import('./commands/install.js'),
   trace: () => import('./commands/trace.js'),
   serve: () => import('./commands/serve.js'),
+  status: () => import('./commands/status.js'),
 };
 
 function usage(): string {
