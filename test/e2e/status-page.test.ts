@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { eventually, fetchBuffer, repoRoot, type SimpleResponse } from '../native/support/harness.js';
 import { HeldUpstream } from '../support/held-upstream.js';
 import { parsePrometheusText, sample } from '../support/prometheus-text.js';
+import { runCli } from '../unit/cli/run-cli.js';
 import { startStack, waitForBridge, type Stack } from './support/stack.js';
 
 const STATUS = '/~kallithea-isapi/status';
@@ -112,9 +113,29 @@ describe('e2e: status page', function () {
     assert.match(String(html.headers['content-type']), /^text\/html/);
     assert.match(html.body.toString(), /<th>requests in flight<\/th><td>1 \(not counting this one\)<\/td>/);
 
+    // The same from the command line, as JSON and as the page's sections in text.
+    const application = `http://127.0.0.1:${stack.host.port}/`;
+    const cliJson = await runCli(['status', '--url', application, '--json']);
+    assert.equal(cliJson.code, 0, cliJson.stderr);
+    assert.equal((JSON.parse(cliJson.stdout) as Snapshot).dll?.requestsInFlight, 1);
+    const cliText = await runCli(['status', '--url', application]);
+    assert.equal(cliText.code, 0, cliText.stderr);
+    assert.match(cliText.stdout, /^ISAPI extension \(DLL\)$/m);
+    assert.match(cliText.stdout, /^ {2}requests in flight +1 \(not counting this one\)$/m);
+
     upstream.release('cloned');
     assert.equal((await held).body.toString(), 'cloned');
-    const after = JSON.parse((await status('json')).body.toString()) as Snapshot;
+    // The client has its whole body a moment before the DLL calls DONE_WITH_SESSION and stops
+    // counting the request: read again until it has.
+    let after = JSON.parse((await status('json')).body.toString()) as Snapshot;
+    for (
+      let i = 0;
+      i < 50 && (after.dll?.requestsInFlight !== 0 || after.bridge.requestsInFlight !== 0);
+      i++
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      after = JSON.parse((await status('json')).body.toString()) as Snapshot;
+    }
     assert.equal(after.dll?.requestsInFlight, 0);
     assert.equal(after.bridge.requestsInFlight, 0);
     assert.ok((after.bridge.responsesByStatus['200'] ?? 0) >= 1, JSON.stringify(after.bridge));
