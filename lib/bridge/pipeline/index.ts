@@ -3,7 +3,7 @@
 // before anything is added for Kallithea. The header policy (headers/policy.ts) already cleared
 // the request's hop-by-hop, asserted and identity headers when the environ was built, so
 // iis-user and forwarded add the only copies of the headers the bridge asserts.
-import { accessLog } from '../middleware/access-log/index.js';
+import { accessLog, type AccessLogOptions } from '../middleware/access-log/index.js';
 import { errorPages } from '../middleware/error-pages/index.js';
 import { forwarded } from '../middleware/forwarded/index.js';
 import { iisUser } from '../middleware/iis-user/index.js';
@@ -17,7 +17,7 @@ export interface StandardPipelineOptions {
   readonly accessLog: (line: string) => void;
   readonly errorLog: (line: string) => void;
   /** Counts for the status page, kept by the access log. */
-  readonly tally?: { started(): void; finished(status: number): void };
+  readonly tally?: AccessLogOptions['tally'];
   /** The status page; without it, its path goes to Kallithea like any other. */
   readonly status?: StatusPageOptions;
 }

@@ -10,6 +10,7 @@ import { isLoopback, statusAccess } from '../../../lib/bridge/status/access.js';
 import { readDllFigures } from '../../../lib/bridge/status/dll-figures.js';
 import { RequestTally } from '../../../lib/bridge/status/request-tally.js';
 import { maskSecrets, type StatusSources } from '../../../lib/bridge/status/snapshot.js';
+import { statusUrl } from '../../../lib/cli/commands/status.js';
 import { checkStatusSection } from '../../../lib/config/status-section.js';
 import { parsePrometheusText, sample } from '../../support/prometheus-text.js';
 import { captureStart, readBody, testEnviron } from '../../support/environ.js';
@@ -106,6 +107,14 @@ describe('status page', () => {
     assert.equal(readDllFigures(undefined), undefined);
     assert.match((readDllFigures('{') as { problem: string }).problem, /not JSON/);
     assert.match((readDllFigures('{"version":"1"}') as { problem: string }).problem, /lack .*uptime_ms/);
+  });
+
+  it('kallithea-isapi status asks below the application, root or virtual directory', () => {
+    assert.equal(statusUrl('http://localhost/'), 'http://localhost/~kallithea-isapi/status?format=json');
+    assert.equal(
+      statusUrl('https://localhost:8443/kallithea'),
+      'https://localhost:8443/kallithea/~kallithea-isapi/status?format=json',
+    );
   });
 
   it('masks passwords in free text', () => {
