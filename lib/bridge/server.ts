@@ -4,10 +4,13 @@
 // to the shutdown timeout, then closes the pool to Kallithea and stops the workers.
 import { createWriteStream, type WriteStream } from 'node:fs';
 import type { BridgeSettings } from '../config/bridge-section.js';
+import { statusDefaults, type StatusSettings } from '../config/status-section.js';
 import { FastCgiServer } from './fastcgi/server.js';
 import { createForwarder } from './forwarder/forwarder.js';
 import { HeaderPolicy } from './headers/policy.js';
 import { standardPipeline } from './pipeline/index.js';
+import { RequestTally } from './status/request-tally.js';
+import { packageVersion } from './status/version.js';
 import { WorkerPool, type WorkerStatus } from './workers/worker-pool.js';
 import { wsgiHandler } from './wsgi-handler.js';
 
@@ -17,6 +20,8 @@ export interface BridgeOptions {
   readonly listen?: string;
   /** The hop secret every FastCGI request must carry. */
   readonly secret: string;
+  /** Who may see the status page besides the local machine; default: nobody else. */
+  readonly status?: StatusSettings;
   /** Error and lifecycle lines. Default: stderr. */
   readonly log?: (line: string) => void;
   /** The Kallithea workers' own output. Default: stderr. */
@@ -72,6 +77,7 @@ class LineBatch {
 
 export async function startBridge(options: BridgeOptions): Promise<RunningBridge> {
   const { settings } = options;
+  const startedAt = Date.now();
   const log = options.log ?? stderrLine;
   const listen = options.listen ?? settings.listen;
   if (listen === undefined) throw new Error('no listen address: give --listen or [bridge] listen');
@@ -109,10 +115,24 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
     maxConnections: settings.maxConnections,
     tcpKeepAlive: settings.upstreamTcpKeepAlive,
   });
+  const tally = new RequestTally();
   const app = standardPipeline(forwarder.app, {
     userHeader: settings.userHeader,
     accessLog: (line) => accessLog.add(line),
     errorLog: (line) => log(`bridge: ${line}`),
+    tally,
+    status: {
+      users: (options.status ?? statusDefaults).users,
+      log: (line) => log(`bridge: ${line}`),
+      sources: {
+        version: packageVersion,
+        startedAt,
+        tally,
+        upstream: () => forwarder.figures(),
+        kallithea: pool === undefined ? settings.upstream : 'workers',
+        workers: () => pool?.status() ?? [],
+      },
+    },
   });
   const server = new FastCgiServer({
     handler: wsgiHandler(app, new HeaderPolicy({ userHeader: settings.userHeader })),

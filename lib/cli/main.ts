@@ -15,6 +15,7 @@ const commands: Record<string, () => Promise<Command>> = {
   uninstall: () => import('./commands/uninstall.js'),
   trace: () => import('./commands/trace.js'),
   serve: () => import('./commands/serve.js'),
+  status: () => import('./commands/status.js'),
 };
 
 function usage(): string {

@@ -42,7 +42,7 @@ const DIALECTS: Record<IniDialect, Dialect> = {
     cutComment: (value) => value.replace(/[ \t][;#].*$/, ''),
     keyName: (key) => key,
     continuation: false,
-    sectionFix: 'put it under [isapi] or [bridge]',
+    sectionFix: 'put it under [isapi], [bridge] or [status]',
   },
   configparser: {
     delimiter: /[=:]/,

@@ -1,5 +1,5 @@
-// kallithea-isapi.ini as a whole: its syntax, its two sections ([isapi] for the DLL, [bridge]
-// for the bridge host) and the my.ini that [bridge] kallithea_config names. `check`, `trace`
+// kallithea-isapi.ini as a whole: its syntax, its sections ([isapi] for the DLL, [bridge]
+// for the bridge host, [status] for who may see the status page) and the my.ini that [bridge] kallithea_config names. `check`, `trace`
 // and the bridge's start-up all load it through here, so they cannot disagree about what is
 // valid. Every problem is collected; readBridgeSettings() turns them into one ConfigError.
 import { bridgeDefaults, checkBridgeSection, type BridgeSettings } from './bridge-section.js';
@@ -7,6 +7,7 @@ import { readIni, type IniSection } from './ini-text.js';
 import { readIsapiSection, type IsapiSettings } from './isapi-section.js';
 import { readKallitheaIni, type KallitheaIni } from './kallithea-ini.js';
 import { throwIfAny, type ConfigProblem } from './problems.js';
+import { checkStatusSection, statusDefaults, type StatusSettings } from './status-section.js';
 
 export interface KallitheaIsapiIni {
   readonly file: string;
@@ -17,13 +18,14 @@ export interface KallitheaIsapiIni {
   readonly isapi: { settings: IsapiSettings; problems: ConfigProblem[] };
   /** settings.upstream is resolved from my.ini when [bridge] upstream is not set. */
   readonly bridge: { settings: BridgeSettings; problems: ConfigProblem[] };
+  readonly status: { settings: StatusSettings; problems: ConfigProblem[] };
   /** Where settings.upstream came from; 'workers' when the bridge runs Kallithea itself. */
   readonly upstreamFrom: 'upstream' | 'kallithea_config' | 'default' | 'workers';
   /** Kallithea's my.ini when kallithea_config names one (read even when upstream is set). */
   readonly kallithea: KallitheaIni | undefined;
 }
 
-const SECTIONS = ['isapi', 'bridge'];
+const SECTIONS = ['isapi', 'bridge', 'status'];
 
 function unknownSections(file: string, sections: Record<string, IniSection>): ConfigProblem[] {
   return Object.keys(sections)
@@ -32,7 +34,7 @@ function unknownSections(file: string, sections: Record<string, IniSection>): Co
       file,
       key: `[${name}]`,
       problem: 'unknown section',
-      fix: 'the sections are [isapi] and [bridge]',
+      fix: 'the sections are [isapi], [bridge] and [status]',
     }));
 }
 
@@ -81,6 +83,7 @@ export async function readKallitheaIsapiIni(file: string): Promise<KallitheaIsap
     fileProblems: [...ini.problems, ...unknownSections(file, ini.sections)],
     isapi,
     bridge,
+    status: checkStatusSection(file, ini.sections.status),
     upstreamFrom,
     kallithea,
   };
@@ -88,11 +91,23 @@ export async function readKallitheaIsapiIni(file: string): Promise<KallitheaIsap
 
 /**
  * The bridge's start-up: [bridge] settings, or a ConfigError naming every problem of the file,
- * of [bridge] and of my.ini ([isapi] is the DLL's to judge). No file means every default.
+ * of [bridge], [status] and of my.ini ([isapi] is the DLL's to judge). No file means every default.
  */
 export async function readBridgeSettings(file: string | undefined): Promise<BridgeSettings> {
-  if (file === undefined) return { ...bridgeDefaults };
+  return (await readBridgeStart(file)).settings;
+}
+
+/** readBridgeSettings and the [status] section with it, from one reading of the file. */
+export async function readBridgeStart(
+  file: string | undefined,
+): Promise<{ settings: BridgeSettings; status: StatusSettings }> {
+  if (file === undefined) return { settings: { ...bridgeDefaults }, status: statusDefaults };
   const ini = await readKallitheaIsapiIni(file);
-  throwIfAny([...ini.fileProblems, ...ini.bridge.problems, ...(ini.kallithea?.problems ?? [])]);
-  return ini.bridge.settings;
+  throwIfAny([
+    ...ini.fileProblems,
+    ...ini.bridge.problems,
+    ...ini.status.problems,
+    ...(ini.kallithea?.problems ?? []),
+  ]);
+  return { settings: ini.bridge.settings, status: ini.status.settings };
 }

@@ -112,6 +112,7 @@ export async function runDeploymentChecks(options: CheckOptions): Promise<CheckR
   for (const problem of isapi.problems) fail(problem.key ?? '[isapi]', problemText(problem));
   if (bridge.problems.length === 0) ok('[bridge] keys', 'all known, all valid');
   for (const problem of bridge.problems) fail(problem.key ?? '[bridge]', problemText(problem));
+  for (const problem of ini.status.problems) fail(problem.key ?? '[status]', problemText(problem));
 
   // Kallithea's my.ini, and where Kallithea listens.
   const myIni = bridge.settings.kallitheaConfig;

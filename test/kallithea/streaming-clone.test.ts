@@ -1,6 +1,8 @@
 // A clone larger than the processes' memory bounds streams: while git clones a ~300 MiB
 // repository through the whole path, the peak RSS (VmHWM, reset just before) of the
 // isapi-host process (`kallithea-isapi serve`) and of the bridge it started stays bounded.
+// Meanwhile the status page (read anonymously from this machine, as `kallithea-isapi status`
+// does) shows the clone in flight in the DLL, the bridge and a busy Kallithea worker.
 import { strict as assert } from 'node:assert';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -15,6 +17,32 @@ import {
 import { clientDir, clientEnv, git, repoUrl, runOk, writePseudoRandomFiles } from '../support/vcs.js';
 
 const MiB = 1024 * 1024;
+
+interface StatusSeen {
+  dllInFlight: number;
+  bridgeInFlight: number;
+  busyWorkers: number;
+}
+
+/** Reads the status page's JSON until `done` settles; the most each figure showed at once. */
+async function watchStatus(base: string, done: Promise<unknown>): Promise<StatusSeen> {
+  const seen: StatusSeen = { dllInFlight: 0, bridgeInFlight: 0, busyWorkers: 0 };
+  let finished = false;
+  void done.finally(() => (finished = true));
+  while (!finished) {
+    const response = await fetch(new URL('~kallithea-isapi/status?format=json', base));
+    assert.equal(response.status, 200);
+    const status = (await response.json()) as {
+      dll: { requestsInFlight: number } | null;
+      bridge: { requestsInFlight: number; workers: Array<{ busy: boolean }> };
+    };
+    seen.dllInFlight = Math.max(seen.dllInFlight, status.dll?.requestsInFlight ?? 0);
+    seen.bridgeInFlight = Math.max(seen.bridgeInFlight, status.bridge.requestsInFlight);
+    seen.busyWorkers = Math.max(seen.busyWorkers, status.bridge.workers.filter((w) => w.busy).length);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return seen;
+}
 const REPO_BYTES = 300 * MiB;
 const BOUND = 200 * MiB;
 
@@ -58,11 +86,17 @@ describe('Kallithea: a large clone streams through the path', function () {
     await resetPeak(bridge);
 
     const url = repoUrl(k.root.url, 'git-stream', accounts.bob.user, accounts.bob.password);
-    const clone = await git(['-c', 'transfer.unpackLimit=1', 'clone', '-q', '--no-checkout', url, 'clone'], {
+    const cloning = git(['-c', 'transfer.unpackLimit=1', 'clone', '-q', '--no-checkout', url, 'clone'], {
       cwd: dir,
       env,
     });
+    const seen = await watchStatus(k.root.url, cloning);
+    const clone = await cloning;
     assert.equal(clone.code, 0, clone.stderr);
+    assert.ok(
+      seen.dllInFlight >= 1 && seen.bridgeInFlight >= 1 && seen.busyWorkers >= 1,
+      JSON.stringify(seen),
+    );
     const hostPeak = (await memory(host)).hwm;
     const bridgePeak = (await memory(bridge)).hwm;
     const count = await runOk('git', ['count-objects', '-v'], { cwd: join(dir, 'clone'), env });

@@ -1,6 +1,6 @@
 // GET, POST and HEAD through the Windows chain under Wine: Windows node.exe hosting the
 // Windows DLL through the Windows isapi-host addon, the bridge spawned by the DLL on a real
-// named pipe, the upstream on loopback.
+// named pipe, the upstream on loopback. And the status page, with the Windows DLL's figures.
 import assert from 'node:assert/strict';
 import { streamRequest } from '../e2e/support/transfer.js';
 import { startUpstream, type EchoResult, type Upstream } from '../support/upstream.js';
@@ -49,5 +49,13 @@ describe('windows: GET, POST, HEAD', function () {
     assert.equal(res.status, 200);
     assert.equal(res.bytes, 0);
     assert.equal(res.headers['content-length'], '5000');
+  });
+
+  it("the status page carries the Windows DLL's figures", async () => {
+    const res = await streamRequest(stack.url('/~kallithea-isapi/status?format=json'));
+    assert.equal(res.status, 200);
+    const status = JSON.parse(res.text) as { dll: { mode: string; bridgeState: string } | null };
+    assert.equal(status.dll?.mode, 'spawn', res.text);
+    assert.equal(status.dll.bridgeState, 'ready');
   });
 });

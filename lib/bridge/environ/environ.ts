@@ -55,6 +55,8 @@ export interface Environ {
   'kallithea_isapi.invalid'?: string;
   /** The Kallithea worker that serves the request (w1, w2...), for the access log. */
   'kallithea_isapi.worker'?: string;
+  /** The id of the error page the bridge answered with (error-pages), for the access log. */
+  'kallithea_isapi.error_id'?: string;
   /** Monotonic start time in ms (performance.now()), for the access log. */
   'kallithea_isapi.started': number;
 }

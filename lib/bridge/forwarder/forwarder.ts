@@ -19,7 +19,7 @@ import type { App, Body, ResponseHeaders } from '../pipeline/types.js';
 import { requestBody, type RequestBody } from './request-body.js';
 import { upstreamTarget } from './target.js';
 import { errorDetail, UpstreamExchange, type UpstreamResponse } from './upstream-exchange.js';
-import { ExternalUpstream, type Lease, type Upstreams } from './upstreams.js';
+import { ExternalUpstream, type Lease, type UpstreamFigures, type Upstreams } from './upstreams.js';
 
 export interface ForwarderOptions {
   /** Kallithea's origin, e.g. `http://127.0.0.1:5000`; unused when `upstreams` is given. */
@@ -42,6 +42,8 @@ export interface ForwarderOptions {
 
 export interface Forwarder {
   readonly app: App;
+  /** Requests in flight and waiting, and connections, towards Kallithea (the status page). */
+  figures(): UpstreamFigures;
   /** Waits for requests in flight, then closes the pool. */
   close(): Promise<void>;
   /** Closes every connection now, failing requests in flight. */
@@ -199,6 +201,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
 
   return {
     app,
+    figures: () => upstreams.figures(),
     close: () => upstreams.close(),
     destroy: () => upstreams.destroy(),
   };

@@ -25,9 +25,24 @@ export interface Lease {
   release(unreachable?: boolean): void;
 }
 
+/** What the status page shows of the way to Kallithea. */
+export interface UpstreamFigures {
+  /** Requests holding a connection or worker. */
+  readonly inFlight: number;
+  /** Requests waiting for one. */
+  readonly queued: number;
+  /** Open connections to Kallithea (with workers: the ready workers). */
+  readonly connections: number;
+  /** Of them, the idle ones. */
+  readonly idleConnections: number;
+  /** The most there may be (max_connections, or the number of workers). */
+  readonly maxConnections: number;
+}
+
 export interface Upstreams {
   /** A lease now, one once a worker is free, or a BridgeError (busy, unavailable, aborted). */
   acquire(signal: AbortSignal): Lease | Promise<Lease>;
+  figures(): UpstreamFigures;
   close(): Promise<void>;
   destroy(): Promise<void>;
 }
@@ -63,6 +78,7 @@ export class ExternalUpstream implements Upstreams {
   readonly #pool: Pool;
   readonly #origin: string;
   readonly #limit: number;
+  readonly #maxConnections: number;
   #inFlight = 0;
   readonly #lease: Lease;
 
@@ -70,6 +86,7 @@ export class ExternalUpstream implements Upstreams {
     this.#origin = new URL(origin).origin;
     this.#pool = new Pool(this.#origin, { ...dispatcherOptions(timeouts), connections: maxConnections });
     this.#limit = maxConnections + maxWaiting;
+    this.#maxConnections = maxConnections;
     // One shared lease: the pool queues by itself, only the count needs releasing.
     this.#lease = {
       dispatcher: this.#pool,
@@ -84,6 +101,17 @@ export class ExternalUpstream implements Upstreams {
     if (this.#inFlight >= this.#limit) throw new UpstreamBusyError(this.#inFlight, 5);
     this.#inFlight += 1;
     return this.#lease;
+  }
+
+  figures(): UpstreamFigures {
+    const stats = this.#pool.stats;
+    return {
+      inFlight: stats.running,
+      queued: stats.pending,
+      connections: stats.connected,
+      idleConnections: stats.free,
+      maxConnections: this.#maxConnections,
+    };
   }
 
   close(): Promise<void> {

@@ -8,7 +8,7 @@
 // taken until it is reaped, so that the forwarder's retry of a GET goes to another one.
 import type { Dispatcher } from 'undici';
 import { ClientAbortedError, UpstreamBusyError, WorkersUnavailableError } from '../errors.js';
-import type { Lease, Upstreams } from '../forwarder/upstreams.js';
+import type { Lease, UpstreamFigures, Upstreams } from '../forwarder/upstreams.js';
 
 /** One worker as the router sees it; the supervisor (worker-pool.ts) fills in the rest. */
 export interface RoutedWorker {
@@ -102,6 +102,18 @@ export class Router implements Upstreams {
       waiter.signal.removeEventListener('abort', waiter.onAbort);
       waiter.reject(error);
     }
+  }
+
+  figures(): UpstreamFigures {
+    const ready = this.#workers.filter((worker) => worker.dispatcher !== undefined);
+    const busy = ready.filter((worker) => worker.busy).length;
+    return {
+      inFlight: busy,
+      queued: this.#queue.length,
+      connections: ready.length,
+      idleConnections: ready.length - busy,
+      maxConnections: this.#workers.length,
+    };
   }
 
   close(): Promise<void> {

@@ -3,7 +3,7 @@
 // finish up to shutdown_timeout, and exits 0. The hop secret comes from the environment
 // (KALLITHEA_ISAPI_SECRET or the file KALLITHEA_ISAPI_SECRET_FILE), never the command line.
 import { readFile } from 'node:fs/promises';
-import { readBridgeSettings } from '../../config/kallithea-isapi-ini.js';
+import { readBridgeStart } from '../../config/kallithea-isapi-ini.js';
 import { BridgeError } from '../../bridge/errors.js';
 import { LIFELINE_ENV, lifelineFd, watchLifeline } from '../../bridge/lifeline.js';
 import { startBridge } from '../../bridge/server.js';
@@ -63,13 +63,13 @@ export async function run(args: string[]): Promise<number> {
   });
   let bridge;
   try {
-    const settings = await readBridgeSettings(
+    const { settings, status } = await readBridgeStart(
       values.config ?? (process.env.KALLITHEA_ISAPI_INI || undefined),
     );
     const listen = values.listen ?? settings.listen;
     if (listen === undefined) throw new Error('no listen address: give --listen or set listen in [bridge]');
     const fd = lifelineFd(process.env[LIFELINE_ENV]);
-    bridge = await startBridge({ settings, listen, secret: await readSecret() });
+    bridge = await startBridge({ settings, status, listen, secret: await readSecret() });
     const to =
       settings.python === undefined
         ? settings.upstream

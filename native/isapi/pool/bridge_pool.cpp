@@ -4,6 +4,22 @@
 
 namespace kallithea_isapi {
 
+const char* describe(bridge_state s) {
+  switch (s) {
+  case bridge_state::starting:
+    return "starting";
+  case bridge_state::ready:
+    return "ready";
+  case bridge_state::restarting:
+    return "restarting";
+  case bridge_state::failed:
+    return "failed";
+  case bridge_state::stopped:
+    return "stopped";
+  }
+  return "unknown";
+}
+
 /// One connection being opened: owns the stream until it connects or gives up.
 struct bridge_pool::attempt {
   attempt(asio::io_context& io) : strand(asio::make_strand(io)), timer(io), connect_timer(strand) {}

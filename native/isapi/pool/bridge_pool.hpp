@@ -38,6 +38,9 @@ enum class bridge_state {
   stopped,    ///< TerminateExtension
 };
 
+/// The state's name, for the log and the status page.
+const char* describe(bridge_state s);
+
 /// Why an acquire failed; the request turns it into a page.
 enum class acquire_error {
   none,

@@ -105,6 +105,8 @@ void request::do_collect_variables() {
   if (body_length_known_)
     params_.emplace_back("CONTENT_LENGTH", std::to_string(body_total_));
   params_.emplace_back("GATEWAY_INTERFACE", "CGI/1.1");
+  if (is_status_path(e->lpszPathInfo))
+    params_.emplace_back(status_param, encode_status(rt_.figures_for_status_page()));
   std::uint64_t pre = e->lpbData ? e->cbAvailable : 0;
   if (body_length_known_ && pre > body_total_)
     pre = body_total_;

@@ -14,7 +14,13 @@ namespace kallithea_isapi {
 void request::respond_with_page(const error_page& given) {
   // Whoever reads an error page learns that the DLL's own log is not being written.
   std::string log_failure = rt_.log().write_failure();
-  const error_page page = log_failure.empty() ? given : add_note(given, log_failure);
+  const error_page page =
+      with_id(log_failure.empty() ? given : add_note(given, log_failure), new_error_id());
+  // The line that carries the page's id. The path only: a query may hold an API key.
+  const char* path = ecb_.raw()->lpszPathInfo ? ecb_.raw()->lpszPathInfo : "";
+  rt_.log().write(page.status >= 500 && page.status != 503 ? log_level::error : log_level::warn,
+                  "error page " + page.id + ": " + page.status_text + " for " + method_ + " " +
+                      path + ": " + page.detail);
   release_connection(false);
   lifecycle_ = lifecycle::answering_page;
   piece_ = fastcgi::record_piece{};

@@ -168,6 +168,30 @@ std::size_t runtime::in_flight() const {
   return requests_.size();
 }
 
+status_figures runtime::figures_for_status_page() const {
+  status_figures f;
+  f.version = KALLITHEA_ISAPI_VERSION;
+  f.uptime_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::steady_clock::now() - started_)
+                    .count();
+  f.mode = config_.mode == bridge_mode::spawn ? "spawn" : "connect";
+  std::size_t n = in_flight();
+  f.requests_in_flight = n > 0 ? n - 1 : 0;
+  f.requests_queued = pool_->queued();
+  f.connections = pool_->live_connections();
+  f.idle_connections = pool_->idle_connections();
+  f.max_connections = config_.max_connections;
+  f.max_queued = config_.max_queued;
+  f.bridge_state = describe(pool_->state());
+  if (supervisor_) {
+    supervisor::figures s = supervisor_->current_figures();
+    f.bridge_restarts = s.restarts;
+    f.last_failure = s.last_failure;
+    f.last_failure_unix_ms = s.last_failure_unix_ms;
+  }
+  return f;
+}
+
 void runtime::stop() {
   if (!work_)
     return;

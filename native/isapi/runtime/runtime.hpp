@@ -9,11 +9,13 @@
 #include "log/log.hpp"
 #include "pool/bridge_pool.hpp"
 #include "request/window_pool.hpp"
+#include "status/status_figures.hpp"
 
 #include <isapi/abi.h>
 
 #include <asio.hpp>
 
+#include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -57,11 +59,16 @@ public:
   void untrack(request* r);
   std::size_t in_flight() const;
 
+  /// The figures a request to the status page carries to the bridge; that request is not
+  /// counted in flight.
+  status_figures figures_for_status_page() const;
+
 private:
   void run_io();
 
   config config_;
   std::string config_error_;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   std::unique_ptr<logger> log_;
   /// Before io_: handlers still queued when io_ goes hold requests, which return their
   /// windows here as they are destroyed.

@@ -42,6 +42,18 @@ void supervisor::note_failure(const std::string& what) {
     failures_.pop_front();
   ++consecutive_failures_;
   log_.error(what);
+  // Every failure is followed by another launch (unless stopping, when nobody asks).
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++figures_.restarts;
+  figures_.last_failure = what;
+  figures_.last_failure_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      std::chrono::system_clock::now().time_since_epoch())
+                                      .count();
+}
+
+supervisor::figures supervisor::current_figures() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return figures_;
 }
 
 void supervisor::run() {

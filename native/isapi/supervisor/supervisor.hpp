@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -27,6 +28,16 @@ public:
   ~supervisor();
 
   void start();
+
+  /// For the status page (any thread): launches after an exit or a failed start, and the
+  /// last failure's line and time (empty, 0 when none).
+  struct figures {
+    std::uint64_t restarts = 0;
+    std::string last_failure;
+    std::int64_t last_failure_unix_ms = 0;
+  };
+  figures current_figures();
+
   /// Stops the bridge (terminate, then kill after `grace`) and joins the thread.
   void stop(std::chrono::milliseconds grace);
 
@@ -50,6 +61,7 @@ private:
   std::unique_ptr<child_process> child_;                       ///< guarded by mutex_ for stop()
   std::deque<std::chrono::steady_clock::time_point> failures_; ///< within the last minute
   unsigned consecutive_failures_ = 0;
+  figures figures_; ///< guarded by mutex_
   std::uint64_t generation_ = 0;
 };
 

@@ -66,7 +66,9 @@ void responder::serve(int fd) {
         std::string head = "Status: 200 OK\r\nContent-Length: " + std::to_string(body.size()) +
                            "\r\nX-Content-Length-Param: " +
                            (p.count("CONTENT_LENGTH") ? p["CONTENT_LENGTH"] : "absent") +
-                           "\r\nX-User: " + p["REMOTE_USER"] + "\r\n\r\n";
+                           "\r\nX-User: " + p["REMOTE_USER"] + "\r\nX-Dll-Status: " +
+                           (p.count("KALLITHEA_ISAPI_DLL_STATUS") ? "present" : "absent") +
+                           "\r\n\r\n";
         ok = send_record(fd, kf::stdout_, head) &&
              (body.empty() || send_record(fd, kf::stdout_, body));
       } else if (path == "/nolength") {
@@ -89,6 +91,14 @@ void responder::serve(int fd) {
         send_record(fd, kf::stdout_, "");
         send_end(fd);
         return;
+      } else if (path.size() >= 24 &&
+                 path.compare(path.size() - 24, 24, "/~kallithea-isapi/status") == 0) {
+        // The DLL's figures, as the bridge's status page receives them.
+        std::string figures =
+            p.count("KALLITHEA_ISAPI_DLL_STATUS") ? p["KALLITHEA_ISAPI_DLL_STATUS"] : "absent";
+        ok = send_record(fd, kf::stdout_,
+                         "Status: 200 OK\r\nContent-Length: " + std::to_string(figures.size()) +
+                             "\r\n\r\n" + figures);
       } else if (path == "/slow") {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
         ok = send_record(fd, kf::stdout_, "Status: 200 OK\r\nContent-Length: 4\r\n\r\nslow");

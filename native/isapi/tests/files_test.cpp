@@ -4,6 +4,7 @@
 #include "log/log.hpp"
 #include "platform/files.hpp"
 #include "request/error_page.hpp"
+#include "status/status_figures.hpp"
 
 #include <gtest/gtest.h>
 
@@ -111,4 +112,26 @@ TEST(files, node_is_looked_for_beside_the_dll_first_then_on_path_never_in_the_cw
   EXPECT_EQ(resolve_executable("other", dll_dir, path_list), "");
   EXPECT_EQ(resolve_executable(bin + "/node", dll_dir, ""), bin + "/node");
   EXPECT_EQ(resolve_executable(bin + "/missing", dll_dir, ""), "");
+}
+
+TEST(status_figures, encode_as_one_json_line_with_strings_escaped) {
+  kallithea_isapi::status_figures f;
+  f.version = "1.2.3";
+  f.requests_in_flight = 7;
+  f.last_failure = "bridge exited: \"x\" \\ y\nz\x01";
+  std::string json = kallithea_isapi::encode_status(f);
+  EXPECT_EQ(json.find('\n'), std::string::npos);
+  EXPECT_NE(json.find("\"version\":\"1.2.3\""), std::string::npos);
+  EXPECT_NE(json.find("\"requests_in_flight\":7,"), std::string::npos);
+  EXPECT_NE(json.find("\"last_failure\":\"bridge exited: \\\"x\\\" \\\\ y\\u000az\\u0001\""),
+            std::string::npos)
+      << json;
+}
+
+TEST(status_figures, the_status_path_is_recognised_only_at_the_end) {
+  EXPECT_TRUE(kallithea_isapi::is_status_path("/~kallithea-isapi/status"));
+  EXPECT_TRUE(kallithea_isapi::is_status_path("/kallithea/~kallithea-isapi/status"));
+  EXPECT_FALSE(kallithea_isapi::is_status_path("/~kallithea-isapi/status/x"));
+  EXPECT_FALSE(kallithea_isapi::is_status_path("/repo"));
+  EXPECT_FALSE(kallithea_isapi::is_status_path(nullptr));
 }

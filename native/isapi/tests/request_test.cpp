@@ -205,6 +205,16 @@ TEST_F(request_test, unreachable_bridge_gives_a_502_page) {
   EXPECT_EQ(c.ecb.dwHttpStatusCode, 502u);
   EXPECT_NE(c.output.find("cannot be reached"), std::string::npos);
   EXPECT_NE(log_text().find("bridge unreachable"), std::string::npos);
+  // Its error id: in the page, in X-Kallithea-Isapi-Error-Id and in its log line.
+  const std::string header = "X-Kallithea-Isapi-Error-Id: ";
+  auto at = c.headers.find(header);
+  ASSERT_NE(at, std::string::npos) << c.headers;
+  std::string id = c.headers.substr(at + header.size(), 12);
+  EXPECT_EQ(id.find_first_not_of("0123456789abcdef"), std::string::npos) << id;
+  EXPECT_NE(c.output.find("error id <code>" + id + "</code>"), std::string::npos) << c.output;
+  EXPECT_NE(log_text().find("error page " + id + ": 502 Bad Gateway for GET /hello"),
+            std::string::npos)
+      << log_text();
 }
 
 TEST_F(request_test, client_leaving_mid_upload_ends_with_done_and_aborts_the_bridge_request) {
@@ -639,4 +649,27 @@ TEST_F(request_test, a_request_after_stop_is_refused_synchronously) {
   late.path_info = "/hello";
   EXPECT_EQ(host_.run(late, proc), static_cast<DWORD>(HSE_STATUS_ERROR));
   EXPECT_EQ(late.done_calls, 0);
+}
+
+// The status page: only a request to its path carries the DLL's figures to the bridge, and
+// they count the other requests in flight (here one, held by the bridge).
+TEST_F(request_test, only_the_status_path_carries_the_dll_figures) {
+  write_ini("drain_timeout = 0.2\n");
+  start();
+  fake::connection hung, status, other;
+  occupy_the_only_connection(hung);
+  status.path_info = "/kallithea/~kallithea-isapi/status";
+  run(status);
+  EXPECT_EQ(status.status, "200 OK");
+  EXPECT_EQ(status.output.front(), '{');
+  EXPECT_NE(status.output.find("\"requests_in_flight\":1,"), std::string::npos) << status.output;
+  EXPECT_NE(status.output.find("\"mode\":\"connect\""), std::string::npos);
+  EXPECT_NE(status.output.find("\"bridge_state\":\"ready\""), std::string::npos);
+  EXPECT_NE(status.output.find("\"max_connections\":64,"), std::string::npos);
+  other.method = "POST";
+  other.path_info = "/echo";
+  run(other);
+  EXPECT_NE(other.headers.find("X-Dll-Status: absent\r\n"), std::string::npos) << other.headers;
+  runtime_->stop(); // aborts the hung one after drain_timeout
+  EXPECT_EQ(hung.done_calls, 1);
 }

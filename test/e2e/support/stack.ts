@@ -21,6 +21,8 @@ export interface StackOptions {
   upstream: string;
   /** Extra lines for [isapi]. */
   isapi?: string[];
+  /** Extra lines after [bridge]: more [bridge] keys, or other sections ([status]). */
+  ini?: string[];
   /** Replaces bridge_script (e.g. a script that never starts). */
   bridgeScript?: string;
   /** Extra host arguments (e.g. --auth basic:FILE). */
@@ -58,6 +60,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     ...(options.isapi ?? []),
     '[bridge]',
     `upstream = ${options.upstream}`,
+    ...(options.ini ?? []),
     '',
   ].join('\n');
   writeFileSync(join(dir, 'kallithea-isapi.ini'), ini);

@@ -40,7 +40,7 @@ describe('config: INI reader', () => {
       'kallithea-isapi',
     );
     assert.deepEqual(problems.map(problemText), [
-      'k.ini:1: stray comes before any [section]; put it under [isapi] or [bridge]',
+      'k.ini:1: stray comes before any [section]; put it under [isapi], [bridge] or [status]',
       'k.ini:4: [isapi] mode is given twice; keep one',
       `k.ini:5: "no equals here" is not 'key = value', a [section] or a ; comment; write it as key = value or remove it`,
       `k.ini:6: "= 3" is not 'key = value', a [section] or a ; comment; write it as key = value or remove it`,

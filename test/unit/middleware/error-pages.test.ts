@@ -40,9 +40,10 @@ describe('middleware: error-pages', () => {
       });
       assert.equal(captured.status, 504);
       assert.match(header(captured.headers, 'content-type') ?? '', /text\/plain/);
+      const id = header(captured.headers, 'x-kallithea-isapi-error-id') ?? '';
       assert.equal(
         (await readBody(body)).toString(),
-        '504 Gateway Timeout: Kallithea did not answer in time.\n',
+        `504 Gateway Timeout: Kallithea did not answer in time. (error id ${id})\n`,
       );
     }
   });

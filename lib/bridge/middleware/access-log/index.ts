@@ -1,6 +1,7 @@
 // One access log line per request, written when the body has been sent (or failed):
 //   2025-01-01T12:00:00.000Z 10.0.0.5 alice "GET /kallithea/repo?cmd=capabilities" 200 1234 12ms
-// followed by ` worker=w1` when one of the bridge's Kallithea workers served it, and
+// followed by ` worker=w1` when one of the bridge's Kallithea workers served it,
+// ` error_id=<id>` when the bridge answered with an error page, and
 // ` aborted` or ` error=<code>` when the response did not complete. A client that
 // went away before the response started is logged with 499 (nginx's "client closed request").
 // The target is the raw one (as the client sent it), the user the IIS user (`-` if none).
@@ -11,6 +12,8 @@ import { hooked, type HookedMiddleware } from '../../pipeline/hooks.js';
 
 export interface AccessLogOptions {
   readonly write: (line: string) => void;
+  /** Told of each request's start and end (with the status logged), for the status page. */
+  readonly tally?: { started(): void; finished(status: number): void };
 }
 
 /** `\xNN` for a character a log line must not hold raw. */
@@ -59,7 +62,11 @@ export function formatAccessLine(
   const user = environ.REMOTE_USER || environ.AUTH_USER || '-';
   const request = `${environ.REQUEST_METHOD} ${environ['kallithea_isapi.raw_target']}`;
   const worker = environ['kallithea_isapi.worker'];
-  const tail = (worker === undefined ? '' : ` worker=${worker}`) + (outcome === '' ? '' : ` ${outcome}`);
+  const errorId = environ['kallithea_isapi.error_id'];
+  const tail =
+    (worker === undefined ? '' : ` worker=${worker}`) +
+    (errorId === undefined ? '' : ` error_id=${errorId}`) +
+    (outcome === '' ? '' : ` ${outcome}`);
   return (
     `${isoNow()} ${environ.REMOTE_ADDR || '-'} ${cleanUser(user)} ` +
     `"${cleanQuoted(request)}" ${status} ${bytes} ${Math.round(ms)}ms${tail}`
@@ -69,6 +76,9 @@ export function formatAccessLine(
 export function accessLog(options: AccessLogOptions): HookedMiddleware {
   return hooked({
     name: 'accessLog',
+    request() {
+      options.tally?.started();
+    },
     end(environ, response, error) {
       let status = response.status;
       if (status === 0) {
@@ -84,6 +94,7 @@ export function accessLog(options: AccessLogOptions): HookedMiddleware {
             ? 'aborted'
             : `error=${error instanceof BridgeError ? error.code : 'ERR_INTERNAL'}`;
       const ms = performance.now() - environ['kallithea_isapi.started'];
+      options.tally?.finished(status);
       options.write(formatAccessLine(environ, status, response.bytes, ms, outcome));
     },
   });

@@ -4,6 +4,11 @@
 // (499 in the access log). HTML for browsers, plain text for Mercurial and Git clients
 // (which print the body to the user).
 // The client never sees a stack trace or an internal message: those go to the log.
+// Each page carries an error id, in its text and in X-Kallithea-Isapi-Error-Id (which Failed
+// Request Tracing records with the response headers); the page's log line starts with the
+// same id, and the access log line ends with error_id=<id>, so a user's screenshot, a FREB
+// entry and the log lines can be matched.
+import { randomBytes } from 'node:crypto';
 import type { Environ } from '../../environ/environ.js';
 import {
   BridgeError,
@@ -45,25 +50,40 @@ function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 }
 
-/** Writes the error page for `status` (the start of the response and its body). */
+/** A fresh error id: 12 hex digits, as the DLL's (native/isapi/request/error_page.cpp). */
+export function newErrorId(): string {
+  return randomBytes(6).toString('hex');
+}
+
+/**
+ * Writes the error page for `status` (the start of the response and its body); with `id`,
+ * the page names it.
+ */
 export function renderErrorPage(
   environ: Environ,
   startResponse: StartResponse,
   status: number,
   extraHeaders: ResponseHeaders = [],
+  id?: string,
 ): Body {
   const page = PAGES[status] ?? (PAGES[500] as Page);
   const text = isVcsClient(environ);
+  const idText = id === undefined ? '' : ` (error id ${id})`;
+  const idHtml =
+    id === undefined
+      ? ''
+      : `<p>kallithea-isapi, error id <code>${escapeHtml(id)}</code> (the bridge's log names it too)</p>`;
   const body = Buffer.from(
     text
-      ? `${status} ${page.title}: ${page.text}\n`
+      ? `${status} ${page.title}: ${page.text}${idText}\n`
       : `<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>${status} ${escapeHtml(page.title)}</title></head>` +
-          `<body><h1>${status} ${escapeHtml(page.title)}</h1><p>${escapeHtml(page.text)}</p></body></html>\n`,
+          `<body><h1>${status} ${escapeHtml(page.title)}</h1><p>${escapeHtml(page.text)}</p>${idHtml}</body></html>\n`,
   );
   startResponse(status, [
     ['Content-Type', text ? 'text/plain; charset=utf-8' : 'text/html; charset=utf-8'],
     ['Content-Length', String(body.length)],
     ['Cache-Control', 'no-store'],
+    ...(id === undefined ? [] : ([['X-Kallithea-Isapi-Error-Id', id]] as ResponseHeaders)),
     ...extraHeaders,
   ]);
   return environ.REQUEST_METHOD === 'HEAD' ? bodyOf() : bodyOf(body);
@@ -94,17 +114,19 @@ export function errorPages(options: ErrorPagesOptions = {}): HookedMiddleware {
         error instanceof UpstreamBusyError ||
         error instanceof UpstreamStartingError ||
         error instanceof WorkersUnavailableError;
+      const id = newErrorId();
+      environ['kallithea_isapi.error_id'] = id;
       if (retryable || (error instanceof BridgeError && error.status !== undefined && error.status < 500)) {
         // The client's fault, or a known state (busy, starting): the message is the whole
         // story, a stack would only be noise.
-        log(`${environ.REQUEST_METHOD} ${target}: ${error.code}: ${error.message}`);
+        log(`error page ${id}: ${environ.REQUEST_METHOD} ${target}: ${error.code}: ${error.message}`);
       } else {
         const code = error instanceof BridgeError ? error.code : 'ERR_INTERNAL';
-        log(`${environ.REQUEST_METHOD} ${target}: ${code}: ${describe(error)}`);
+        log(`error page ${id}: ${environ.REQUEST_METHOD} ${target}: ${code}: ${describe(error)}`);
       }
       const status = error instanceof BridgeError && error.status !== undefined ? error.status : 500;
       const extra: ResponseHeaders = retryable ? [['Retry-After', String(error.retryAfter)]] : [];
-      return renderErrorPage(environ, startResponse, status, extra);
+      return renderErrorPage(environ, startResponse, status, extra, id);
     },
   });
 }
