@@ -157,7 +157,7 @@ export function servedWorkers(served: ServedPath): Promise<number[]> {
 
 // --- start and stop ---------------------------------------------------------------------------
 
-async function instanceCopy(): Promise<{ dir: string; ports: { root: number; vdir: number } }> {
+export async function instanceCopy(): Promise<{ dir: string; ports: { root: number; vdir: number } }> {
   await runOk('bash', [join(repoRoot, 'scripts', 'kallithea-instance.sh')], {
     cwd: repoRoot,
     env: process.env,
@@ -235,7 +235,7 @@ async function startServe(
 }
 
 /** One Kallithea worker on my.ini's own port, run by the fixture: Kallithea alone. */
-async function startDirect(
+export async function startDirect(
   config: string,
   port: number,
   children: ChildProcess[],
