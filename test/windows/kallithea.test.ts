@@ -44,6 +44,7 @@ describe('windows: Kallithea through the Windows chain', function () {
   let stack: WinStack;
 
   before(async function () {
+    if (side?.failure !== undefined) throw new Error(side.failure);
     if (side?.kallithea === undefined) {
       console.log(
         `    skipped: ${side?.reason ?? 'KALLITHEA_ISAPI_WIN_LINUX_SIDE is not set (run scripts/test-windows.sh)'}`,

@@ -13,14 +13,16 @@ import { mkdir, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { cachedInstance, instanceCopy, startDirect } from '../../support/kallithea.js';
+import { cachedInstance, instanceCopy, repoRoot, startDirect } from '../../support/kallithea.js';
 import { clientDir, clientEnv, run } from '../../support/vcs.js';
 
 export interface LinuxSide {
   /** The Kallithea worker's origin, ending in '/'; absent when there is no instance. */
   kallithea?: string;
-  /** Why there is no Kallithea. */
+  /** Why there is no Kallithea: no instance (the tests are skipped) ... */
   reason?: string;
+  /** ... or it would not start (the tests fail with this). */
+  failure?: string;
   /** The copy's repositories (Linux path), to compare clones with. */
   reposDir?: string;
   relay: string;
@@ -40,13 +42,18 @@ async function main(): Promise<void> {
   const folders: string[] = [];
   const side: LinuxSide = { relay: '', token: randomBytes(32).toString('hex') };
   if (existsSync(join(cachedInstance, 'stamp'))) {
-    const { dir, ports } = await instanceCopy();
-    folders.push(dir);
-    const logDir = join(dir, 'logs');
-    await mkdir(logDir, { recursive: true });
-    const direct = await startDirect(join(dir, 'my.ini'), ports.root, children, logDir);
-    side.kallithea = direct.url;
-    side.reposDir = join(dir, 'repos');
+    try {
+      const { dir, ports } = await instanceCopy();
+      folders.push(dir);
+      // Kept after the run: the worker's output (direct.log), for when it would not start.
+      const logDir = join(repoRoot, '.cache', 'logs', 'test-windows-kallithea');
+      await mkdir(logDir, { recursive: true });
+      const direct = await startDirect(join(dir, 'my.ini'), ports.root, children, logDir);
+      side.kallithea = direct.url;
+      side.reposDir = join(dir, 'repos');
+    } catch (error) {
+      side.failure = `Kallithea did not start: ${String(error)}`;
+    }
   } else {
     side.reason = `no Kallithea instance in ${cachedInstance} (bash scripts/kallithea-instance.sh builds it)`;
   }
