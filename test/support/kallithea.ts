@@ -31,9 +31,11 @@ export {
   accounts,
   cachedInstance,
   freePort,
+  instanceCopy,
   outDir,
   repoRoot,
   spawnServeProcess,
+  startDirect,
   windowsUsersFile,
   type ExtraServe,
 };

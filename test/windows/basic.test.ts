@@ -3,33 +3,22 @@
 // named pipe, the upstream on loopback. And the status page, with the Windows DLL's figures.
 import assert from 'node:assert/strict';
 import { streamRequest } from '../e2e/support/transfer.js';
-import { startUpstream, type EchoResult, type Upstream } from '../support/upstream.js';
-import { startWinStack, waitForBridge, type WinStack } from './support/stack.js';
+import type { EchoResult } from '../support/upstream.js';
+import { upstreamAndStack } from './support/stack.js';
 
 describe('windows: GET, POST, HEAD', function () {
   this.timeout(120_000);
-  let upstream: Upstream;
-  let stack: WinStack;
-
-  before(async () => {
-    upstream = await startUpstream();
-    stack = await startWinStack({ upstream: upstream.origin });
-    await waitForBridge(stack);
-  });
-  after(async () => {
-    await stack?.stop();
-    await upstream?.stop();
-  });
+  const live = upstreamAndStack();
 
   it('runs on Windows node.exe and the bridge listens on a named pipe', () => {
     assert.equal(process.platform, 'win32');
     assert.equal(process.arch, process.env['KALLITHEA_ISAPI_WIN_ARCH'] || 'x64');
-    assert.match(stack.log(), /bridge ready: pid \d+ at (pipe:)?\\\\\.\\pipe\\/);
+    assert.match(live.stack.log(), /bridge ready: pid \d+ at (pipe:)?\\\\\.\\pipe\\/);
   });
 
   it('GET relays the raw target and answers 200', async () => {
     const target = '/repo/a%2Fb/caf%C3%A9?q=%2F';
-    const res = await streamRequest(stack.url(target));
+    const res = await streamRequest(live.stack.url(target));
     assert.equal(res.status, 200);
     const echo = JSON.parse(res.text) as EchoResult;
     assert.equal(echo.method, 'GET');
@@ -37,7 +26,7 @@ describe('windows: GET, POST, HEAD', function () {
   });
 
   it('POST delivers the body (sha256 checked upstream)', async () => {
-    const res = await streamRequest(stack.url('/post'), { method: 'POST', bodyBytes: 300_000 });
+    const res = await streamRequest(live.stack.url('/post'), { method: 'POST', bodyBytes: 300_000 });
     assert.equal(res.status, 200);
     const echo = JSON.parse(res.text) as EchoResult;
     assert.equal(echo.method, 'POST');
@@ -45,7 +34,7 @@ describe('windows: GET, POST, HEAD', function () {
   });
 
   it('HEAD answers headers only', async () => {
-    const res = await streamRequest(stack.url('/stream?bytes=5000'), { method: 'HEAD' });
+    const res = await streamRequest(live.stack.url('/stream?bytes=5000'), { method: 'HEAD' });
     assert.equal(res.status, 200);
     assert.equal(res.bytes, 0);
     assert.equal(res.headers['content-length'], '5000');

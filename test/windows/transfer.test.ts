@@ -4,29 +4,18 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { eventually, fetchBuffer } from '../native/support/harness.js';
 import { streamRequest } from '../e2e/support/transfer.js';
-import { patternSha256, startUpstream, type EchoResult, type Upstream } from '../support/upstream.js';
-import { startWinStack, waitForBridge, type WinStack } from './support/stack.js';
+import { patternSha256, type EchoResult } from '../support/upstream.js';
+import { upstreamAndStack } from './support/stack.js';
 
 const MiB = 1024 * 1024;
 
 describe('windows: bodies', function () {
   this.timeout(300_000);
-  let upstream: Upstream;
-  let stack: WinStack;
-
-  before(async () => {
-    upstream = await startUpstream();
-    stack = await startWinStack({ upstream: upstream.origin });
-    await waitForBridge(stack);
-  });
-  after(async () => {
-    await stack?.stop();
-    await upstream?.stop();
-  });
+  const live = upstreamAndStack();
 
   it('uploads 100 MiB with Content-Length, hash checked upstream', async () => {
     const size = 100 * MiB;
-    const res = await streamRequest(stack.url('/upload'), { method: 'PUT', bodyBytes: size });
+    const res = await streamRequest(live.stack.url('/upload'), { method: 'PUT', bodyBytes: size });
     assert.equal(res.status, 200);
     const echo = JSON.parse(res.text) as EchoResult;
     assert.equal(echo.bodyBytes, size);
@@ -35,7 +24,7 @@ describe('windows: bodies', function () {
 
   it('downloads 100 MiB with Content-Length, hash checked by the client', async () => {
     const size = 100 * MiB;
-    const res = await streamRequest(stack.url(`/stream?bytes=${size}`));
+    const res = await streamRequest(live.stack.url(`/stream?bytes=${size}`));
     assert.equal(res.status, 200);
     assert.equal(res.headers['content-length'], String(size));
     assert.equal(res.complete, true);
@@ -45,7 +34,7 @@ describe('windows: bodies', function () {
 
   it('uploads a chunked body (no Content-Length)', async () => {
     const size = 5 * MiB + 17;
-    const res = await streamRequest(stack.url('/chunked-upload'), {
+    const res = await streamRequest(live.stack.url('/chunked-upload'), {
       method: 'POST',
       bodyBytes: size,
       contentLength: false,
@@ -58,7 +47,7 @@ describe('windows: bodies', function () {
 
   it('relays a response without Content-Length whole', async () => {
     const size = 3 * MiB + 5;
-    const res = await streamRequest(stack.url(`/stream?bytes=${size}&chunked=1`));
+    const res = await streamRequest(live.stack.url(`/stream?bytes=${size}&chunked=1`));
     assert.equal(res.status, 200);
     assert.equal(res.headers['content-length'], undefined);
     assert.equal(res.complete, true);
@@ -67,7 +56,7 @@ describe('windows: bodies', function () {
   });
 
   it('a client leaving mid-download ends the request and the chain keeps serving', async () => {
-    const socket = connect(stack.running.port, '127.0.0.1');
+    const socket = connect(live.stack.running.port, '127.0.0.1');
     await new Promise<void>((done) => socket.once('connect', () => done()));
     let got = 0;
     socket.on('data', (c: Buffer) => {
@@ -79,16 +68,16 @@ describe('windows: bodies', function () {
     assert.ok(
       // The DLL words it by what it saw first: the client gone, or WriteClient refused.
       await eventually(
-        () => /request aborted: (client went away|host refused WriteClient)/.test(stack.log()),
+        () => /request aborted: (client went away|host refused WriteClient)/.test(live.stack.log()),
         1000,
       ),
-      stack.log(),
+      live.stack.log(),
     );
-    const next = await fetchBuffer(stack.url('/after'));
+    const next = await fetchBuffer(live.stack.url('/after'));
     assert.equal(next.status, 200);
   });
 
   it('reports no ISAPI contract violation', () => {
-    assert.deepEqual(stack.running.host.violations(), []);
+    assert.deepEqual(live.stack.running.host.violations(), []);
   });
 });

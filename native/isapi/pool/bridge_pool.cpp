@@ -201,7 +201,8 @@ void bridge_pool::connect_once(std::shared_ptr<attempt> a) {
 
 void bridge_pool::note_server(const bridge_stream& s) {
   // A pipe's server PID, said whenever it changes: in connect mode nothing else vouches for
-  // who serves the configured name (spawn mode checks it against the bridge's job).
+  // who serves the configured name (spawn mode checks it against the bridge's job and
+  // restricts the DACL itself), so the log also says what the pipe's DACL admits.
   std::uint32_t pid = s.server_pid();
   if (pid == 0)
     return;
@@ -209,7 +210,9 @@ void bridge_pool::note_server(const bridge_stream& s) {
   if (pid == last_server_pid_)
     return;
   last_server_pid_ = pid;
-  log_.info("bridge pipe " + target_.address.path + " is served by pid " + std::to_string(pid));
+  std::string access = target_.server ? std::string() : s.pipe_access();
+  log_.info("bridge pipe " + target_.address.path + " is served by pid " + std::to_string(pid) +
+            (access.empty() ? std::string() : "; " + access));
 }
 
 void bridge_pool::on_connect_failed(std::shared_ptr<attempt> a, std::error_code ec) {

@@ -2,6 +2,7 @@
 
 #if defined(_WIN32)
 #include "platform/files.hpp"
+#include "platform/pipe_security.hpp"
 
 #include <windows.h>
 #else
@@ -44,9 +45,15 @@ void bridge_stream::async_connect(const bridge_target& target,
     // instances taken; the pool retries with back-off) or FILE_NOT_FOUND (not listening).
     // SECURITY_IDENTIFICATION: whoever serves the pipe may learn who we are, but cannot act
     // as the worker identity (the default, impersonation, would let a squatter do so).
-    HANDLE h = CreateFileW(
-        widen(a.path).c_str(), GENERIC_READ | GENERIC_WRITE, 0, nullptr, OPEN_EXISTING,
-        FILE_FLAG_OVERLAPPED | SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION, nullptr);
+    // Connect mode: READ_CONTROL as well, so the log can say what the DACL of a pipe someone
+    // else created admits (the DACL may not grant it: then without).
+    const std::wstring path = widen(a.path);
+    const DWORD flags = FILE_FLAG_OVERLAPPED | SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION;
+    const DWORD access = GENERIC_READ | GENERIC_WRITE;
+    HANDLE h = CreateFileW(path.c_str(), target.server ? access : access | READ_CONTROL, 0, nullptr,
+                           OPEN_EXISTING, flags, nullptr);
+    if (h == INVALID_HANDLE_VALUE && !target.server && GetLastError() == ERROR_ACCESS_DENIED)
+      h = CreateFileW(path.c_str(), access, 0, nullptr, OPEN_EXISTING, flags, nullptr);
     std::error_code ec;
     if (h == INVALID_HANDLE_VALUE) {
       ec = std::error_code(static_cast<int>(GetLastError()), asio::error::get_system_category());
@@ -73,6 +80,14 @@ void bridge_stream::async_connect(const bridge_target& target,
     return;
   }
   }
+}
+
+std::string bridge_stream::pipe_access() const {
+#if defined(_WIN32)
+  if (pipe_ && pipe_->is_open())
+    return describe_pipe_access(pipe_->native_handle()); // the pointer, not the handle, is const
+#endif
+  return {};
 }
 
 bool bridge_stream::readable_now() {

@@ -145,6 +145,9 @@ public:
   std::uint32_t server_pid() const {
     return server_pid_;
   }
+  /// Windows pipes in connect mode: what the pipe's DACL admits beyond this worker, for the
+  /// log (see describe_pipe_access); empty on sockets and elsewhere.
+  std::string pipe_access() const;
   /// Requests served on this connection so far (0 = fresh).
   std::uint64_t uses = 0;
 

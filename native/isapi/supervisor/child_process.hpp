@@ -64,11 +64,20 @@ private:
 bool make_private_address(std::string& listen, std::string& cleanup, std::string& error);
 void remove_private_address(const std::string& cleanup);
 
-/// One blocking connect attempt (supervisor thread): does the bridge accept yet? On a pipe,
-/// `verdict` names the serving PID and why it is accepted, or (false) which PID was expected
-/// and which was found.
-bool probe_address(const bridge_address& address, const server_family& family,
-                   std::string& verdict);
+/// What one readiness probe found.
+struct probe_result {
+  bool ready = false;
+  /// On a pipe: the serving PID, why it is accepted and the DACL the pipe now has, or (not
+  /// ready) which PID was expected and which was found. Empty on a Unix socket.
+  std::string verdict;
+  /// Ready, but less safe than planned (Windows: the pipe's DACL could not be restricted),
+  /// with what that means: one line for the log.
+  std::string warning;
+};
+
+/// One blocking connect attempt (supervisor thread): does the bridge accept yet? On a pipe
+/// served by the family, the pipe's DACL is restricted on the same handle (Windows).
+probe_result probe_address(const bridge_address& address, const server_family& family);
 
 /// Fills `out` with `bytes` random bytes from the OS (per platform); false if it cannot.
 bool random_bytes(unsigned char* out, std::size_t bytes);

@@ -201,18 +201,19 @@ void remove_private_address(const std::string& cleanup) {
   rmdir(cleanup.c_str());
 }
 
-bool probe_address(const bridge_address& address, const server_family&, std::string&) {
+probe_result probe_address(const bridge_address& address, const server_family&) {
+  probe_result r;
   if (address.type != bridge_address::kind::unix_socket)
-    return false; // spawn mode always uses a Unix socket on POSIX
+    return r; // spawn mode always uses a Unix socket on POSIX
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0)
-    return false;
+    return r;
   sockaddr_un sa{};
   sa.sun_family = AF_UNIX;
   std::strncpy(sa.sun_path, address.path.c_str(), sizeof sa.sun_path - 1);
-  bool ok = connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
+  r.ready = connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
   close(fd);
-  return ok;
+  return r;
 }
 
 bool random_bytes(unsigned char* out, std::size_t bytes) {

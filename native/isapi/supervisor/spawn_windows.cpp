@@ -4,6 +4,7 @@
 #include "supervisor/child_process.hpp"
 
 #include "platform/files.hpp"
+#include "platform/pipe_security.hpp"
 
 #include <windows.h>
 #include <bcrypt.h>
@@ -291,25 +292,50 @@ bool make_private_address(std::string& listen, std::string& cleanup, std::string
 
 void remove_private_address(const std::string&) {}
 
-bool probe_address(const bridge_address& address, const server_family& family,
-                   std::string& verdict) {
+probe_result probe_address(const bridge_address& address, const server_family& family) {
+  probe_result r;
   if (address.type != bridge_address::kind::pipe)
-    return false;
-  HANDLE h = CreateFileW(widen(address.path).c_str(), GENERIC_READ | GENERIC_WRITE, 0, nullptr,
-                         OPEN_EXISTING, SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION, nullptr);
+    return r;
+  // With WRITE_DAC, so the pipe can be locked on the very handle whose server was checked.
+  // The pipe's owner is who started node.exe, this process's user, so it is granted; if
+  // not, the probe goes on without it and the warning below says what that leaves.
+  const std::wstring path = widen(address.path);
+  const DWORD flags = SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION;
+  std::string lock_error;
+  HANDLE h = CreateFileW(path.c_str(), GENERIC_READ | GENERIC_WRITE | pipe_dacl_access, 0, nullptr,
+                         OPEN_EXISTING, flags, nullptr);
+  if (h == INVALID_HANDLE_VALUE && GetLastError() == ERROR_ACCESS_DENIED) {
+    lock_error = last_error_text("opening it with WRITE_DAC");
+    h = CreateFileW(path.c_str(), GENERIC_READ | GENERIC_WRITE, 0, nullptr, OPEN_EXISTING, flags,
+                    nullptr);
+  }
   if (h == INVALID_HANDLE_VALUE)
-    return false; // not there yet, or every instance taken: the next probe tells
+    return r; // not there yet, or every instance taken: the next probe tells
   ULONG pid = 0;
   std::string how = "GetNamedPipeServerProcessId failed";
   bool known = GetNamedPipeServerProcessId(h, &pid) != FALSE;
-  bool ours = known && family.contains(pid, how);
+  r.ready = known && family.contains(pid, how);
+  std::string dacl;
+  if (r.ready && lock_error.empty())
+    restrict_pipe(h, dacl, lock_error);
   CloseHandle(h);
   std::string server = known ? std::to_string(pid) : std::string("<unknown>");
-  verdict = ours ? "served by pid " + server + " (" + how + ")"
-                 : "served by pid " + server + ", expected pid " +
-                       std::to_string(family.root_pid()) + " or a process in its Job Object; " +
-                       how + ": not using it";
-  return ours;
+  if (!r.ready) {
+    r.verdict = "served by pid " + server + ", expected pid " + std::to_string(family.root_pid()) +
+                " or a process in its Job Object; " + how + ": not using it";
+    return r;
+  }
+  r.verdict = "served by pid " + server + " (" + how + ")";
+  if (lock_error.empty()) {
+    r.verdict += ", DACL " + dacl;
+  } else {
+    r.warning = "its DACL could not be restricted to this worker's identity and SYSTEM (" +
+                lock_error +
+                "): the pipe keeps the default DACL node.exe gave it (Everyone and Anonymous may "
+                "open it for reading, Administrators fully) and network clients are not "
+                "rejected; requests are still served only to a client presenting the hop secret";
+  }
+  return r;
 }
 
 bool random_bytes(unsigned char* out, std::size_t bytes) {

@@ -118,9 +118,12 @@ void supervisor::run() {
     auto poll = std::chrono::milliseconds(20);
     std::string verdict, last_refusal;
     while (!stopping()) {
-      verdict.clear();
-      if (probe_address(address, *family, verdict)) {
+      probe_result probe = probe_address(address, *family);
+      verdict = probe.verdict;
+      if (probe.ready) {
         ready = true;
+        if (!probe.warning.empty())
+          log_.error("bridge pipe " + listen + ": " + probe.warning);
         break;
       }
       if (!verdict.empty() && verdict != last_refusal) // once per distinct refusal

@@ -6,7 +6,9 @@
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { AuthOptions } from '../../../lib/host/auth.js';
 import { startHost, repoRoot, type RunningHost } from '../../native/support/harness.js';
+import { startUpstream, type Upstream } from '../../support/upstream.js';
 
 /** The Windows DLL under test. */
 export function windowsDll(): string {
@@ -29,6 +31,8 @@ export interface WinStackOptions {
   ini?: boolean;
   /** Called with the DLL's folder before the host loads the DLL (which reads its ini then). */
   prepare?: (dir: string) => void;
+  /** isapi-host's stand-in for IIS authentication (default: anonymous). */
+  auth?: AuthOptions;
 }
 
 export interface WinStack {
@@ -66,7 +70,7 @@ export async function startWinStack(options: WinStackOptions): Promise<WinStack>
     writeFileSync(join(dir, 'kallithea-isapi.ini'), ini);
   }
   options.prepare?.(dir);
-  const running = await startHost('', { dll, verify: true, virtualDir: '/' });
+  const running = await startHost('', { dll, verify: true, virtualDir: '/', auth: options.auth });
   const log = (): string => {
     try {
       return readFileSync(join(dir, 'kallithea_isapi.log'), 'utf8');
@@ -109,4 +113,22 @@ export function processAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * For the tests of one describe(): the test upstream and a Windows stack in front of it,
+ * started (the bridge ready) in before() and stopped in after(). Read the fields in tests.
+ */
+export function upstreamAndStack(): { readonly upstream: Upstream; readonly stack: WinStack } {
+  const live = {} as { upstream: Upstream; stack: WinStack };
+  before(async () => {
+    live.upstream = await startUpstream();
+    live.stack = await startWinStack({ upstream: live.upstream.origin });
+    await waitForBridge(live.stack);
+  });
+  after(async () => {
+    await live.stack?.stop();
+    await live.upstream?.stop();
+  });
+  return live;
 }
