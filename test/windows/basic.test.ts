@@ -41,7 +41,7 @@ describe('windows: GET, POST, HEAD', function () {
   });
 
   it("the status page carries the Windows DLL's figures", async () => {
-    const res = await streamRequest(stack.url('/~kallithea-isapi/status?format=json'));
+    const res = await streamRequest(live.stack.url('/~kallithea-isapi/status?format=json'));
     assert.equal(res.status, 200);
     const status = JSON.parse(res.text) as { dll: { mode: string; bridgeState: string } | null };
     assert.equal(status.dll?.mode, 'spawn', res.text);
