@@ -325,8 +325,10 @@ async function latencyDuringClones(
 /**
  * The worker pool, each through more serve runs on the same database: summary-page latency
  * while two clones run (workers = 3: each clone holds a worker for its whole length, and
- * workers = 2, where the pages then wait for one), and pages/s with 8 users, workers = 1
- * against workers = 2. Each figure RUNS times, interleaved; medians.
+ * workers = 2, where the second clone waits for an extra worker the bridge starts, up to
+ * max_workers, and the pages keep w1; see lib/bridge/workers/router.ts), and pages/s with
+ * 8 users, workers = 1 against workers = 2 (pages only: no extra worker). Each figure RUNS
+ * times, interleaved; medians.
  */
 async function workerFigures(k: KallitheaInstance, dir: string, env: NodeJS.ProcessEnv): Promise<void> {
   const alice = {

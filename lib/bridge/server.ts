@@ -99,6 +99,8 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
           python: settings.python,
           config: settings.kallitheaConfig,
           workers: settings.workers,
+          maxWorkers: Math.max(settings.workers, settings.maxWorkers),
+          idleTimeout: settings.workerIdleTimeout,
           startTimeout: settings.workerStartTimeout,
           rapidFailsPerMinute: settings.rapidFailsPerMinute,
           maxQueued: settings.maxQueued,

@@ -32,6 +32,14 @@ export interface BridgeSettings {
    */
   python: string | undefined;
   workers: number;
+  /**
+   * Workers at most: beyond `workers`, extra ones are started while long hg/git streams
+   * hold workers and a request waits, and stopped once idle for workerIdleTimeout.
+   * Default 2 x workers (defaultMaxWorkers).
+   */
+  maxWorkers: number;
+  /** Seconds an extra worker stays idle before it is stopped. */
+  workerIdleTimeout: number;
   /** Requests waiting for a busy worker before 503 + Retry-After. */
   maxQueued: number;
   /** Seconds a worker may take to load Kallithea. */
@@ -48,6 +56,17 @@ export interface BridgeSettings {
 /** Default workers: one per CPU, at least 2 (one long clone must not take the only one). */
 export const defaultWorkers = Math.max(2, availableParallelism());
 
+/**
+ * Default max_workers: twice `workers`. An extra worker serves one clone or push, which costs
+ * CPU (git's pack copying, hg's bundles are made in Python) and ~100 MiB of memory (a
+ * Kallithea process): beyond two streams per CPU they only slow each other, and queueing
+ * them (pages keep their reserved worker) is better; 2 x workers bounds the memory at
+ * ~200 MiB per CPU.
+ */
+export function defaultMaxWorkers(workers: number): number {
+  return 2 * workers;
+}
+
 export const bridgeDefaults: BridgeSettings = {
   listen: undefined,
   kallitheaConfig: undefined,
@@ -62,6 +81,8 @@ export const bridgeDefaults: BridgeSettings = {
   handshakeTimeout: 10,
   python: undefined,
   workers: defaultWorkers,
+  maxWorkers: defaultMaxWorkers(defaultWorkers),
+  workerIdleTimeout: 60,
   maxQueued: 100,
   workerStartTimeout: 120,
   rapidFailsPerMinute: 5,
@@ -85,6 +106,8 @@ const KEYS: Record<string, Key> = {
   handshake_timeout: 'handshakeTimeout',
   python: 'python',
   workers: 'workers',
+  max_workers: 'maxWorkers',
+  worker_idle_timeout: 'workerIdleTimeout',
   max_queued: 'maxQueued',
   worker_start_timeout: 'workerStartTimeout',
   rapid_fails_per_minute: 'rapidFailsPerMinute',
@@ -95,6 +118,7 @@ const KEYS: Record<string, Key> = {
 const COUNT_KEYS: Partial<Record<Key, [number, number, string]>> = {
   maxConnections: [1, 1024, 'connections'],
   workers: [1, 64, 'worker processes'],
+  maxWorkers: [1, 128, 'worker processes'],
   maxQueued: [0, 100_000, 'queued requests'],
   rapidFailsPerMinute: [1, 1000, 'exits'],
 };
@@ -106,6 +130,7 @@ const SECONDS_KEYS = new Set<Key>([
   'shutdownTimeout',
   'handshakeTimeout',
   'workerStartTimeout',
+  'workerIdleTimeout',
 ]);
 
 function seconds(text: string): number | undefined {
@@ -202,6 +227,16 @@ export function checkBridgeSection(
     if (fix !== undefined) {
       problems.push({ file, key: `[bridge] ${name}`, problem: `bad value ${JSON.stringify(raw)}`, fix });
     }
+  }
+  const maxWorkersKey = Object.keys(section ?? {}).includes('max_workers');
+  if (!maxWorkersKey) settings.maxWorkers = defaultMaxWorkers(settings.workers);
+  else if (settings.maxWorkers < settings.workers) {
+    problems.push({
+      file,
+      key: '[bridge] max_workers',
+      problem: `${settings.maxWorkers} is below workers (${settings.workers})`,
+      fix: `give at least ${settings.workers} (= workers: no extra workers), or remove it for ${defaultMaxWorkers(settings.workers)}`,
+    });
   }
   return { settings, problems };
 }

@@ -2,7 +2,7 @@
 // package's bridge script, the path of Kallithea's my.ini and the Python of its virtualenv
 // (the bridge runs Kallithea's workers with it). Everything else keeps its
 // default and is listed commented out, so an administrator sees what can be tuned.
-import { defaultWorkers } from '../config/bridge-section.js';
+import { bridgeDefaults, defaultMaxWorkers, defaultWorkers } from '../config/bridge-section.js';
 import { isapiDefaults } from '../config/isapi-section.js';
 
 export interface IsapiIniInput {
@@ -74,6 +74,8 @@ export function isapiIniText(input: IsapiIniInput): string {
       ? "; python = <Kallithea's venv>\\Scripts\\python.exe   ; then the bridge runs Kallithea's workers"
       : `python = ${input.python}`,
     `;workers = ${defaultWorkers}                ; Kallithea processes, one request each; default: CPUs, at least 2`,
+    `;max_workers = ${defaultMaxWorkers(defaultWorkers)}            ; with extras started while hg/git clones hold workers (~100 MiB each); default: 2 x workers`,
+    `;worker_idle_timeout = ${bridgeDefaults.workerIdleTimeout}     ; an extra worker idle this long stops`,
     input.python === undefined
       ? ';upstream = http://127.0.0.1:5000   ; Kallithea run by someone else (gearbox serve)'
       : ';upstream = http://127.0.0.1:5000',

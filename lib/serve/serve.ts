@@ -43,6 +43,10 @@ export interface ServeOptions {
   tls?: { cert: string; key: string };
   /** Kallithea worker processes; default one per CPU, at least 2. */
   workers?: number;
+  /** Workers at most, extras included; default 2 x workers. */
+  maxWorkers?: number | undefined;
+  /** Seconds an extra worker stays idle before it stops; default 60. */
+  workerIdleTimeout?: number | undefined;
   /** How long Kallithea may take to answer the first request; default 180 s. */
   startTimeoutMs?: number;
   /** The ISAPI extension; default this package's build-dll/Release build. */
@@ -168,6 +172,8 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
       kallitheaConfig: config,
       python,
       workers,
+      maxWorkers: options.maxWorkers,
+      workerIdleTimeout: options.workerIdleTimeout,
       logFile: options.dllLog,
       userHeader: options.userHeader,
     });

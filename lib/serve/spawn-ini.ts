@@ -14,6 +14,9 @@ export interface SpawnIniInput {
   /** Kallithea's Python, which runs the workers. */
   python: string;
   workers: number;
+  /** [bridge] max_workers and worker_idle_timeout; default the bridge's. */
+  maxWorkers?: number | undefined;
+  workerIdleTimeout?: number | undefined;
   /** The DLL's log; default kallithea_isapi.log in the temporary folder. */
   logFile?: string;
   /** [bridge] user_header; default the bridge's (X-Forwarded-User). */
@@ -27,7 +30,9 @@ export interface SpawnIni {
   remove(): Promise<void>;
 }
 
-export function spawnIniText(input: Required<Omit<SpawnIniInput, 'userHeader'>> & SpawnIniInput): string {
+export function spawnIniText(
+  input: Required<Omit<SpawnIniInput, 'userHeader' | 'maxWorkers' | 'workerIdleTimeout'>> & SpawnIniInput,
+): string {
   return [
     "; written by 'kallithea-isapi serve' for this run only; removed when it stops",
     '[isapi]',
@@ -40,6 +45,8 @@ export function spawnIniText(input: Required<Omit<SpawnIniInput, 'userHeader'>> 
     `kallithea_config = ${input.kallitheaConfig}`,
     `python = ${input.python}`,
     `workers = ${input.workers}`,
+    ...(input.maxWorkers === undefined ? [] : [`max_workers = ${input.maxWorkers}`]),
+    ...(input.workerIdleTimeout === undefined ? [] : [`worker_idle_timeout = ${input.workerIdleTimeout}`]),
     ...(input.userHeader === undefined ? [] : [`user_header = ${input.userHeader}`]),
     '',
   ].join('\n');

@@ -86,10 +86,12 @@ describe('Kallithea: a pool of workers', function () {
     process.stdout.write(
       `      pages answered while the clone ran: git ${gitPages.during}, hg ${hgPages.during}\n`,
     );
-    // The access log (the bridge's, in the DLL's log) names the worker of each request.
+    // The access log (the bridge's, in the DLL's log) names the worker of each request: pages
+    // go to the first idle worker (w1), the clones' packs to the newest idle one (mostly w2).
     const accessLog = await readFile(join(outDir, 'dll-root.log'), 'utf8');
     assert.match(accessLog, /"GET \/gitrepo" 200 \d+ \d+ms worker=w1$/m);
-    assert.match(accessLog, /"GET \/gitrepo" 200 \d+ \d+ms worker=w2$/m);
+    assert.match(accessLog, /"POST \/pool-git\/git-upload-pack" 200 \d+ \d+ms worker=w[12]$/m);
+    assert.match(accessLog, /"GET \/pool-hg\?cmd=getbundle[^"]*" 200 \d+ \d+ms worker=w[12]$/m);
     for (const pages of [gitPages, hgPages]) {
       assert.deepEqual(new Set(pages.statuses), new Set([200]), `statuses: ${pages.statuses.join(' ')}`);
       // With one worker, every page would wait for the clone: none answered during it.

@@ -49,7 +49,16 @@ describe('Kallithea on PostgreSQL: state across the workers', function () {
         .replace(/^sqlalchemy\.url = .*$/m, `sqlalchemy.url = ${databaseUrl(database)}`),
     );
     const dllLog = join(dir, 'dll.log');
-    serve = spawnServeProcess(config, ['--users', windowsUsersFile, '--workers', '2', '--dll-log', dllLog]);
+    serve = spawnServeProcess(config, [
+      '--users',
+      windowsUsersFile,
+      '--workers',
+      '2',
+      '--worker-idle-timeout',
+      '2',
+      '--dll-log',
+      dllLog,
+    ]);
     const url = await serve.ready;
     assert.ok(url !== undefined, serve.stderr().slice(-2000));
     const apiKey = await sql(database, "SELECT api_key FROM users WHERE username = 'admin'");

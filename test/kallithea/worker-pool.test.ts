@@ -4,7 +4,8 @@
 // milliseconds of app time: an idle worker is preferred to a busy one, the queue is bounded
 // (503 + Retry-After), a killed worker's response fails (never complete) and only it
 // restarts, a GET that reached a worker just killed is retried on the other one (a POST is
-// not), none ready is 503 then recovery, rapid-fail protection logs one line, and no
+// not), none ready is 503 then recovery, two long git streams make the pool start an extra
+// worker (pages keep theirs) that stops once idle, rapid-fail protection logs one line, and no
 // worker outlives the pool, nor the process that ran the pool (the lifeline).
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
@@ -50,6 +51,8 @@ describe('worker pool: routing and supervision with real worker processes', func
       python,
       config: join(fixtures, 'tiny.ini'),
       workers: 2,
+      maxWorkers: 2,
+      idleTimeout: 60,
       startTimeout: 30,
       rapidFailsPerMinute: 5,
       maxQueued: 1,
@@ -226,6 +229,62 @@ describe('worker pool: routing and supervision with real worker processes', func
     });
     await until('both back', ready);
     assert.match(await get('/pid'), /^\d+\n$/);
+  });
+
+  it('two long git streams on 2 workers: the second gets an extra worker, pages keep w1; the idle extra stops', async () => {
+    lines.length = 0;
+    const elastic = await WorkerPool.start(options({ maxWorkers: 3, idleTimeout: 1 }));
+    const via = createForwarder({
+      upstream: 'http://unused',
+      upstreams: elastic.router,
+      connectTimeout: 5,
+      headersTimeout: 30,
+      bodyTimeout: 30,
+      maxConnections: 1,
+    });
+    const send = async (path: string): Promise<string> => {
+      const captured = captureStart();
+      const body = await via.app(testEnviron({ REQUEST_URI: path }), captured.start);
+      assert.equal(captured.status, 200);
+      return (await readBody(body)).toString();
+    };
+    try {
+      await until('both ready', () => elastic.status().every((w) => w.state === 'ready'));
+      const first = send('/r/git-upload-pack?n=100');
+      await until('a stream holds a worker', () => elastic.router.streamsHeld === 1);
+      const second = send('/r/git-upload-pack?n=60');
+      await until('the extra worker serves the second stream', () => elastic.router.streamsHeld === 2);
+      let streamsDone = false;
+      void Promise.all([first, second]).finally(() => (streamsDone = true));
+      const during = elastic.status();
+      assert.deepEqual(
+        during.map((w) => [w.name, w.extra, w.busy]),
+        [
+          ['w1', false, false],
+          ['w2', false, true],
+          ['w3', true, true],
+        ],
+      );
+      assert.equal(Number((await send('/pid')).trim()), during[0]?.pid, 'the page goes to w1 at once');
+      assert.equal(streamsDone, false, 'the page was answered while both streams ran');
+      assert.deepEqual(
+        (await Promise.all([first, second])).map((text) => text.length),
+        [100 * 1024, 60 * 1024],
+      );
+      await until('the idle extra worker stopped', () => elastic.status().length === 2, 15_000);
+      assert.ok(!alive(during[2]?.pid as number), 'the extra worker process is gone');
+      assert.deepEqual(
+        elastic.status().map((w) => [w.name, w.pid]),
+        during.slice(0, 2).map((w) => [w.name, w.pid]),
+        'the base workers stay',
+      );
+      const log = lines.join('\n');
+      assert.match(log, /worker w3 starting, an extra one: hg\/git streams hold 1 of 2 workers/);
+      assert.match(log, /worker w3 idle for 1 s: stopping it/);
+      assert.match(log, /worker w3 stopped/);
+    } finally {
+      await via.destroy();
+    }
   });
 
   it('stop: every worker process is gone', async () => {

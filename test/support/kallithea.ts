@@ -190,6 +190,10 @@ async function startServe(
     windowsUsersFile,
     '--dll-log',
     join(logDir, `dll-${name}.log`),
+    // Extra workers started while clones and pushes hold workers stop 2 s after they fall
+    // idle, so that a test that counts the workers finds the first 2 soon after such load.
+    '--worker-idle-timeout',
+    '2',
   ];
   const serve = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(serve);

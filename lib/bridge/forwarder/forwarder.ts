@@ -16,6 +16,7 @@ import {
 } from '../errors.js';
 import type { RequestAbort } from '../fastcgi/request-abort.js';
 import type { App, Body, ResponseHeaders } from '../pipeline/types.js';
+import { isLongVcsStream } from '../workers/long-stream.js';
 import { requestBody, type RequestBody } from './request-body.js';
 import { upstreamTarget } from './target.js';
 import { errorDetail, UpstreamExchange, type UpstreamResponse } from './upstream-exchange.js';
@@ -120,7 +121,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   const acquire = (environ: Environ): Lease | Promise<Lease> =>
     workers === undefined
       ? upstreams.acquire(NEVER)
-      : workers.acquire(environ['kallithea_isapi.abort'].signal);
+      : workers.acquire(environ['kallithea_isapi.abort'].signal, isLongVcsStream(environ));
 
   /**
    * Maps a failure before the response headers to the one error the error pages render and

@@ -40,8 +40,11 @@ export interface UpstreamFigures {
 }
 
 export interface Upstreams {
-  /** A lease now, one once a worker is free, or a BridgeError (busy, unavailable, aborted). */
-  acquire(signal: AbortSignal): Lease | Promise<Lease>;
+  /**
+   * A lease now, one once a worker is free, or a BridgeError (busy, unavailable, aborted).
+   * `longStream`: the request is an hg/git clone, pull or push (workers/long-stream.ts).
+   */
+  acquire(signal: AbortSignal, longStream?: boolean): Lease | Promise<Lease>;
   figures(): UpstreamFigures;
   close(): Promise<void>;
   destroy(): Promise<void>;

@@ -9,7 +9,7 @@ import type { StatusSnapshot } from './snapshot.js';
 
 const PREFIX = 'kallithea_isapi_';
 const BRIDGE_STATES = ['starting', 'ready', 'restarting', 'failed', 'stopped'];
-const WORKER_STATES: WorkerState[] = ['starting', 'ready', 'backoff', 'failed', 'stopped'];
+const WORKER_STATES: WorkerState[] = ['starting', 'ready', 'backoff', 'failed', 'stopping', 'stopped'];
 
 let processRegistry: Registry | undefined;
 

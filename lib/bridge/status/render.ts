@@ -71,7 +71,7 @@ export function describe(s: StatusSnapshot): Section[] {
           table: {
             head: ['worker', 'state', 'pid', 'busy', 'restarts', 'last failure'],
             lines: b.workers.map((w) => [
-              w.name,
+              w.extra ? `${w.name} (extra)` : w.name,
               w.state,
               w.pid === null ? '-' : String(w.pid),
               w.busy ? 'yes' : 'no',

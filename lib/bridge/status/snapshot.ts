@@ -28,6 +28,8 @@ export interface WorkerSnapshot {
   readonly state: WorkerState;
   readonly pid: number | null;
   readonly busy: boolean;
+  /** Started beyond `workers` while hg/git streams held workers; stopped when idle. */
+  readonly extra: boolean;
   readonly restarts: number;
   readonly lastFailure: string | null;
 }
@@ -106,6 +108,7 @@ export function takeSnapshot(
         state: worker.state,
         pid: worker.pid ?? null,
         busy: worker.busy,
+        extra: worker.extra,
         restarts: worker.restarts,
         lastFailure: worker.lastFailure === undefined ? null : maskSecrets(worker.lastFailure),
       })),

@@ -5,6 +5,11 @@
 // restarted again (rapid-fail protection, as IIS does for an application pool), with one
 // clear log line; the others go on serving. stop() is the drain's last step: by then the
 // bridge has let requests in flight finish, so it cuts the lifelines and kills stragglers.
+//
+// Extra workers (router.ts says when the router asks for one): beyond the `workers` base
+// ones, up to `maxWorkers`, started once each (no restart: a new one is started when asked
+// again), stopped gracefully once idle for `idleTimeout` seconds. One that fails to start
+// pauses growth for a back-off, so a broken my.ini does not spawn Kallithea in a loop.
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -21,6 +26,10 @@ export interface WorkerPoolOptions {
   /** Absolute path of my.ini. */
   readonly config: string;
   readonly workers: number;
+  /** Workers at most, extras included (>= workers). */
+  readonly maxWorkers: number;
+  /** Seconds an extra worker stays idle before it is stopped. */
+  readonly idleTimeout: number;
   /** Seconds a worker may take to load Kallithea and listen. */
   readonly startTimeout: number;
   readonly rapidFailsPerMinute: number;
@@ -33,7 +42,7 @@ export interface WorkerPoolOptions {
   readonly output: (text: string) => void;
 }
 
-export type WorkerState = 'starting' | 'ready' | 'backoff' | 'failed' | 'stopped';
+export type WorkerState = 'starting' | 'ready' | 'backoff' | 'failed' | 'stopping' | 'stopped';
 
 export interface WorkerStatus {
   readonly name: string;
@@ -41,12 +50,15 @@ export interface WorkerStatus {
   readonly pid: number | undefined;
   readonly address: string;
   readonly busy: boolean;
+  /** Started beyond `workers` while hg/git streams held workers; stopped when idle. */
+  readonly extra: boolean;
   readonly restarts: number;
   /** Why it last stopped or failed to start, with its last line of output. */
   readonly lastFailure: string | undefined;
 }
 
 interface Slot extends RoutedWorker {
+  readonly extra: boolean;
   state: WorkerState;
   address: string;
   process: WorkerProcess | undefined;
@@ -61,6 +73,8 @@ const MAX_BACKOFF_MS = 30_000;
 /** After the drain: how long a worker whose lifeline was cut may take to exit. */
 const STOP_GRACE_MS = 5_000;
 const RETRY_AFTER = 5;
+/** How often idle extra workers are looked for, at most. */
+const IDLE_CHECK_MS = 1000;
 const isPosix = process.platform !== 'win32';
 
 /** A loopback port free now, for a worker where Unix sockets are not used (Windows). */
@@ -76,6 +90,25 @@ export function freeLoopbackPort(): Promise<number> {
   });
 }
 
+function newSlot(name: string, extra: boolean): Slot {
+  return {
+    name,
+    origin: `worker ${name}`,
+    dispatcher: undefined,
+    generation: 0,
+    busy: false,
+    stream: false,
+    idleSince: 0,
+    extra,
+    state: 'starting',
+    address: '',
+    process: undefined,
+    failures: [],
+    restarts: 0,
+    lastFailure: undefined,
+  };
+}
+
 export class WorkerPool {
   readonly router: Router;
   readonly #options: WorkerPoolOptions;
@@ -87,33 +120,26 @@ export class WorkerPool {
   #loops: Promise<void>[] = [];
   #rapidFailLogged = false;
   #stopped: Promise<void> | undefined;
+  /** Extra workers that failed to start lately, and no growth before this time. */
+  #growthFailures = 0;
+  #growthPausedUntil = 0;
+  readonly #idleCheck: NodeJS.Timeout;
 
   private constructor(options: WorkerPoolOptions, folder: string) {
     this.#options = options;
     this.#folder = folder;
-    for (let i = 1; i <= options.workers; i += 1) {
-      this.#slots.push({
-        name: `w${i}`,
-        origin: `worker w${i}`,
-        dispatcher: undefined,
-        generation: 0,
-        busy: false,
-        state: 'starting',
-        address: '',
-        process: undefined,
-        failures: [],
-        restarts: 0,
-        lastFailure: undefined,
-      });
-    }
+    for (let i = 1; i <= options.workers; i += 1) this.#slots.push(newSlot(`w${i}`, false));
     this.router = new Router(this.#slots, {
       hopToken: this.#hopToken,
       maxQueued: options.maxQueued,
       retryAfter: RETRY_AFTER,
       describeDown: () => this.#describe(),
+      grow: () => this.#grow(),
       close: () => this.stop(),
       destroy: () => this.stop(),
     });
+    const every = Math.min(IDLE_CHECK_MS, (options.idleTimeout * 1000) / 2);
+    this.#idleCheck = setInterval(() => this.#stopIdleExtras(), every).unref();
   }
 
   /** Starts every worker; resolves at once (requests before the first is ready get 503). */
@@ -132,6 +158,7 @@ export class WorkerPool {
       pid: slot.state === 'ready' || slot.state === 'starting' ? slot.process?.pid : undefined,
       address: slot.address,
       busy: slot.busy,
+      extra: slot.extra,
       restarts: slot.restarts,
       lastFailure: slot.lastFailure,
     }));
@@ -141,6 +168,7 @@ export class WorkerPool {
   stop(): Promise<void> {
     this.#stopped ??= (async () => {
       this.#stopping.abort();
+      clearInterval(this.#idleCheck);
       await Promise.all(this.#slots.map((slot) => slot.process?.stop(STOP_GRACE_MS)));
       await Promise.all(this.#loops);
       await rm(this.#folder, { recursive: true, force: true });
@@ -170,16 +198,24 @@ export class WorkerPool {
         const client = this.#client(slot.address);
         slot.generation += 1;
         slot.busy = false;
+        slot.idleSince = Date.now();
         slot.dispatcher = client;
         slot.state = 'ready';
-        log(`worker ${slot.name} ready (pid ${worker.pid}, ${slot.address})`);
-        this.router.workerAvailable(slot);
+        if (slot.extra) this.#growthFailures = 0;
+        log(
+          `worker ${slot.name} ready (pid ${worker.pid}, ${slot.address})${slot.extra ? ', an extra one' : ''}`,
+        );
+        this.router.workerAvailable();
         const how = await worker.exited;
         slot.dispatcher = undefined;
         slot.generation += 1;
         slot.busy = false;
         // Its request in flight, if any, fails now (the response is aborted, never complete).
         void client.destroy();
+        if ((slot.state as WorkerState) === 'stopping') {
+          log(`worker ${slot.name} stopped (${how}); ${this.#slots.length - 1} workers`);
+          break;
+        }
         this.router.workerDown();
         why = `exited (${how})`;
       } catch (error) {
@@ -188,6 +224,10 @@ export class WorkerPool {
       }
       if (signal.aborted) break;
       slot.lastFailure = why;
+      if (slot.extra) {
+        this.#extraFailed(slot, why);
+        return;
+      }
       const now = Date.now();
       slot.failures = slot.failures.filter((t) => now - t < MINUTE);
       slot.failures.push(now);
@@ -211,6 +251,58 @@ export class WorkerPool {
       slot.restarts += 1;
     }
     slot.state = 'stopped';
+    if (slot.extra) this.#remove(slot);
+  }
+
+  /** The router has a request waiting while streams hold workers: one more, if allowed. */
+  #grow(): void {
+    if (this.#stopping.signal.aborted || Date.now() < this.#growthPausedUntil) return;
+    if (this.#slots.length >= this.#options.maxWorkers) return;
+    // One new worker per waiting request at most: the ones starting already count.
+    const starting = this.#slots.filter((slot) => slot.state === 'starting').length;
+    if (starting >= this.router.waiting.all) return;
+    let n = this.#options.workers + 1;
+    while (this.#slots.some((slot) => slot.name === `w${n}`)) n += 1;
+    const slot = newSlot(`w${n}`, true);
+    this.#slots.push(slot);
+    const { all, streams } = this.router.waiting;
+    this.#options.log(
+      `worker ${slot.name} starting, an extra one: hg/git streams hold ${this.router.streamsHeld} of ` +
+        `${this.#slots.length - 1} workers, ${all} request(s) wait (${streams} streams); at most ${this.#options.maxWorkers}`,
+    );
+    this.#loops.push(this.#supervise(slot));
+  }
+
+  /** Extra workers idle for idleTimeout: out of routing at once, then their lifeline is cut. */
+  #stopIdleExtras(): void {
+    const now = Date.now();
+    for (const slot of this.#slots) {
+      if (!slot.extra || slot.state !== 'ready' || slot.busy) continue;
+      if (now - slot.idleSince < this.#options.idleTimeout * 1000) continue;
+      slot.state = 'stopping';
+      slot.dispatcher = undefined;
+      slot.generation += 1;
+      this.#options.log(
+        `worker ${slot.name} idle for ${this.#options.idleTimeout} s: stopping it ` +
+          `(${this.#slots.length - 1} workers left)`,
+      );
+      void slot.process?.stop(STOP_GRACE_MS);
+    }
+  }
+
+  #extraFailed(slot: Slot, why: string): void {
+    this.#growthFailures += 1;
+    const pause = Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** this.#growthFailures);
+    this.#growthPausedUntil = Date.now() + pause;
+    this.#options.log(`worker ${slot.name} (an extra one) ${why}; no extra worker for ${pause / 1000} s`);
+    slot.state = 'stopped';
+    this.#remove(slot);
+    this.router.workerDown();
+  }
+
+  #remove(slot: Slot): void {
+    const index = this.#slots.indexOf(slot);
+    if (index >= 0) this.#slots.splice(index, 1);
   }
 
   #client(address: string): Client {

@@ -20,6 +20,9 @@ const usage = `usage: kallithea-isapi serve -c my.ini [options]
                         the Windows login prompt (as IIS with anonymous access enabled)
   --venv DIR            Kallithea's venv (default: venv beside my.ini, else kallithea-cli's)
   --workers N           Kallithea worker processes (default: one per CPU, at least 2)
+  --max-workers N       at most, extras started while hg/git streams hold workers
+                        (default: 2 x workers)
+  --worker-idle-timeout S  seconds an extra worker stays idle before it stops (default 60)
   --tls-cert FILE       serve HTTPS with this PEM certificate (and --tls-key), as IIS with TLS
   --tls-key FILE        its PEM private key
   --dll FILE            the ISAPI extension (default: build-dll/Release of this package)
@@ -69,6 +72,8 @@ export async function run(args: string[]): Promise<number> {
       'allow-anonymous': { type: 'boolean', default: false },
       venv: { type: 'string' },
       workers: { type: 'string' },
+      'max-workers': { type: 'string' },
+      'worker-idle-timeout': { type: 'string' },
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
       dll: { type: 'string' },
@@ -91,6 +96,24 @@ export async function run(args: string[]): Promise<number> {
   const workers = values.workers === undefined ? undefined : Number(values.workers);
   if (workers !== undefined && (!Number.isInteger(workers) || workers < 1 || workers > 64)) {
     process.stderr.write(`kallithea-isapi serve: --workers must be 1 to 64, got ${values.workers}\n`);
+    return 2;
+  }
+  const maxWorkers = values['max-workers'] === undefined ? undefined : Number(values['max-workers']);
+  if (
+    maxWorkers !== undefined &&
+    (!Number.isInteger(maxWorkers) || maxWorkers < (workers ?? 1) || maxWorkers > 128)
+  ) {
+    process.stderr.write(
+      `kallithea-isapi serve: --max-workers must be --workers to 128, got ${values['max-workers']}\n`,
+    );
+    return 2;
+  }
+  const idle = values['worker-idle-timeout'];
+  const workerIdleTimeout = idle === undefined ? undefined : Number(idle);
+  if (workerIdleTimeout !== undefined && !(workerIdleTimeout > 0 && workerIdleTimeout <= 86_400)) {
+    process.stderr.write(
+      `kallithea-isapi serve: --worker-idle-timeout must be seconds above 0, got ${idle}\n`,
+    );
     return 2;
   }
   const cert = values['tls-cert'];
@@ -139,6 +162,8 @@ export async function run(args: string[]): Promise<number> {
       usersFile: values['no-users'] ? undefined : (values.users ?? defaultUsersFile()),
       venv: values.venv,
       workers,
+      maxWorkers,
+      workerIdleTimeout,
       ...(cert === undefined || key === undefined ? {} : { tls: { cert, key } }),
       dll: values.dll,
       dllLog: values['dll-log'],

@@ -14,6 +14,7 @@
 import { strict as assert } from 'node:assert';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { accounts, servedWorkers, workersBack, type Served } from '../../support/kallithea.js';
 import { clientDir, clientEnv, git, hg, repoUrl, runOk, writePseudoRandomFiles } from '../../support/vcs.js';
 import { bigGitRepo, MiB, pagesDuring, workerServingClone, type RepoHome } from './clones.js';
@@ -265,7 +266,15 @@ export function stateScenarios(target: () => StateTarget): void {
     dir ||= await clientDir('pool-state');
     const env = clientEnv(dir);
     await bigGitRepo(k, 'pool-killed-git', KILLED_CLONE_BYTES, dir, env);
-    const workers = await servedWorkers(k.served);
+    // The extra workers the pushes above made the bridge start stop once idle (the served
+    // instances set a short worker_idle_timeout): the clone then runs on a first worker,
+    // which is restarted (an extra one is not; a new one is started when needed).
+    let workers = await servedWorkers(k.served);
+    for (let i = 0; i < 300 && workers.length > 2; i++) {
+      await sleep(100);
+      workers = await servedWorkers(k.served);
+    }
+    assert.equal(workers.length, 2, 'the extra workers did not stop');
     const url = repoUrl(k.url, 'pool-killed-git', accounts.bob.user, accounts.bob.password);
     const clone = git(['clone', '-q', '--no-checkout', url, 'killed-clone'], { cwd: dir, env });
     const victim = await workerServingClone(workers);

@@ -71,6 +71,8 @@ describe('config: [bridge] section', () => {
       handshakeTimeout: 2,
       python: undefined,
       workers: bridgeDefaults.workers,
+      maxWorkers: 2 * bridgeDefaults.workers,
+      workerIdleTimeout: 60,
       maxQueued: 100,
       workerStartTimeout: 120,
       rapidFailsPerMinute: 5,
@@ -97,6 +99,8 @@ describe('config: [bridge] section', () => {
     );
     assert.equal(settings.python, join(folder, 'venv/bin/python'));
     assert.equal(settings.workers, 3);
+    assert.equal(settings.maxWorkers, 6, 'max_workers defaults to 2 x workers');
+    assert.equal(settings.workerIdleTimeout, 60);
     assert.equal(settings.maxQueued, 0);
     assert.equal(settings.workerStartTimeout, 30);
     assert.equal(settings.rapidFailsPerMinute, 2);
@@ -181,6 +185,8 @@ describe('config: [bridge] section', () => {
     ['max_queued', 'many', /whole number of queued requests/],
     ['worker_start_timeout', '0', /seconds as a number above 0/],
     ['rapid_fails_per_minute', '0', /whole number of exits from 1/],
+    ['max_workers', '0', /whole number of worker processes from 1 to 128/],
+    ['worker_idle_timeout', 'never', /seconds as a number/],
   ];
   for (const [key, value, fix] of bad) {
     it(`refuses ${key} = ${value}`, async () => {
@@ -188,6 +194,21 @@ describe('config: [bridge] section', () => {
       await assert.rejects(readBridgeSettings(file), configError(file, `[bridge] ${key}`, fix));
     });
   }
+
+  it('reads max_workers and worker_idle_timeout, and refuses max_workers below workers', async () => {
+    const file = await write(
+      'elastic.ini',
+      '[bridge]\nworkers = 2\nmax_workers = 5\nworker_idle_timeout = 2.5\n',
+    );
+    const settings = await readBridgeSettings(file);
+    assert.equal(settings.maxWorkers, 5);
+    assert.equal(settings.workerIdleTimeout, 2.5);
+    const below = await write('below.ini', '[bridge]\nworkers = 3\nmax_workers = 2\n');
+    await assert.rejects(
+      readBridgeSettings(below),
+      configError(below, '[bridge] max_workers', /give at least 3/),
+    );
+  });
 
   it('names every problem of the file, [bridge] and my.ini in one error, the first as its key', async () => {
     await write('colon.ini', '[server:main]\nhost: 127.0.0.2\nport: 0\n');
