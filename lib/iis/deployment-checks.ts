@@ -78,6 +78,28 @@ async function findExecutable(command: string): Promise<string | undefined> {
   return undefined;
 }
 
+/** Header names any HTTP client may send and that proxies commonly use to name a user. */
+const WELL_KNOWN_USER_HEADERS = new Set(['x-forwarded-user', 'remote-user', 'x-remote-user']);
+
+/**
+ * The bridge's user header: a well-known name is a warning, since any local process that
+ * reaches Kallithea's port directly can send it and be taken for whomever it names.
+ */
+export function userHeaderCheck(userHeader: string): CheckResult {
+  if (!WELL_KNOWN_USER_HEADERS.has(userHeader.toLowerCase())) {
+    return { ok: true, name: 'user_header', detail: 'a name of its own (not shown)' };
+  }
+  return {
+    ok: true,
+    warning: true,
+    name: 'user_header',
+    detail:
+      `[bridge] user_header = ${userHeader} is a well-known name: any local process that reaches ` +
+      `Kallithea's port can send '${userHeader}: admin' and be logged in as admin; run ` +
+      `'kallithea-isapi configure-kallithea -c my.ini' to make a secret header in both places`,
+  };
+}
+
 /** GET / at the upstream; any HTTP status means Kallithea's server is up. */
 function probeHttp(url: URL, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -113,6 +135,7 @@ export async function runDeploymentChecks(options: CheckOptions): Promise<CheckR
   if (bridge.problems.length === 0) ok('[bridge] keys', 'all known, all valid');
   for (const problem of bridge.problems) fail(problem.key ?? '[bridge]', problemText(problem));
   for (const problem of ini.status.problems) fail(problem.key ?? '[status]', problemText(problem));
+  if (bridge.problems.length === 0) results.push(userHeaderCheck(bridge.settings.userHeader));
 
   // Kallithea's my.ini, and where Kallithea listens.
   const myIni = bridge.settings.kallitheaConfig;

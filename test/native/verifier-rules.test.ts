@@ -79,10 +79,13 @@ describe('isapi-host verifier rules (issue 9)', function () {
     );
   });
 
+  // The two rules checked when the session ends use a client that stays connected until
+  // the violation is recorded: a client gone by then ends the request early, which is not
+  // the extension's fault, and the host rightly stays silent (a client that closed on seeing
+  // "ok" lost that race on a busy machine, in CI).
   it('fewer body bytes than Content-Length at the end of the session', async () => {
-    await simple('content_length_under');
     assert.match(
-      (await caught('content_length_under', 'content_length_mismatch')).message,
+      (await stalled('content_length_under', 'content_length_mismatch')).message,
       /ended after 2 body bytes/,
     );
   });
@@ -93,8 +96,10 @@ describe('isapi-host verifier rules (issue 9)', function () {
   });
 
   it('self-chunking without the last chunk', async () => {
-    await simple('chunked_unterminated');
-    assert.match((await caught('chunked_unterminated', 'broken_chunking')).message, /without its last chunk/);
+    assert.match(
+      (await stalled('chunked_unterminated', 'broken_chunking')).message,
+      /without its last chunk/,
+    );
   });
 
   // ECB fields read after DONE (ecb_field_after_done): test/native/retired-ecb.test.ts, in a

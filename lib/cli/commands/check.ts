@@ -12,7 +12,8 @@ Checks everything a start needs and prints one line per check, OK or FAIL with t
   --config FILE      the ini (default: $KALLITHEA_ISAPI_INI, else ./kallithea-isapi.ini)
   --dll PATH         the DLL (default: kallithea_isapi.dll beside the ini)
   --virtualdir PATH  where IIS serves Kallithea (default: as recorded by install)
-A WARN line (on Windows: http.sys header limits below what hg needs) does not fail the check.
+A WARN line (a well-known user_header that any local process could send; on Windows,
+http.sys header limits below what hg needs) does not fail the check.
 Exit status 0 only if every check is OK.
 `;
 

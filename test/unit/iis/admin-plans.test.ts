@@ -2,7 +2,7 @@
 // and http.sys in install, the uninstall plan for each kind of install state, trace --freb on
 // and off; and the http.sys findings check prints.
 import assert from 'node:assert/strict';
-import { httpLimitChecks } from '../../../lib/iis/deployment-checks.js';
+import { httpLimitChecks, userHeaderCheck } from '../../../lib/iis/deployment-checks.js';
 import { frebFolder, frebPlan, timeSpan } from '../../../lib/iis/freb-plan.js';
 import { HTTP_PARAMETERS } from '../../../lib/iis/http-sys-limits.js';
 import type { InstallState } from '../../../lib/iis/install-state.js';
@@ -228,5 +228,19 @@ describe('check: http.sys limits', () => {
         [true, undefined],
       ],
     );
+  });
+});
+
+describe('check: the user header', () => {
+  it('warns about a well-known name in any case, and never prints a secret one', () => {
+    for (const header of ['X-Forwarded-User', 'remote-user', 'X-REMOTE-USER']) {
+      const result = userHeaderCheck(header);
+      assert.deepEqual([result.ok, result.warning], [true, true], header);
+      assert.match(result.detail, /configure-kallithea/);
+    }
+    const secret = 'X-Kallithea-User-0123456789abcdef0123456789abcdef';
+    const result = userHeaderCheck(secret);
+    assert.deepEqual([result.ok, result.warning], [true, undefined]);
+    assert.doesNotMatch(result.detail, /0123456789abcdef/);
   });
 });
