@@ -3,7 +3,7 @@
 // tests' FastCGI responder running in a forked child process, so that getrusage of this
 // process counts the DLL (its io threads and the calls made on the host's threads), the
 // fake host and the driver, never the responder. Keeps K requests in flight (a closed loop)
-// and prints CPU and context switches per request, medians of the runs.
+// and prints CPU, context switches and allocations per request, medians of the runs.
 //
 // Usage: kallithea_isapi_bench [--requests N] [--runs R] [--threads T] [--in-flight 1,32]
 //   --threads 0 (the default) leaves the DLL's own default. bench/dll/run.sh builds and runs
@@ -13,11 +13,13 @@
 #include "runtime/runtime.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <new>
 #include <pthread.h>
 #include <signal.h>
 #include <string>
@@ -26,6 +28,32 @@
 #include <time.h>
 #include <unistd.h>
 #include <vector>
+
+/// Every operator new in this process (the DLL's code is linked in): allocations per request
+/// are a figure the shared machine's noise does not blur.
+std::atomic<std::uint64_t> allocations{0};
+
+void* operator new(std::size_t size) {
+  allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(size ? size : 1))
+    return p;
+  throw std::bad_alloc();
+}
+void* operator new[](std::size_t size) {
+  return operator new(size);
+}
+void operator delete(void* p) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p, std::size_t) noexcept {
+  std::free(p);
+}
 
 namespace {
 
@@ -116,12 +144,13 @@ double thread_cpu(pthread_t t) {
 }
 
 struct sample {
-  double cpu_us = 0;     ///< process CPU per request (DLL + fake host + driver)
-  double host_us = 0;    ///< of it, the fake host's completion thread
-  double driver_us = 0;  ///< of it, the driver thread (HttpExtensionProc runs there)
-  double switches = 0;   ///< context switches per request, process-wide
-  double wall_us = 0;    ///< wall time per request (noisy on a shared machine)
-  unsigned failures = 0; ///< responses that were not "hello"
+  double cpu_us = 0;      ///< process CPU per request (DLL + fake host + driver)
+  double host_us = 0;     ///< of it, the fake host's completion thread
+  double driver_us = 0;   ///< of it, the driver thread (HttpExtensionProc runs there)
+  double switches = 0;    ///< context switches per request, process-wide
+  double wall_us = 0;     ///< wall time per request (noisy on a shared machine)
+  double allocations = 0; ///< operator new calls per request, process-wide
+  unsigned failures = 0;  ///< responses that were not "hello"
 };
 
 /// Runs `n` requests with `k` in flight.
@@ -131,6 +160,7 @@ sample run(fake::host& host, std::vector<fake::connection>& conns, unsigned k, u
   double driver_before = thread_cpu(pthread_self());
   timespec wall_before{}, wall_after{};
   clock_gettime(CLOCK_MONOTONIC, &wall_before);
+  std::uint64_t allocations_before = allocations.load();
   getrusage(RUSAGE_SELF, &before);
   unsigned started = 0, finished = 0, failures = 0;
   std::vector<fake::connection*> ready;
@@ -161,6 +191,7 @@ sample run(fake::host& host, std::vector<fake::connection>& conns, unsigned k, u
     }
   }
   getrusage(RUSAGE_SELF, &after);
+  std::uint64_t allocations_after = allocations.load();
   clock_gettime(CLOCK_MONOTONIC, &wall_after);
   sample s;
   double cpu = seconds(after.ru_utime) + seconds(after.ru_stime) - seconds(before.ru_utime) -
@@ -174,6 +205,7 @@ sample run(fake::host& host, std::vector<fake::connection>& conns, unsigned k, u
   s.wall_us = (static_cast<double>(wall_after.tv_sec - wall_before.tv_sec) * 1e6 +
                static_cast<double>(wall_after.tv_nsec - wall_before.tv_nsec) / 1e3) /
               n;
+  s.allocations = static_cast<double>(allocations_after - allocations_before) / n;
   s.failures = failures;
   return s;
 }
@@ -237,7 +269,7 @@ int main(int argc, char** argv) {
                 "threads = %s\n",
                 o.requests, o.runs, o.threads ? std::to_string(o.threads).c_str() : "default");
     for (unsigned k : o.in_flight) {
-      std::vector<double> cpu, host_cpu, driver, switches, wall;
+      std::vector<double> cpu, host_cpu, driver, switches, wall, allocs;
       unsigned failures = 0;
       for (unsigned r = 0; r < o.runs; ++r) {
         sample s = run(host, conns, k, o.requests);
@@ -246,15 +278,17 @@ int main(int argc, char** argv) {
         driver.push_back(s.driver_us);
         switches.push_back(s.switches);
         wall.push_back(s.wall_us);
+        allocs.push_back(s.allocations);
         failures += s.failures;
         std::printf("  in flight %2u run %u: cpu %.2f us/req (fake host %.2f, driver %.2f), "
-                    "%.2f switches/req, wall %.2f us/req\n",
-                    k, r + 1, s.cpu_us, s.host_us, s.driver_us, s.switches, s.wall_us);
+                    "%.2f switches/req, %.1f allocations/req, wall %.2f us/req\n",
+                    k, r + 1, s.cpu_us, s.host_us, s.driver_us, s.switches, s.allocations,
+                    s.wall_us);
       }
       std::printf("in flight %2u median: cpu %.2f us/req (fake host %.2f, driver %.2f), "
-                  "%.2f switches/req, wall %.2f us/req%s\n",
-                  k, median(cpu), median(host_cpu), median(driver), median(switches), median(wall),
-                  failures ? " FAILURES" : "");
+                  "%.2f switches/req, %.1f allocations/req, wall %.2f us/req%s\n",
+                  k, median(cpu), median(host_cpu), median(driver), median(switches),
+                  median(allocs), median(wall), failures ? " FAILURES" : "");
       if (failures)
         status = 1;
     }
