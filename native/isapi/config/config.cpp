@@ -130,7 +130,7 @@ config_result parse_config(const std::string& text, const std::string& file,
     } else if (key == "threads") {
       if (!parse_count(value, 1024, n)) {
         r.error = err(key, "'" + value + "' is not a thread count",
-                      "use 0 (2 x CPUs) or a number up to 1024");
+                      "use 0 (one per CPU) or a number up to 1024");
         return r;
       }
       c.threads = static_cast<unsigned>(n);

@@ -19,7 +19,7 @@ struct config {
   std::string bridge_address; ///< connect mode: unix:/..., tcp:host:port, pipe:\\.\pipe\x
   std::string node = "node";  ///< spawn: the node executable (PATH lookup when bare)
   std::string bridge_script;  ///< spawn: bin/kallithea-isapi.js
-  unsigned threads = 0;       ///< pool threads; 0 = 2 x CPUs
+  unsigned threads = 0;       ///< pool threads; 0 = one per CPU
   std::size_t max_connections = 64;
   std::size_t max_queued = 1000;
   std::chrono::milliseconds connect_timeout{5000};

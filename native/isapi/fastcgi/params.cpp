@@ -37,67 +37,72 @@ const char* describe(params_error e) {
   return "?";
 }
 
-std::size_t pair_size(const std::string& name, const std::string& value) {
+std::size_t pair_size(std::string_view name, std::string_view value) {
   return length_size(name.size()) + length_size(value.size()) + name.size() + value.size();
 }
 
-encoded_request encode_request_start(const param_list& params, bool close_stdin,
-                                     const params_limits& limits) {
-  encoded_request r;
-  // Measure.
-  std::size_t stream = 0;
-  for (const auto& [name, value] : params) {
-    if (value.size() > limits.max_value || name.size() > limits.max_value) {
-      r.error = params_error::value_too_large;
-      r.offending_name = name;
-      return r;
-    }
-    stream += pair_size(name, value);
-    if (stream > limits.max_total) {
-      r.error = params_error::params_too_large;
-      r.offending_name = name;
-      return r;
-    }
+void params_stream::add(std::string_view name, std::string_view value) {
+  if (error_ != params_error::none)
+    return;
+  if (value.size() > limits_.max_value || name.size() > limits_.max_value) {
+    error_ = params_error::value_too_large;
+    offending_name_ = name;
+    return;
   }
-  std::size_t records = (stream + max_content - 1) / max_content;
-  std::size_t total = header_size + 8                  // BEGIN_REQUEST
-                      + records * header_size + stream // PARAMS
-                      + header_size                    // empty PARAMS
-                      + (close_stdin ? header_size : 0);
-  // Serialise the pairs once, then cut the stream into records inside the exact buffer.
-  std::vector<std::uint8_t> pairs(stream);
-  std::uint8_t* p = pairs.data();
-  for (const auto& [name, value] : params) {
-    p = put_length(p, name.size());
-    p = put_length(p, value.size());
-    std::memcpy(p, name.data(), name.size());
-    p += name.size();
+  std::size_t size = pair_size(name, value);
+  if (bytes_.size() + size > limits_.max_total) {
+    error_ = params_error::params_too_large;
+    offending_name_ = name;
+    return;
+  }
+  if (bytes_.capacity() == 0)
+    bytes_.reserve(usual_size); // one allocation for a usual request's pairs
+  std::size_t at = bytes_.size();
+  bytes_.resize(at + size);
+  std::uint8_t* p = bytes_.data() + at;
+  p = put_length(p, name.size());
+  p = put_length(p, value.size());
+  std::memcpy(p, name.data(), name.size());
+  p += name.size();
+  if (!value.empty())
     std::memcpy(p, value.data(), value.size());
-    p += value.size();
+}
+
+void params_stream::rewind(std::size_t mark) {
+  if (mark < bytes_.size())
+    bytes_.resize(mark);
+  error_ = params_error::none;
+  offending_name_.clear();
+}
+
+void encode_request_start(const params_stream& pairs, bool close_stdin,
+                          std::vector<std::uint8_t>& out) {
+  const std::vector<std::uint8_t>& stream = pairs.bytes();
+  std::size_t records = (stream.size() + max_content - 1) / max_content;
+  std::size_t total = header_size + 8                         // BEGIN_REQUEST
+                      + records * header_size + stream.size() // PARAMS
+                      + header_size                           // empty PARAMS
+                      + (close_stdin ? header_size : 0);
+  out.resize(total);
+  std::uint8_t* p = out.data();
+  write_header(p, begin_request, request_id, 8);
+  p += header_size;
+  p[0] = 0;
+  p[1] = static_cast<std::uint8_t>(responder_role);
+  p[2] = keep_conn_flag;
+  std::memset(p + 3, 0, 5);
+  p += 8;
+  for (std::size_t off = 0; off < stream.size(); off += max_content) {
+    std::size_t n = stream.size() - off < max_content ? stream.size() - off : max_content;
+    write_header(p, record_type::params, request_id, n);
+    p += header_size;
+    std::memcpy(p, stream.data() + off, n);
+    p += n;
   }
-  r.bytes.resize(total);
-  std::uint8_t* out = r.bytes.data();
-  write_header(out, begin_request, request_id, 8);
-  out += header_size;
-  out[0] = 0;
-  out[1] = static_cast<std::uint8_t>(responder_role);
-  out[2] = keep_conn_flag;
-  std::memset(out + 3, 0, 5);
-  out += 8;
-  for (std::size_t off = 0; off < stream; off += max_content) {
-    std::size_t n = stream - off < max_content ? stream - off : max_content;
-    write_header(out, record_type::params, request_id, n);
-    out += header_size;
-    std::memcpy(out, pairs.data() + off, n);
-    out += n;
-  }
-  write_header(out, record_type::params, request_id, 0);
-  out += header_size;
-  if (close_stdin) {
-    write_header(out, stdin_, request_id, 0);
-    out += header_size;
-  }
-  return r;
+  write_header(p, record_type::params, request_id, 0);
+  p += header_size;
+  if (close_stdin)
+    write_header(p, stdin_, request_id, 0);
 }
 
 bool decode_params(const std::uint8_t* data, std::size_t size, param_list& out) {

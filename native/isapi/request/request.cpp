@@ -90,23 +90,23 @@ void request::abort() {
 
 void request::do_collect_variables() {
   EXTENSION_CONTROL_BLOCK* e = ecb_.raw();
-  std::string value;
+  std::string value; // one buffer for every variable: each is encoded as soon as it is read
   for (const char* name : copied_variables) {
     if (ecb_.server_variable(name, value))
-      params_.emplace_back(name, value);
+      params_.add(name, value);
   }
-  params_.emplace_back("REQUEST_METHOD", method_);
-  params_.emplace_back("PATH_INFO", e->lpszPathInfo ? e->lpszPathInfo : "");
-  params_.emplace_back("QUERY_STRING", e->lpszQueryString ? e->lpszQueryString : "");
+  params_.add("REQUEST_METHOD", method_);
+  params_.add("PATH_INFO", e->lpszPathInfo ? e->lpszPathInfo : "");
+  params_.add("QUERY_STRING", e->lpszQueryString ? e->lpszQueryString : "");
   if (e->lpszContentType && *e->lpszContentType)
-    params_.emplace_back("CONTENT_TYPE", e->lpszContentType);
+    params_.add("CONTENT_TYPE", e->lpszContentType);
   body_length_known_ = e->cbTotalBytes != unknown_length;
   body_total_ = body_length_known_ ? e->cbTotalBytes : 0;
   if (body_length_known_)
-    params_.emplace_back("CONTENT_LENGTH", std::to_string(body_total_));
-  params_.emplace_back("GATEWAY_INTERFACE", "CGI/1.1");
+    params_.add("CONTENT_LENGTH", std::to_string(body_total_));
+  params_.add("GATEWAY_INTERFACE", "CGI/1.1");
   if (is_status_path(e->lpszPathInfo))
-    params_.emplace_back(status_param, encode_status(rt_.figures_for_status_page()));
+    params_.add(status_param, encode_status(rt_.figures_for_status_page()));
   std::uint64_t pre = e->lpbData ? e->cbAvailable : 0;
   if (body_length_known_ && pre > body_total_)
     pre = body_total_;
@@ -203,20 +203,21 @@ void request::on_connection(acquire_error e, bridge_pool::connection c) {
 
 void request::do_send_start() {
   // The secret is the connection's (it changes when the bridge restarts): added for this
-  // encoding only, without copying the other params.
-  params_.emplace_back("KALLITHEA_ISAPI_SECRET", conn_->secret());
-  bool close_stdin = body_length_known_ && body_total_ == 0;
-  fastcgi::encoded_request enc = fastcgi::encode_request_start(params_, close_stdin);
-  params_.pop_back();
-  if (enc.error != fastcgi::params_error::none) {
-    rt_.log().warn(std::string("431: ") + fastcgi::describe(enc.error) + " (" + enc.offending_name +
-                   ")");
+  // encoding only, after the request's own pairs.
+  std::size_t own_pairs = params_.mark();
+  params_.add("KALLITHEA_ISAPI_SECRET", conn_->secret());
+  if (params_.error() != fastcgi::params_error::none) {
+    std::string why =
+        std::string(fastcgi::describe(params_.error())) + " (" + params_.offending_name() + ")";
+    params_.rewind(own_pairs);
+    rt_.log().warn("431: " + why);
     release_connection(true); // nothing was sent on it
-    respond_with_page(make_error_page(431, std::string(fastcgi::describe(enc.error)) + " (" +
-                                               enc.offending_name + ")."));
+    respond_with_page(make_error_page(431, why + "."));
     return;
   }
-  start_bytes_ = std::move(enc.bytes);
+  bool close_stdin = body_length_known_ && body_total_ == 0;
+  fastcgi::encode_request_start(params_, close_stdin, start_bytes_);
+  params_.rewind(own_pairs);
   upload_ = upload::sending_start;
   // The bridge is read only once this is written: a failed write then leaves nothing else
   // outstanding on the connection, and the retry can reuse every buffer at once.

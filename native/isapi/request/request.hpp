@@ -2,8 +2,8 @@
 // state machine of asynchronous steps on its own strand (as nginx's upstream module). It
 // owns the pooled FastCGI connection while it has one, its windows (client -> bridge and
 // bridge -> client, taken only once a connection is obtained), its timers, abort, and
-// finishing exactly once. FastCGI sits behind three pieces: encode_request_start (build),
-// cgi_header_parser (header block) and the record parser (body).
+// finishing exactly once. FastCGI sits behind three pieces: params_stream + encode_request_start
+// (build), cgi_header_parser (header block) and the record parser (body).
 //
 // Where to read what may happen next: lifecycle_ (the whole request), upload_ (client body
 // -> STDIN), download_ (STDOUT -> client) and response_ (how far the bridge's answer got).
@@ -174,7 +174,7 @@ private:
 
   // Request facts.
   std::string method_, protocol_;
-  fastcgi::param_list params_;
+  fastcgi::params_stream params_; ///< the request's own pairs, encoded (not the secret)
   bool body_length_known_ = true;
   std::uint64_t body_total_ = 0;    ///< declared length (when known)
   std::uint64_t body_preread_ = 0;  ///< of it, in lpbData

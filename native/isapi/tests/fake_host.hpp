@@ -51,6 +51,8 @@ public:
   bool wait_done(connection& c, int seconds = 20);
 
   void post(std::function<void()> f);
+  /// The thread completions run on (the DLL's benchmark reads its CPU time).
+  std::thread::native_handle_type completion_thread() { return thread_.native_handle(); }
   std::mutex mutex;
   std::condition_variable changed;
 

@@ -9,8 +9,8 @@ using namespace kallithea_isapi::fastcgi;
 namespace {
 
 /// Splits the encoded start into records and returns the concatenated PARAMS stream.
-std::vector<std::uint8_t> params_stream(const std::vector<std::uint8_t>& b, int& records,
-                                        bool& saw_empty_stdin) {
+std::vector<std::uint8_t> params_content(const std::vector<std::uint8_t>& b, int& records,
+                                         bool& saw_empty_stdin) {
   std::vector<std::uint8_t> s;
   std::size_t pos = 16; // after BEGIN_REQUEST
   records = 0;
@@ -30,10 +30,29 @@ std::vector<std::uint8_t> params_stream(const std::vector<std::uint8_t>& b, int&
   return s;
 }
 
+struct encoded {
+  std::vector<std::uint8_t> bytes;
+  params_error error = params_error::none;
+  std::string offending_name;
+};
+
+/// The request driver's way: pairs into a params_stream, then framed unless refused.
+encoded encode(const param_list& in, bool close_stdin, const params_limits& limits = {}) {
+  params_stream pairs(limits);
+  for (const auto& [name, value] : in)
+    pairs.add(name, value);
+  encoded e;
+  e.error = pairs.error();
+  e.offending_name = pairs.offending_name();
+  if (e.error == params_error::none)
+    encode_request_start(pairs, close_stdin, e.bytes);
+  return e;
+}
+
 } // namespace
 
 TEST(params, begin_request_asks_to_keep_the_connection) {
-  auto e = encode_request_start({{"A", "b"}}, false);
+  auto e = encode({{"A", "b"}}, false);
   ASSERT_EQ(e.error, params_error::none);
   EXPECT_EQ(e.bytes[0], 1);
   EXPECT_EQ(e.bytes[1], begin_request);
@@ -44,11 +63,11 @@ TEST(params, begin_request_asks_to_keep_the_connection) {
 TEST(params, round_trips_short_and_long_values) {
   param_list in = {
       {"SHORT", "x"}, {"LONG", std::string(200, 'v')}, {"EMPTY", ""}, {std::string(130, 'N'), "n"}};
-  auto e = encode_request_start(in, true);
+  auto e = encode(in, true);
   ASSERT_EQ(e.error, params_error::none);
   int records = 0;
   bool empty_stdin = false;
-  auto s = params_stream(e.bytes, records, empty_stdin);
+  auto s = params_content(e.bytes, records, empty_stdin);
   param_list out;
   ASSERT_TRUE(decode_params(s.data(), s.size(), out));
   EXPECT_EQ(out, in);
@@ -58,11 +77,11 @@ TEST(params, round_trips_short_and_long_values) {
 
 TEST(params, a_stream_over_65535_bytes_spans_records) {
   param_list in = {{"ALL_RAW", std::string(200000, 'r')}, {"B", "c"}};
-  auto e = encode_request_start(in, false);
+  auto e = encode(in, false);
   ASSERT_EQ(e.error, params_error::none);
   int records = 0;
   bool empty_stdin = true;
-  auto s = params_stream(e.bytes, records, empty_stdin);
+  auto s = params_content(e.bytes, records, empty_stdin);
   EXPECT_EQ(records, 5); // 4 with content + the empty one
   EXPECT_FALSE(empty_stdin);
   param_list out;
@@ -73,14 +92,34 @@ TEST(params, a_stream_over_65535_bytes_spans_records) {
 TEST(params, refuses_values_over_the_limit_by_name) {
   params_limits limits;
   limits.max_value = 100;
-  auto e = encode_request_start({{"OK", "x"}, {"ALL_RAW", std::string(101, 'x')}}, false, limits);
+  auto e = encode({{"OK", "x"}, {"ALL_RAW", std::string(101, 'x')}}, false, limits);
   EXPECT_EQ(e.error, params_error::value_too_large);
   EXPECT_EQ(e.offending_name, "ALL_RAW");
   EXPECT_TRUE(e.bytes.empty());
   limits.max_value = 1000;
   limits.max_total = 150;
-  e = encode_request_start({{"A", std::string(100, 'x')}, {"B", std::string(100, 'x')}}, false,
-                           limits);
+  e = encode({{"A", std::string(100, 'x')}, {"B", std::string(100, 'x')}}, false, limits);
   EXPECT_EQ(e.error, params_error::params_too_large);
   EXPECT_EQ(e.offending_name, "B");
+}
+
+TEST(params, a_pair_added_after_a_mark_goes_with_one_encoding_only) {
+  params_stream pairs;
+  pairs.add("A", "b");
+  std::size_t mark = pairs.mark();
+  pairs.add("SECRET", "s");
+  std::vector<std::uint8_t> bytes(3, 0xff); // replaced, not appended to
+  encode_request_start(pairs, false, bytes);
+  pairs.rewind(mark);
+  int records = 0;
+  bool empty_stdin = true;
+  auto s = params_content(bytes, records, empty_stdin);
+  param_list out;
+  ASSERT_TRUE(decode_params(s.data(), s.size(), out));
+  EXPECT_EQ(out, (param_list{{"A", "b"}, {"SECRET", "s"}}));
+  encode_request_start(pairs, false, bytes);
+  s = params_content(bytes, records, empty_stdin);
+  out.clear();
+  ASSERT_TRUE(decode_params(s.data(), s.size(), out));
+  EXPECT_EQ(out, (param_list{{"A", "b"}}));
 }
