@@ -94,8 +94,10 @@ describe('Kallithea: a pool of workers', function () {
     assert.match(accessLog, /"GET \/pool-hg\?cmd=getbundle[^"]*" 200 \d+ \d+ms worker=w[12]$/m);
     for (const pages of [gitPages, hgPages]) {
       assert.deepEqual(new Set(pages.statuses), new Set([200]), `statuses: ${pages.statuses.join(' ')}`);
-      // With one worker, every page would wait for the clone: none answered during it.
-      assert.ok(pages.during >= 2, `only ${pages.during} pages were answered while the clone ran`);
+      // With one worker, every page would wait for the clone: none answered during it. How
+      // many are answered depends on the machine's load (a loaded CI machine answered one);
+      // worker-pool-elastic holds its clones open to show the same without depending on it.
+      assert.ok(pages.during >= 1, `no page was answered while the clone ran`);
     }
   });
 
