@@ -8,7 +8,8 @@ import { startUpstream, type EchoResult, type Upstream } from '../support/upstre
 import { startStack, waitForBridge, type Stack } from './support/stack.js';
 
 describe('e2e: GET', function () {
-  this.timeout(60_000);
+  // Starting the stack under a sanitizer on a busy machine once took over 60 s.
+  this.timeout(180_000);
   let upstream: Upstream;
   let stack: Stack;
   let users = '';
