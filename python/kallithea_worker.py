@@ -9,7 +9,7 @@ same file as `gearbox serve` does, and serves it with waitress on ONE thread
 (Kallithea is not thread-safe) at the address the bridge chose. The other
 waitress settings of [server:main] (max_request_body_size...) still apply.
 
-Prints "ready" on stdout once the socket listens. stdin is the lifeline: the
+Prints "ready PID" on stdout once the socket listens. stdin is the lifeline: the
 bridge holds the other end of the pipe and never writes; when the bridge dies
 the read sees EOF and the worker exits at once, so none is ever orphaned.
 
@@ -122,7 +122,9 @@ def main():
         return
     threading.Thread(target=watch_lifeline, name='lifeline', daemon=True).start()
     server = waitress.create_server(behind_the_bridge(app), threads=1, **server_settings(ini), **address_settings(sys.argv[2]))
-    print('ready', flush=True)
+    # With its pid: on Windows a venv's python.exe is a launcher that runs the interpreter as
+    # a child, and the bridge sets the priority of the process that serves.
+    print('ready %d' % os.getpid(), flush=True)
     server.run()
 
 

@@ -322,32 +322,47 @@ async function latencyDuringClones(
   };
 }
 
+/** The serve runs the pool figures compare, each on the same database. */
+const poolRuns = {
+  'workers=1': { workers: 1, args: [] },
+  'workers=2': { workers: 2, args: [] },
+  // As before lib/bridge/workers/stream-priority.ts: streams compete with pages for the CPU.
+  'workers=2 stream_priority=normal': { workers: 2, args: ['--stream-priority', 'normal'] },
+} as const;
+type PoolRun = keyof typeof poolRuns;
+
 /**
  * The worker pool, each through more serve runs on the same database: summary-page latency
- * while two clones run (workers = 3: each clone holds a worker for its whole length, and
- * workers = 2, where the second clone waits for an extra worker the bridge starts, up to
- * max_workers, and the pages keep w1; see lib/bridge/workers/router.ts), and pages/s with
- * 8 users, workers = 1 against workers = 2 (pages only: no extra worker). Each figure RUNS
- * times, interleaved; medians.
+ * while two clones run with workers = 2 (the second clone waits for an extra worker the
+ * bridge starts, up to max_workers, and the pages keep w1; see lib/bridge/workers/router.ts),
+ * with the streams' workers below normal priority (the default) and at normal priority, and
+ * pages/s with 8 users, workers = 1 against workers = 2 (pages only: no extra worker). Each
+ * figure RUNS times, interleaved; medians.
  */
 async function workerFigures(k: KallitheaInstance, dir: string, env: NodeJS.ProcessEnv): Promise<void> {
   const alice = {
     Authorization: `Basic ${Buffer.from(`${accounts.alice.user}:${accounts.alice.password}`).toString('base64')}`,
   };
-  const runs = new Map<number, { serve: ExtraServe; url: string; accessLog: string }>();
+  const runs = new Map<PoolRun, { serve: ExtraServe; url: string; accessLog: string }>();
   try {
-    for (const workers of [1, 2, 3]) {
-      const accessLog = join(benchOut, `dll-workers-${workers}.log`);
+    for (const [name, { workers, args }] of Object.entries(poolRuns) as [
+      PoolRun,
+      (typeof poolRuns)[PoolRun],
+    ][]) {
+      const file = name.replace(/[ =]/g, '-');
+      const accessLog = join(benchOut, `dll-${file}.log`);
       await rm(accessLog, { force: true });
-      const serve = await spawnExtraServe(k, `bench-workers-${workers}.ini`, [
+      const serve = await spawnExtraServe(k, `bench-${file}.ini`, [
         '--workers',
         String(workers),
         '--dll-log',
         accessLog,
+        ...args,
       ]);
-      runs.set(workers, { serve, url: (await serve.ready) ?? '', accessLog });
+      runs.set(name, { serve, url: (await serve.ready) ?? '', accessLog });
     }
-    for (const [workers, run] of runs) {
+    for (const [name, run] of runs) {
+      const { workers } = poolRuns[name];
       // Every worker ready: as many pages answered at once as there are workers.
       for (let i = 0; i < 600; i++) {
         const answers = await Promise.all(
@@ -361,27 +376,21 @@ async function workerFigures(k: KallitheaInstance, dir: string, env: NodeJS.Proc
         await new Promise((done) => setTimeout(done, 100));
       }
     }
-    const urlOf = (workers: number): string => runs.get(workers)?.url ?? '';
+    const urlOf = (name: PoolRun): string => runs.get(name)?.url ?? '';
 
     process.stdout.write(
       `\nworker pool: summary page while an hg and a git clone (${repoMiB} MiB each) run at once, ${RUNS} rounds:\n`,
     );
-    const latencies = new Map<number, Latency[]>([
-      [3, []],
-      [2, []],
+    const latencies = new Map<PoolRun, Latency[]>([
+      ['workers=2', []],
+      ['workers=2 stream_priority=normal', []],
     ]);
     for (let round = 0; round < RUNS; round++) {
-      for (const [workers, list] of latencies) {
-        const l = await latencyDuringClones(
-          urlOf(workers),
-          runs.get(workers)?.accessLog ?? '',
-          alice,
-          dir,
-          env,
-        );
+      for (const [name, list] of latencies) {
+        const l = await latencyDuringClones(urlOf(name), runs.get(name)?.accessLog ?? '', alice, dir, env);
         list.push(l);
         process.stdout.write(
-          `  round ${round + 1} workers=${workers}: idle median ${l.idle.median.toFixed(0)} ms; ` +
+          `  round ${round + 1} ${name}: idle median ${l.idle.median.toFixed(0)} ms; ` +
             `${l.during.count} pages while both ran, median ${l.during.median.toFixed(0)} ms ` +
             `(${(l.during.median / l.idle.median).toFixed(2)} x idle), max ${l.during.max.toFixed(0)} ms ` +
             `(bridge's log: median ${l.bridge.median.toFixed(0)}, max ${l.bridge.max.toFixed(0)} ms); ` +
@@ -390,11 +399,11 @@ async function workerFigures(k: KallitheaInstance, dir: string, env: NodeJS.Proc
         );
       }
     }
-    for (const [workers, list] of latencies) {
+    for (const [name, list] of latencies) {
       const ratio = median(list.map((l) => l.during.median / l.idle.median));
       const worst = Math.max(...list.map((l) => l.maxEither));
       process.stdout.write(
-        `  workers=${workers}: median of ${list.length} rounds: idle ${median(list.map((l) => l.idle.median)).toFixed(0)} ms, ` +
+        `  ${name}: median of ${list.length} rounds: idle ${median(list.map((l) => l.idle.median)).toFixed(0)} ms, ` +
           `while both ran ${median(list.map((l) => l.during.median)).toFixed(0)} ms = ${ratio.toFixed(2)} x idle ` +
           `(target <= 1.5); slowest page of all rounds ${worst.toFixed(0)} ms (target <= 2000)\n`,
       );
@@ -403,21 +412,21 @@ async function workerFigures(k: KallitheaInstance, dir: string, env: NodeJS.Proc
     process.stdout.write(
       `worker pool: summary pages/s, ${USERS} concurrent users, ${loadSeconds} s each, ${RUNS} rounds:\n`,
     );
-    const perSecond = new Map<number, number[]>([
-      [1, []],
-      [2, []],
+    const perSecond = new Map<PoolRun, number[]>([
+      ['workers=1', []],
+      ['workers=2', []],
     ]);
     for (let round = 0; round < RUNS; round++) {
-      for (const [workers, list] of perSecond) {
-        const loads = await pageLoads(new URL('bench-git', urlOf(workers)).toString(), alice);
+      for (const [name, list] of perSecond) {
+        const loads = await pageLoads(new URL('bench-git', urlOf(name)).toString(), alice);
         list.push(loads.perSecond);
         process.stdout.write(
-          `  round ${round + 1} workers=${workers}: ${loads.perSecond.toFixed(1)} pages/s (${loads.errors} errors)\n`,
+          `  round ${round + 1} ${name}: ${loads.perSecond.toFixed(1)} pages/s (${loads.errors} errors)\n`,
         );
       }
     }
-    const one = median(perSecond.get(1) ?? []);
-    const two = median(perSecond.get(2) ?? []);
+    const one = median(perSecond.get('workers=1') ?? []);
+    const two = median(perSecond.get('workers=2') ?? []);
     process.stdout.write(
       `  medians: workers=1 ${one.toFixed(1)}, workers=2 ${two.toFixed(1)} pages/s; ` +
         `workers=2 / workers=1: ${(two / one).toFixed(2)} (target >= 1.6)\n`,

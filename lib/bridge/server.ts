@@ -101,6 +101,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
           workers: settings.workers,
           maxWorkers: Math.max(settings.workers, settings.maxWorkers),
           idleTimeout: settings.workerIdleTimeout,
+          lowerStreamPriority: settings.streamPriority === 'below_normal',
           startTimeout: settings.workerStartTimeout,
           rapidFailsPerMinute: settings.rapidFailsPerMinute,
           maxQueued: settings.maxQueued,

@@ -40,6 +40,11 @@ export interface BridgeSettings {
   maxWorkers: number;
   /** Seconds an extra worker stays idle before it is stopped. */
   workerIdleTimeout: number;
+  /**
+   * The OS priority of a worker while it serves a long hg/git stream: below_normal (the
+   * default) keeps pages ahead of clones when streams outnumber CPUs; normal lets them compete.
+   */
+  streamPriority: 'below_normal' | 'normal';
   /** Requests waiting for a busy worker before 503 + Retry-After. */
   maxQueued: number;
   /** Seconds a worker may take to load Kallithea. */
@@ -83,6 +88,7 @@ export const bridgeDefaults: BridgeSettings = {
   workers: defaultWorkers,
   maxWorkers: defaultMaxWorkers(defaultWorkers),
   workerIdleTimeout: 60,
+  streamPriority: 'below_normal',
   maxQueued: 100,
   workerStartTimeout: 120,
   rapidFailsPerMinute: 5,
@@ -108,6 +114,7 @@ const KEYS: Record<string, Key> = {
   workers: 'workers',
   max_workers: 'maxWorkers',
   worker_idle_timeout: 'workerIdleTimeout',
+  stream_priority: 'streamPriority',
   max_queued: 'maxQueued',
   worker_start_timeout: 'workerStartTimeout',
   rapid_fails_per_minute: 'rapidFailsPerMinute',
@@ -189,6 +196,12 @@ function check(settings: BridgeSettings, key: Key, text: string, folder: string)
     case 'kallitheaConfig':
       if (text === '') return "give the path of Kallithea's my.ini, or remove the key";
       settings.kallitheaConfig = resolve(folder, text);
+      return undefined;
+    case 'streamPriority':
+      if (text !== 'below_normal' && text !== 'normal') {
+        return 'give below_normal (the default: clones yield the CPU to pages) or normal';
+      }
+      settings.streamPriority = text;
       return undefined;
     case 'upstreamTcpKeepAlive':
       if (text !== 'on' && text !== 'off')

@@ -76,6 +76,7 @@ export function isapiIniText(input: IsapiIniInput): string {
     `;workers = ${defaultWorkers}                ; Kallithea processes, one request each; default: CPUs, at least 2`,
     `;max_workers = ${defaultMaxWorkers(defaultWorkers)}            ; with extras started while hg/git clones hold workers (~100 MiB each); default: 2 x workers`,
     `;worker_idle_timeout = ${bridgeDefaults.workerIdleTimeout}     ; an extra worker idle this long stops`,
+    `;stream_priority = ${bridgeDefaults.streamPriority} ; a worker's priority while it serves a clone/pull/push; or normal`,
     input.python === undefined
       ? ';upstream = http://127.0.0.1:5000   ; Kallithea run by someone else (gearbox serve)'
       : ';upstream = http://127.0.0.1:5000',

@@ -23,6 +23,7 @@ export async function checkWorkers(
     workers: settings.workers,
     maxWorkers: settings.workers,
     idleTimeout: settings.workerIdleTimeout,
+    lowerStreamPriority: false,
     startTimeout: settings.workerStartTimeout,
     rapidFailsPerMinute: 1,
     maxQueued: 0,

@@ -47,6 +47,8 @@ export interface ServeOptions {
   maxWorkers?: number | undefined;
   /** Seconds an extra worker stays idle before it stops; default 60. */
   workerIdleTimeout?: number | undefined;
+  /** A worker's OS priority while it serves a long hg/git stream; default below_normal. */
+  streamPriority?: 'below_normal' | 'normal' | undefined;
   /** How long Kallithea may take to answer the first request; default 180 s. */
   startTimeoutMs?: number;
   /** The ISAPI extension; default this package's build-dll/Release build. */
@@ -174,6 +176,7 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
       workers,
       maxWorkers: options.maxWorkers,
       workerIdleTimeout: options.workerIdleTimeout,
+      streamPriority: options.streamPriority,
       logFile: options.dllLog,
       userHeader: options.userHeader,
     });

@@ -17,6 +17,8 @@ export interface SpawnIniInput {
   /** [bridge] max_workers and worker_idle_timeout; default the bridge's. */
   maxWorkers?: number | undefined;
   workerIdleTimeout?: number | undefined;
+  /** [bridge] stream_priority; default the bridge's (below_normal). */
+  streamPriority?: 'below_normal' | 'normal' | undefined;
   /** The DLL's log; default kallithea_isapi.log in the temporary folder. */
   logFile?: string;
   /** [bridge] user_header; default the bridge's (X-Forwarded-User). */
@@ -31,7 +33,8 @@ export interface SpawnIni {
 }
 
 export function spawnIniText(
-  input: Required<Omit<SpawnIniInput, 'userHeader' | 'maxWorkers' | 'workerIdleTimeout'>> & SpawnIniInput,
+  input: Required<Omit<SpawnIniInput, 'userHeader' | 'maxWorkers' | 'workerIdleTimeout' | 'streamPriority'>> &
+    SpawnIniInput,
 ): string {
   return [
     "; written by 'kallithea-isapi serve' for this run only; removed when it stops",
@@ -47,6 +50,7 @@ export function spawnIniText(
     `workers = ${input.workers}`,
     ...(input.maxWorkers === undefined ? [] : [`max_workers = ${input.maxWorkers}`]),
     ...(input.workerIdleTimeout === undefined ? [] : [`worker_idle_timeout = ${input.workerIdleTimeout}`]),
+    ...(input.streamPriority === undefined ? [] : [`stream_priority = ${input.streamPriority}`]),
     ...(input.userHeader === undefined ? [] : [`user_header = ${input.userHeader}`]),
     '',
   ].join('\n');

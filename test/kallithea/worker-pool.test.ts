@@ -1,17 +1,19 @@
 // The worker pool and its router with real worker processes (python/kallithea_worker.py in
 // Kallithea's venv: PasteDeploy + waitress, one thread) serving a tiny WSGI app
 // (test/fixtures/workers/tiny_app.py) instead of Kallithea, so each property costs
-// milliseconds of app time: an idle worker is preferred to a busy one, the queue is bounded
-// (503 + Retry-After), a killed worker's response fails (never complete) and only it
-// restarts, a GET that reached a worker just killed is retried on the other one (a POST is
-// not), none ready is 503 then recovery, two long git streams make the pool start an extra
-// worker (pages keep theirs) that stops once idle, rapid-fail protection logs one line, and no
-// worker outlives the pool, nor the process that ran the pool (the lifeline).
+// milliseconds of app time: an idle worker is preferred to a busy one, a worker serving a
+// long stream runs at a lower OS priority, the queue is bounded (503 + Retry-After), a killed
+// worker's response fails (never complete) and only it restarts, a GET that reached a worker
+// just killed is retried on the other one (a POST is not), none ready is 503 then recovery,
+// two long git streams make the pool start an extra worker (pages keep theirs) that stops
+// once idle, rapid-fail protection logs one line, and no worker outlives the pool, nor the
+// process that ran the pool (the lifeline).
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
-import { tmpdir } from 'node:os';
+import { constants, getPriority, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -53,6 +55,7 @@ describe('worker pool: routing and supervision with real worker processes', func
       workers: 2,
       maxWorkers: 2,
       idleTimeout: 60,
+      lowerStreamPriority: true,
       startTimeout: 30,
       rapidFailsPerMinute: 5,
       maxQueued: 1,
@@ -116,6 +119,37 @@ describe('worker pool: routing and supervision with real worker processes', func
     assert.equal(pids.size, 1);
     assert.notEqual(Number([...pids][0]), busy, 'a request went to the busy worker');
     assert.equal(Number((await slow).trim()), busy);
+  });
+
+  it('a worker serving a long stream runs below normal priority, every thread of it, and after the stream at normal again', async () => {
+    // Every thread: Linux sets priorities per thread, and waitress serves on its own.
+    const priorities = (pid: number): number[] =>
+      readdirSync(`/proc/${pid}/task`).map((thread) => getPriority(Number(thread)));
+    const normal = getPriority(); // the workers start at the bridge's priority
+    const lowered = Math.min(constants.priority.PRIORITY_LOW, normal + 10);
+    const stream = await open('/r/git-upload-pack?n=30');
+    const serving = pool.status().find((w) => w.busy)?.pid as number;
+    const idle = pool.status().find((w) => !w.busy)?.pid as number;
+    const during = priorities(serving);
+    assert.ok(during.length >= 2, `waitress has a thread besides the main one: ${during.length}`);
+    assert.deepEqual(
+      during,
+      during.map(() => lowered),
+    );
+    assert.ok(
+      priorities(idle).every((p) => p === normal),
+      'the page worker keeps its priority',
+    );
+    await stream.text;
+    if (process.getuid?.() === 0) {
+      await until('the stream worker back at normal priority', () =>
+        priorities(serving).every((p) => p === normal),
+      );
+    } else {
+      // Raising a priority back needs CAP_SYS_NICE: the worker stays low, and says so once.
+      await until('the refusal logged', () => lines.some((l) => /stays below normal priority/.test(l)));
+      assert.equal(Number((await get('/pid')).trim()), idle, 'pages go to the other worker first');
+    }
   });
 
   it('the app sees the client address and scheme the bridge knows, and never a client-sent claim', async () => {

@@ -38,6 +38,11 @@ export interface RoutedWorker {
   stream: boolean;
   /** When it last became free (Date.now()), for stopping idle extra workers. */
   idleSince: number;
+  /**
+   * Still at the lower OS priority a stream gave it (stream-priority.ts: raising it back was
+   * refused), so pages take other idle workers first.
+   */
+  lowered: boolean;
 }
 
 /** How long a worker found unreachable stays out of routing if no exit follows. */
@@ -64,6 +69,8 @@ export interface RouterOptions {
    * (it decides: cap, workers already starting, back-off after failures).
    */
   readonly grow: () => void;
+  /** A stream took `worker` (true) or ended on it (false): the pool sets its OS priority. */
+  readonly streaming?: (worker: RoutedWorker, started: boolean) => void;
   readonly close: () => Promise<void>;
   readonly destroy: () => Promise<void>;
 }
@@ -144,13 +151,14 @@ export class Router implements Upstreams {
   }
 
   /**
-   * The worker a request takes now, if any: pages the first idle one, streams the last one
-   * (the newest: extra workers carry the streams, so the base ones stay with the pages and
-   * the extras fall idle and stop once the streams end).
+   * The worker a request takes now, if any: pages the first idle one at normal priority (else
+   * the first idle one), streams the last one (the newest: extra workers carry the streams,
+   * so the base ones stay with the pages and the extras fall idle and stop once the streams
+   * end).
    */
   #pick(stream: boolean): RoutedWorker | undefined {
     const allowed = this.#workers.filter((worker) => this.#mayTake(worker, stream));
-    return stream ? allowed.at(-1) : allowed[0];
+    return stream ? allowed.at(-1) : (allowed.find((worker) => !worker.lowered) ?? allowed[0]);
   }
 
   /**
@@ -199,6 +207,7 @@ export class Router implements Upstreams {
   #lease(worker: RoutedWorker, stream: boolean): Lease {
     worker.busy = true;
     worker.stream = stream;
+    if (stream) this.#options.streaming?.(worker, true);
     const generation = worker.generation;
     let released = false;
     return {
@@ -211,6 +220,7 @@ export class Router implements Upstreams {
         released = true;
         const free = (): void => {
           if (generation !== worker.generation) return; // reaped: the supervisor reset it
+          if (worker.stream) this.#options.streaming?.(worker, false);
           worker.busy = false;
           worker.stream = false;
           worker.idleSince = Date.now();

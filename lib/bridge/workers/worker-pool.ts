@@ -19,6 +19,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'undici';
 import { dispatcherOptions, type UpstreamTimeouts } from '../forwarder/upstreams.js';
 import { Router, type RoutedWorker } from './router.js';
+import { lowerForStream, normalPriority, restoreAfterStream } from './stream-priority.js';
 import { workerAddress, WorkerProcess } from './worker-process.js';
 
 export interface WorkerPoolOptions {
@@ -30,6 +31,8 @@ export interface WorkerPoolOptions {
   readonly maxWorkers: number;
   /** Seconds an extra worker stays idle before it is stopped. */
   readonly idleTimeout: number;
+  /** Run a worker serving a long hg/git stream below normal priority (stream-priority.ts). */
+  readonly lowerStreamPriority: boolean;
   /** Seconds a worker may take to load Kallithea and listen. */
   readonly startTimeout: number;
   readonly rapidFailsPerMinute: number;
@@ -65,6 +68,8 @@ interface Slot extends RoutedWorker {
   failures: number[];
   restarts: number;
   lastFailure: string | undefined;
+  /** The OS priority its process runs at while not serving a stream. */
+  normalPriority: number;
 }
 
 const MINUTE = 60_000;
@@ -99,6 +104,7 @@ function newSlot(name: string, extra: boolean): Slot {
     busy: false,
     stream: false,
     idleSince: 0,
+    lowered: false,
     extra,
     state: 'starting',
     address: '',
@@ -106,6 +112,7 @@ function newSlot(name: string, extra: boolean): Slot {
     failures: [],
     restarts: 0,
     lastFailure: undefined,
+    normalPriority: 0,
   };
 }
 
@@ -123,6 +130,7 @@ export class WorkerPool {
   /** Extra workers that failed to start lately, and no growth before this time. */
   #growthFailures = 0;
   #growthPausedUntil = 0;
+  #priorityRefusalLogged = false;
   readonly #idleCheck: NodeJS.Timeout;
 
   private constructor(options: WorkerPoolOptions, folder: string) {
@@ -135,6 +143,7 @@ export class WorkerPool {
       retryAfter: RETRY_AFTER,
       describeDown: () => this.#describe(),
       grow: () => this.#grow(),
+      streaming: (worker, started) => this.#streaming(worker as Slot, started),
       close: () => this.stop(),
       destroy: () => this.stop(),
     });
@@ -200,6 +209,8 @@ export class WorkerPool {
         slot.busy = false;
         slot.idleSince = Date.now();
         slot.dispatcher = client;
+        slot.lowered = false;
+        slot.normalPriority = normalPriority(worker.servingPid ?? 0);
         slot.state = 'ready';
         if (slot.extra) this.#growthFailures = 0;
         log(
@@ -271,6 +282,26 @@ export class WorkerPool {
         `${this.#slots.length - 1} workers, ${all} request(s) wait (${streams} streams); at most ${this.#options.maxWorkers}`,
     );
     this.#loops.push(this.#supervise(slot));
+  }
+
+  /** A stream took the worker or ended on it: its OS priority goes down or back up. */
+  #streaming(slot: Slot, started: boolean): void {
+    const pid = slot.process?.servingPid;
+    if (!this.#options.lowerStreamPriority || pid === undefined || slot.state !== 'ready') return;
+    if (started) {
+      slot.lowered = lowerForStream(pid, slot.normalPriority) || slot.lowered;
+      return;
+    }
+    if (!slot.lowered) return;
+    slot.lowered = !restoreAfterStream(pid, slot.normalPriority);
+    if (slot.lowered && !this.#priorityRefusalLogged) {
+      this.#priorityRefusalLogged = true;
+      this.#options.log(
+        `worker ${slot.name} stays below normal priority after its hg/git stream: raising a ` +
+          `priority back was refused (on Linux it needs CAP_SYS_NICE); pages go to other ` +
+          `workers first, and an extra worker stops once idle`,
+      );
+    }
   }
 
   /** Extra workers idle for idleTimeout: out of routing at once, then their lifeline is cut. */

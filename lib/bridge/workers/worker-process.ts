@@ -1,5 +1,5 @@
 // One Kallithea worker process: python/kallithea_worker.py serving my.ini on one thread at a
-// private address. started() resolves once the worker printed "ready" (its socket listens);
+// private address. started() resolves once the worker printed "ready PID" (its socket listens);
 // `exited` settles when the process is gone, however it went.
 //
 // The lifeline is the worker's stdin: the bridge holds the write end and never writes, so
@@ -47,6 +47,7 @@ export class WorkerProcess {
   readonly #child: ChildProcess;
   readonly #tail: string[] = [];
   #partial = '';
+  #servingPid: number | undefined;
 
   constructor(options: WorkerProcessOptions) {
     this.name = options.name;
@@ -74,6 +75,14 @@ export class WorkerProcess {
     return this.#child.pid;
   }
 
+  /**
+   * The process that serves, as the worker said once ready: on Windows a venv's python.exe
+   * launches the interpreter as its child; elsewhere it is `pid`.
+   */
+  get servingPid(): number | undefined {
+    return this.#servingPid ?? this.pid;
+  }
+
   /** The last lines the worker wrote, for failure messages. */
   tail(): string {
     return this.#tail.join('\n  ');
@@ -94,7 +103,9 @@ export class WorkerProcess {
       }, timeoutMs);
       const onData = (chunk: Buffer): void => {
         stdout += chunk.toString('utf8');
-        if (!/^ready$/m.test(stdout)) return;
+        const ready = /^ready(?: (\d+))?\r?$/m.exec(stdout);
+        if (ready === null) return;
+        if (ready[1] !== undefined) this.#servingPid = Number(ready[1]);
         clearTimeout(timer);
         this.#child.stdout?.off('data', onData);
         this.#child.stdout?.resume();

@@ -23,6 +23,8 @@ const usage = `usage: kallithea-isapi serve -c my.ini [options]
   --max-workers N       at most, extras started while hg/git streams hold workers
                         (default: 2 x workers)
   --worker-idle-timeout S  seconds an extra worker stays idle before it stops (default 60)
+  --stream-priority P   a worker's OS priority while it serves an hg/git clone, pull or
+                        push: below_normal (default; pages go first) or normal
   --tls-cert FILE       serve HTTPS with this PEM certificate (and --tls-key), as IIS with TLS
   --tls-key FILE        its PEM private key
   --dll FILE            the ISAPI extension (default: build-dll/Release of this package)
@@ -74,6 +76,7 @@ export async function run(args: string[]): Promise<number> {
       workers: { type: 'string' },
       'max-workers': { type: 'string' },
       'worker-idle-timeout': { type: 'string' },
+      'stream-priority': { type: 'string' },
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
       dll: { type: 'string' },
@@ -113,6 +116,14 @@ export async function run(args: string[]): Promise<number> {
   if (workerIdleTimeout !== undefined && !(workerIdleTimeout > 0 && workerIdleTimeout <= 86_400)) {
     process.stderr.write(
       `kallithea-isapi serve: --worker-idle-timeout must be seconds above 0, got ${idle}\n`,
+    );
+    return 2;
+  }
+  const streamPriority = values['stream-priority'];
+  if (streamPriority !== undefined && streamPriority !== 'below_normal' && streamPriority !== 'normal') {
+    process.stderr.write(
+      `kallithea-isapi serve: --stream-priority must be below_normal or normal, got ${streamPriority}
+`,
     );
     return 2;
   }
@@ -164,6 +175,7 @@ export async function run(args: string[]): Promise<number> {
       workers,
       maxWorkers,
       workerIdleTimeout,
+      streamPriority,
       ...(cert === undefined || key === undefined ? {} : { tls: { cert, key } }),
       dll: values.dll,
       dllLog: values['dll-log'],

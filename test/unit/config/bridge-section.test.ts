@@ -73,6 +73,7 @@ describe('config: [bridge] section', () => {
       workers: bridgeDefaults.workers,
       maxWorkers: 2 * bridgeDefaults.workers,
       workerIdleTimeout: 60,
+      streamPriority: 'below_normal',
       maxQueued: 100,
       workerStartTimeout: 120,
       rapidFailsPerMinute: 5,
@@ -187,6 +188,7 @@ describe('config: [bridge] section', () => {
     ['rapid_fails_per_minute', '0', /whole number of exits from 1/],
     ['max_workers', '0', /whole number of worker processes from 1 to 128/],
     ['worker_idle_timeout', 'never', /seconds as a number/],
+    ['stream_priority', 'idle', /below_normal \(the default: clones yield the CPU to pages\) or normal/],
   ];
   for (const [key, value, fix] of bad) {
     it(`refuses ${key} = ${value}`, async () => {
@@ -195,14 +197,15 @@ describe('config: [bridge] section', () => {
     });
   }
 
-  it('reads max_workers and worker_idle_timeout, and refuses max_workers below workers', async () => {
+  it('reads max_workers, worker_idle_timeout and stream_priority, and refuses max_workers below workers', async () => {
     const file = await write(
       'elastic.ini',
-      '[bridge]\nworkers = 2\nmax_workers = 5\nworker_idle_timeout = 2.5\n',
+      '[bridge]\nworkers = 2\nmax_workers = 5\nworker_idle_timeout = 2.5\nstream_priority = normal\n',
     );
     const settings = await readBridgeSettings(file);
     assert.equal(settings.maxWorkers, 5);
     assert.equal(settings.workerIdleTimeout, 2.5);
+    assert.equal(settings.streamPriority, 'normal');
     const below = await write('below.ini', '[bridge]\nworkers = 3\nmax_workers = 2\n');
     await assert.rejects(
       readBridgeSettings(below),

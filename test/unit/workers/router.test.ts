@@ -22,25 +22,28 @@ function worker(name: string, ready = true): RoutedWorker {
     busy: false,
     stream: false,
     idleSince: 0,
+    lowered: false,
   };
 }
 
 function setup(
   names: string[],
   maxQueued = 10,
-): { workers: RoutedWorker[]; router: Router; grown: () => number } {
+): { workers: RoutedWorker[]; router: Router; grown: () => number; streaming: string[] } {
   const workers = names.map((name) => worker(name));
   let grown = 0;
+  const streaming: string[] = [];
   const router = new Router(workers, {
     hopToken: 'token',
     maxQueued,
     retryAfter: 5,
     describeDown: () => 'all down',
     grow: () => void (grown += 1),
+    streaming: (worker, started) => streaming.push(`${worker.name} ${started ? 'started' : 'ended'}`),
     close: () => Promise.resolve(),
     destroy: () => Promise.resolve(),
   });
-  return { workers, router, grown: () => grown };
+  return { workers, router, grown: () => grown, streaming };
 }
 
 const signal = new AbortController().signal;
@@ -117,6 +120,30 @@ describe('router: long hg/git streams and pages', () => {
     await turn();
     assert.equal(second.lease()?.worker, 'w2');
     assert.equal(router.streamsHeld, 1);
+  });
+
+  it('the pool hears when a stream takes a worker and when it ends (to set its priority), never for pages', () => {
+    const { router, streaming } = setup(['w1', 'w2', 'w3']);
+    const page = now(router.acquire(signal, false));
+    const stream = now(router.acquire(signal, true));
+    assert.deepEqual(streaming, ['w3 started']);
+    page.release();
+    stream.release();
+    stream.release();
+    assert.deepEqual(streaming, ['w3 started', 'w3 ended'], 'once per stream, however often released');
+  });
+
+  it('pages take an idle worker at normal priority before one left at a lower priority', () => {
+    const { router, workers } = setup(['w1', 'w2']);
+    (workers[0] as RoutedWorker).lowered = true;
+    const first = now(router.acquire(signal, false));
+    assert.equal(first.worker, 'w2');
+    assert.equal(
+      now(router.acquire(signal, false)).worker,
+      'w1',
+      'and the lowered one when no other is idle',
+    );
+    first.release();
   });
 
   it('one worker only (max_workers = workers = 1): a stream still runs', () => {

@@ -1,0 +1,62 @@
+// A worker serving a long hg/git stream runs at a lower OS priority than the workers serving
+// pages. On a machine with fewer cores than streams, a clone (hg compressing its bundle in
+// the worker, git's pack-objects started by it) otherwise takes the CPU a page needs: pages
+// waited 1.6 x their idle time while two clones ran on 2 cores, though no page waited for a
+// worker. A stream's length is minutes and its client hardly notices a slower CPU share; a
+// page's user does. The priority is lowered when the stream takes its worker, before
+// Kallithea starts git, so git's processes inherit it, and raised back when the stream ends.
+//
+// Linux sets a priority per thread (setpriority's PRIO_PROCESS names one thread), and
+// waitress serves on a thread of its own: so every thread in /proc/<pid>/task is set.
+// Windows sets a priority class per process, inherited by the processes it starts while
+// below normal. Raising it back needs CAP_SYS_NICE on Linux (root has it; an application
+// pool's identity on Windows needs nothing): without it the worker stays low and the router
+// gives pages to other workers first (router.ts).
+import { readdirSync } from 'node:fs';
+import { constants, getPriority, setPriority } from 'node:os';
+
+/** How much lower (in nice steps) a stream's worker runs than the bridge's own priority. */
+const STREAM_NICE_STEPS = constants.priority.PRIORITY_BELOW_NORMAL - constants.priority.PRIORITY_NORMAL;
+const LOWEST = constants.priority.PRIORITY_LOW;
+
+/** The ids setpriority takes for all of a process: its threads on Linux, else the process. */
+function prioritiesOf(pid: number): number[] {
+  if (process.platform !== 'linux') return [pid];
+  try {
+    return readdirSync(`/proc/${pid}/task`).map(Number);
+  } catch {
+    return []; // gone: nothing to set
+  }
+}
+
+/** Sets `priority` on every thread of `pid`; false if any refused (a thread that ended is fine). */
+function setAll(pid: number, priority: number): boolean {
+  let ok = true;
+  for (const id of prioritiesOf(pid)) {
+    try {
+      setPriority(id, priority);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ESRCH') ok = false;
+    }
+  }
+  return ok;
+}
+
+/** The priority a worker normally runs at: the one it was started with, the bridge's own. */
+export function normalPriority(pid: number): number {
+  try {
+    return getPriority(pid);
+  } catch {
+    return getPriority();
+  }
+}
+
+/** Lowers a worker for a stream; false if the system refused. */
+export function lowerForStream(pid: number, normal: number): boolean {
+  return setAll(pid, Math.min(LOWEST, normal + STREAM_NICE_STEPS));
+}
+
+/** Raises a worker back after its stream; false if the system refused (no CAP_SYS_NICE). */
+export function restoreAfterStream(pid: number, normal: number): boolean {
+  return setAll(pid, normal);
+}
