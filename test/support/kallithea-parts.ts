@@ -77,7 +77,7 @@ export async function startDirect(
   worker.stderr.pipe(log);
   await new Promise<void>((done, fail) => {
     worker.stdout.on('data', (chunk: Buffer) => {
-      if (/^ready$/m.test(chunk.toString())) done();
+      if (/^ready( \d+)?$/m.test(chunk.toString())) done();
     });
     worker.once('exit', (code) => fail(new Error(`the direct Kallithea exited ${code}; see direct.log`)));
   });
