@@ -321,6 +321,53 @@ describe('worker pool: routing and supervision with real worker processes', func
     }
   });
 
+  it('an extra worker loads below normal priority, and serves at normal once ready', async () => {
+    const elastic = await WorkerPool.start(options({ maxWorkers: 3, idleTimeout: 1 }));
+    const via = createForwarder({
+      upstream: 'http://unused',
+      upstreams: elastic.router,
+      connectTimeout: 5,
+      headersTimeout: 30,
+      bodyTimeout: 30,
+      maxConnections: 1,
+    });
+    const send = async (path: string): Promise<string> => {
+      const captured = captureStart();
+      const body = await via.app(testEnviron({ REQUEST_URI: path }), captured.start);
+      return (await readBody(body)).toString();
+    };
+    const normal = getPriority();
+    try {
+      await until('both ready', () => elastic.status().every((w) => w.state === 'ready'));
+      const stream = send('/r/git-upload-pack?n=60');
+      await until('a stream holds a worker', () => elastic.router.streamsHeld === 1);
+      const slow = send('/slow?ms=2000');
+      await until('both busy', () => elastic.status().every((w) => w.busy));
+      // A page now waits while a stream holds a worker: the pool starts w3 for it.
+      const page = send('/pid');
+      let startingPriority: number | undefined;
+      await until('w3 starting', () => {
+        const w3 = elastic.status()[2];
+        if (w3?.state !== 'starting' || w3.pid === undefined) return false;
+        startingPriority = getPriority(w3.pid);
+        return true;
+      });
+      assert.equal(startingPriority, Math.min(constants.priority.PRIORITY_LOW, normal + 10));
+      const w3 = Number((await page).trim());
+      assert.equal(w3, elastic.status()[2]?.pid, 'the waiting page got the extra worker');
+      if (process.getuid?.() === 0) {
+        assert.deepEqual(
+          readdirSync(`/proc/${w3}/task`).map((thread) => getPriority(Number(thread))),
+          readdirSync(`/proc/${w3}/task`).map(() => normal),
+          'ready, it runs at normal priority',
+        );
+      }
+      await Promise.all([stream, slow]);
+    } finally {
+      await via.destroy();
+    }
+  });
+
   it('stop: every worker process is gone', async () => {
     const pids = pool.status().map((w) => w.pid as number);
     assert.ok(pids.every(alive));

@@ -5,6 +5,8 @@
 // worker. A stream's length is minutes and its client hardly notices a slower CPU share; a
 // page's user does. The priority is lowered when the stream takes its worker, before
 // Kallithea starts git, so git's processes inherit it, and raised back when the stream ends.
+// An extra worker, started because streams hold the others, loads Kallithea (seconds of CPU)
+// below normal priority too, and is raised once ready.
 //
 // Linux sets a priority per thread (setpriority's PRIO_PROCESS names one thread), and
 // waitress serves on a thread of its own: so every thread in /proc/<pid>/task is set.
@@ -13,7 +15,7 @@
 // pool's identity on Windows needs nothing): without it the worker stays low and the router
 // gives pages to other workers first (router.ts).
 import { readdirSync } from 'node:fs';
-import { constants, getPriority, setPriority } from 'node:os';
+import { constants, setPriority } from 'node:os';
 
 /** How much lower (in nice steps) a stream's worker runs than the bridge's own priority. */
 const STREAM_NICE_STEPS = constants.priority.PRIORITY_BELOW_NORMAL - constants.priority.PRIORITY_NORMAL;
@@ -42,21 +44,15 @@ function setAll(pid: number, priority: number): boolean {
   return ok;
 }
 
-/** The priority a worker normally runs at: the one it was started with, the bridge's own. */
-export function normalPriority(pid: number): number {
-  try {
-    return getPriority(pid);
-  } catch {
-    return getPriority();
-  }
-}
-
-/** Lowers a worker for a stream; false if the system refused. */
-export function lowerForStream(pid: number, normal: number): boolean {
+/**
+ * Lowers a worker below `normal` (the priority it was started with: the bridge's own);
+ * false if the system refused.
+ */
+export function lowerPriority(pid: number, normal: number): boolean {
   return setAll(pid, Math.min(LOWEST, normal + STREAM_NICE_STEPS));
 }
 
-/** Raises a worker back after its stream; false if the system refused (no CAP_SYS_NICE). */
-export function restoreAfterStream(pid: number, normal: number): boolean {
+/** Raises a worker back to `normal`; false if the system refused (no CAP_SYS_NICE). */
+export function restorePriority(pid: number, normal: number): boolean {
   return setAll(pid, normal);
 }

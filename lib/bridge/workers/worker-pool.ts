@@ -13,13 +13,13 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'undici';
 import { dispatcherOptions, type UpstreamTimeouts } from '../forwarder/upstreams.js';
 import { Router, type RoutedWorker } from './router.js';
-import { lowerForStream, normalPriority, restoreAfterStream } from './stream-priority.js';
+import { lowerPriority, restorePriority } from './stream-priority.js';
 import { workerAddress, WorkerProcess } from './worker-process.js';
 
 export interface WorkerPoolOptions {
@@ -68,8 +68,6 @@ interface Slot extends RoutedWorker {
   failures: number[];
   restarts: number;
   lastFailure: string | undefined;
-  /** The OS priority its process runs at while not serving a stream. */
-  normalPriority: number;
 }
 
 const MINUTE = 60_000;
@@ -112,7 +110,6 @@ function newSlot(name: string, extra: boolean): Slot {
     failures: [],
     restarts: 0,
     lastFailure: undefined,
-    normalPriority: 0,
   };
 }
 
@@ -130,6 +127,8 @@ export class WorkerPool {
   /** Extra workers that failed to start lately, and no growth before this time. */
   #growthFailures = 0;
   #growthPausedUntil = 0;
+  /** The OS priority workers are started with (the bridge's own) and raised back to. */
+  readonly #normalPriority = getPriority();
   #priorityRefusalLogged = false;
   readonly #idleCheck: NodeJS.Timeout;
 
@@ -200,6 +199,9 @@ export class WorkerPool {
         output: this.#options.output,
       });
       slot.process = worker;
+      // An extra worker is started because streams hold the others, and loading Kallithea
+      // takes seconds of CPU: it loads below normal priority, so the pages do not pay for it.
+      const startedLow = slot.extra && this.#lower(worker.pid);
       let why: string;
       try {
         await worker.started(this.#options.startTimeout * 1000);
@@ -209,9 +211,9 @@ export class WorkerPool {
         slot.busy = false;
         slot.idleSince = Date.now();
         slot.dispatcher = client;
-        slot.lowered = false;
-        slot.normalPriority = normalPriority(worker.servingPid ?? 0);
+        slot.lowered = startedLow;
         slot.state = 'ready';
+        this.#raise(slot);
         if (slot.extra) this.#growthFailures = 0;
         log(
           `worker ${slot.name} ready (pid ${worker.pid}, ${slot.address})${slot.extra ? ', an extra one' : ''}`,
@@ -286,20 +288,28 @@ export class WorkerPool {
 
   /** A stream took the worker or ended on it: its OS priority goes down or back up. */
   #streaming(slot: Slot, started: boolean): void {
+    if (slot.state !== 'ready') return;
+    if (started) slot.lowered = this.#lower(slot.process?.servingPid) || slot.lowered;
+    else this.#raise(slot);
+  }
+
+  /** Lowers a worker's process below normal priority (stream-priority.ts), if configured. */
+  #lower(pid: number | undefined): boolean {
+    if (!this.#options.lowerStreamPriority || pid === undefined) return false;
+    return lowerPriority(pid, this.#normalPriority);
+  }
+
+  /** Raises a lowered worker back to normal priority; says once if the system refuses. */
+  #raise(slot: Slot): void {
     const pid = slot.process?.servingPid;
-    if (!this.#options.lowerStreamPriority || pid === undefined || slot.state !== 'ready') return;
-    if (started) {
-      slot.lowered = lowerForStream(pid, slot.normalPriority) || slot.lowered;
-      return;
-    }
-    if (!slot.lowered) return;
-    slot.lowered = !restoreAfterStream(pid, slot.normalPriority);
+    if (!slot.lowered || pid === undefined) return;
+    slot.lowered = !restorePriority(pid, this.#normalPriority);
     if (slot.lowered && !this.#priorityRefusalLogged) {
       this.#priorityRefusalLogged = true;
       this.#options.log(
-        `worker ${slot.name} stays below normal priority after its hg/git stream: raising a ` +
-          `priority back was refused (on Linux it needs CAP_SYS_NICE); pages go to other ` +
-          `workers first, and an extra worker stops once idle`,
+        `worker ${slot.name} stays below normal priority after an hg/git stream or its start ` +
+          `as an extra worker: raising a priority back was refused (on Linux it needs ` +
+          `CAP_SYS_NICE); pages go to other workers first, and an extra worker stops once idle`,
       );
     }
   }
