@@ -82,6 +82,30 @@ describe('worker pool: routing and supervision with real worker processes', func
 
   const ready = (): boolean => pool.status().every((worker) => worker.state === 'ready');
 
+  /** A pool of 2 that may grow to 3, extras stopped after 1 s idle, and a forwarder to it. */
+  async function startElastic(): Promise<{
+    elastic: WorkerPool;
+    via: Forwarder;
+    send: (path: string) => Promise<string>;
+  }> {
+    const elastic = await WorkerPool.start(options({ maxWorkers: 3, idleTimeout: 1 }));
+    const via = createForwarder({
+      upstream: 'http://unused',
+      upstreams: elastic.router,
+      connectTimeout: 5,
+      headersTimeout: 30,
+      bodyTimeout: 30,
+      maxConnections: 1,
+    });
+    const send = async (path: string): Promise<string> => {
+      const captured = captureStart();
+      const body = await via.app(testEnviron({ REQUEST_URI: path }), captured.start);
+      assert.equal(captured.status, 200);
+      return (await readBody(body)).toString();
+    };
+    return { elastic, via, send };
+  }
+
   before(async function () {
     this.timeout(600_000);
     // The venv of the Kallithea instance (built once, cached) has PasteDeploy and waitress.
@@ -267,21 +291,7 @@ describe('worker pool: routing and supervision with real worker processes', func
 
   it('two long git streams on 2 workers: the second gets an extra worker, pages keep w1; the idle extra stops', async () => {
     lines.length = 0;
-    const elastic = await WorkerPool.start(options({ maxWorkers: 3, idleTimeout: 1 }));
-    const via = createForwarder({
-      upstream: 'http://unused',
-      upstreams: elastic.router,
-      connectTimeout: 5,
-      headersTimeout: 30,
-      bodyTimeout: 30,
-      maxConnections: 1,
-    });
-    const send = async (path: string): Promise<string> => {
-      const captured = captureStart();
-      const body = await via.app(testEnviron({ REQUEST_URI: path }), captured.start);
-      assert.equal(captured.status, 200);
-      return (await readBody(body)).toString();
-    };
+    const { elastic, via, send } = await startElastic();
     try {
       await until('both ready', () => elastic.status().every((w) => w.state === 'ready'));
       const first = send('/r/git-upload-pack?n=100');
@@ -322,20 +332,7 @@ describe('worker pool: routing and supervision with real worker processes', func
   });
 
   it('an extra worker loads below normal priority, and serves at normal once ready', async () => {
-    const elastic = await WorkerPool.start(options({ maxWorkers: 3, idleTimeout: 1 }));
-    const via = createForwarder({
-      upstream: 'http://unused',
-      upstreams: elastic.router,
-      connectTimeout: 5,
-      headersTimeout: 30,
-      bodyTimeout: 30,
-      maxConnections: 1,
-    });
-    const send = async (path: string): Promise<string> => {
-      const captured = captureStart();
-      const body = await via.app(testEnviron({ REQUEST_URI: path }), captured.start);
-      return (await readBody(body)).toString();
-    };
+    const { elastic, via, send } = await startElastic();
     const normal = getPriority();
     try {
       await until('both ready', () => elastic.status().every((w) => w.state === 'ready'));
