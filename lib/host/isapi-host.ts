@@ -266,7 +266,7 @@ function requestInfo(
     // One latin1 character per byte as sent.
     target,
     httpVersion: req.httpVersion,
-    headers: req.rawHeaders,
+    headers: req.rawHeaders.join('\n'),
     remoteAddress: socket.remoteAddress ?? '',
     remotePort: socket.remotePort ?? 0,
     localAddress: socket.localAddress ?? '',

@@ -2,6 +2,8 @@
 
 #include "text_encoding.h"
 
+#include <utility>
+
 namespace isapi_host {
 
 namespace {
@@ -32,8 +34,9 @@ bool starts_with_icase(const std::string& s, const std::string& prefix) {
 
 } // namespace
 
-ServerVariables::ServerVariables(const HostConfig& config, const RequestInfo& info)
-    : config_(config), info_(info) {
+ServerVariables::ServerVariables(const HostConfig& config, RequestInfo moved)
+    : config_(config), info_(std::move(moved)) {
+  const RequestInfo& info = info_;
   const std::string& physical = config.physical_path;
   if (physical.find('\\') != std::string::npos || (physical.size() >= 2 && physical[1] == ':')) {
     separator_ = '\\';

@@ -17,8 +17,11 @@ namespace isapi_host {
 
 class ServerVariables {
 public:
-  /// `config` must outlive this object (the host owns it).
-  ServerVariables(const HostConfig& config, const RequestInfo& info);
+  /// `config` must outlive this object (the host owns it). Keeps `info`.
+  ServerVariables(const HostConfig& config, RequestInfo info);
+
+  /// The request as received.
+  const RequestInfo& info() const { return info_; }
 
   enum class Lookup {
     found,   ///< value holds the bytes (without the NUL)
