@@ -13,8 +13,12 @@ export interface NativeRequestInfo {
   /** The raw request-target, latin1 (one char per byte). */
   target: string;
   httpVersion: string;
-  /** Flat [name, value, name, value...], latin1, as received. */
-  headers: string[];
+  /**
+   * The header lines as received, "name\nvalue\nname\nvalue" (rawHeaders joined with LF,
+   * which Node's parser never leaves in a name or value), latin1: one string crosses to
+   * native code instead of two per header.
+   */
+  headers: string;
   remoteAddress: string;
   remotePort: number;
   localAddress: string;

@@ -11,6 +11,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NativeIsapiHost } from './binding.js';
 import { parseResponseHead } from './header-block.js';
 
+// How long a response that closes the connection waits for the rest of a request body it
+// did not read: http.sys drains it for DrainEntityBody, 2 minutes by default.
+const DRAIN_LIMIT_MS = 120_000;
+
 export interface RequestRecord {
   method: string;
   url: string;
@@ -29,6 +33,9 @@ export class HostedRequest {
   readonly #res: ServerResponse;
   readonly #verify: boolean;
   #headersSent = false;
+  /** The connection stays open after this response (else it closes, once the body is in). */
+  #keepAlive: boolean;
+  #onBody: ((chunk: Buffer) => void) | undefined;
   #raw = false; // non-verifier: WriteClient before any header, bytes go to the socket as-is
   #failed = false;
   #done = false;
@@ -42,6 +49,7 @@ export class HostedRequest {
     res: ServerResponse,
     record: RequestRecord,
     verify: boolean,
+    clientKeepAlive: boolean,
   ) {
     this.id = id;
     this.#native = native;
@@ -49,15 +57,48 @@ export class HostedRequest {
     this.#res = res;
     this.record = record;
     this.#verify = verify;
+    this.#keepAlive = clientKeepAlive;
     res.on('close', () => this.#socketClosed());
   }
 
   /** Feeds the request body to native code, pausing while its buffer is full. */
   pumpBody(): void {
-    this.#req.on('data', (chunk: Buffer) => {
+    this.#onBody = (chunk: Buffer): void => {
       if (!this.#native.pushBody(this.id, chunk)) this.#req.pause();
-    });
+    };
+    this.#req.on('data', this.#onBody);
     this.#req.on('end', () => this.#native.endBody(this.id));
+  }
+
+  /**
+   * Ends the response with `end` once the client's body is in, reading and dropping what is
+   * left of it, as http.sys drains a body the application did not read. A keep-alive
+   * response ends at once (the body drains on its way to the next request); one that
+   * closes the connection waits, up to DRAIN_LIMIT_MS: a close with body bytes unread
+   * is a TCP reset, which may reach the client before it read the answer (it then sees
+   * EPIPE or ECONNRESET on its upload).
+   */
+  #endAfterBody(end: () => void): void {
+    const req = this.#req;
+    if (req.complete || req.destroyed) {
+      end();
+      return;
+    }
+    if (this.#onBody !== undefined) req.off('data', this.#onBody);
+    req.resume();
+    if (this.#keepAlive) {
+      end();
+      return;
+    }
+    const ended = (): void => {
+      clearTimeout(limit);
+      req.off('end', ended);
+      req.off('close', ended);
+      end();
+    };
+    const limit = setTimeout(ended, DRAIN_LIMIT_MS).unref();
+    req.once('end', ended);
+    req.once('close', ended);
   }
 
   onResume(): void {
@@ -99,6 +140,7 @@ export class HostedRequest {
     // Keep-alive only when the extension asked for it, the client allows it and the
     // response has framing the client can find the end of.
     const keepAlive = keep && (hasLength || chunked || bodiless) && !extensionCloses;
+    this.#keepAlive = keepAlive;
     const flat: string[] = [];
     for (const [name, value] of head.headers) {
       if (!keepAlive && name.toLowerCase() === 'connection') continue;
@@ -116,6 +158,7 @@ export class HostedRequest {
       // Neither: IIS sends the body as written and ends it by closing. Node would chunk
       // it, so the host writes this response on the socket itself.
       this.#raw = true;
+      this.#keepAlive = false;
       const socket = res.socket;
       if (socket === null) {
         // Behind a pipelined response that still owns the socket: nothing to write on.
@@ -139,6 +182,7 @@ export class HostedRequest {
       // No header call before this write: IIS sends the bytes as they are (the extension
       // wrote its own response head; without one the verifier already reported it).
       this.#raw = true;
+      this.#keepAlive = false;
       this.#headersSent = true;
     }
     const ok = this.#write(data);
@@ -168,8 +212,10 @@ export class HostedRequest {
     const res = this.#res;
     if (this.#closed || this.#failed) return;
     if (this.#raw) {
-      res.socket?.end();
-      res.socket?.destroySoon();
+      this.#endAfterBody(() => {
+        res.socket?.end();
+        res.socket?.destroySoon();
+      });
       return;
     }
     if (!this.#headersSent) {
@@ -178,18 +224,20 @@ export class HostedRequest {
       } else {
         this.record.status = 200;
         res.writeHead(200, { 'Content-Length': '0', Server: 'Microsoft-IIS/10.0' });
-        res.end();
+        this.#endAfterBody(() => res.end());
       }
       return;
     }
-    const socket = res.socket;
-    res.end();
-    if (!sessionOk || status === 4) {
-      // HSE_STATUS_ERROR: IIS closes the connection after the response. Ending the socket
-      // right behind the response's last bytes also keeps a pipelined next request from
-      // being answered.
-      socket?.end();
-    }
+    // HSE_STATUS_ERROR: IIS closes the connection after the response. Ending the socket
+    // right behind the response's last bytes also keeps a pipelined next request from
+    // being answered.
+    const closes = !sessionOk || status === 4;
+    if (closes) this.#keepAlive = false;
+    this.#endAfterBody(() => {
+      const socket = res.socket;
+      res.end();
+      if (closes) socket?.end();
+    });
   }
 
   onCloseConnection(): void {
@@ -216,13 +264,16 @@ export class HostedRequest {
     const body = `${text}\n`;
     this.record.status = status;
     this.#headersSent = true;
-    this.#res.writeHead(status, {
+    this.#keepAlive = false;
+    const res = this.#res;
+    res.writeHead(status, {
       'Content-Type': 'text/plain',
       'Content-Length': String(Buffer.byteLength(body)),
       Connection: 'close',
       Server: 'Microsoft-IIS/10.0',
     });
-    this.#res.end(body);
+    res.write(body);
+    this.#endAfterBody(() => res.end());
   }
 
   #socketClosed(): void {

@@ -113,7 +113,15 @@ export class IsapiHost extends EventEmitter {
       bytes: 0,
       logParameter: '',
     };
-    const hosted = new HostedRequest(id, this.#native, req, res, record, this.#options.verify);
+    const hosted = new HostedRequest(
+      id,
+      this.#native,
+      req,
+      res,
+      record,
+      this.#options.verify,
+      info.keepAlive,
+    );
     this.#requests.set(id, hosted);
     // Without a body the native side has already dispatched it (nothing to feed; Node
     // discards what is left of the request stream when the response ends).
@@ -258,7 +266,7 @@ function requestInfo(
     // One latin1 character per byte as sent.
     target,
     httpVersion: req.httpVersion,
-    headers: req.rawHeaders,
+    headers: req.rawHeaders.join('\n'),
     remoteAddress: socket.remoteAddress ?? '',
     remotePort: socket.remotePort ?? 0,
     localAddress: socket.localAddress ?? '',

@@ -28,7 +28,21 @@ function distinguishedName(fields: Record<string, string | string[] | undefined>
   return parts.join(', ');
 }
 
+// Read once per connection, not for every keep-alive request: getCertificate() builds a new
+// object from the certificate on each call. The cipher and the server's certificate are
+// fixed for the connection, except through a TLS 1.2 renegotiation, which this ignores.
+const known = new WeakMap<TLSSocket, TlsFacts>();
+
 export function tlsFacts(socket: TLSSocket): TlsFacts {
+  let facts = known.get(socket);
+  if (facts === undefined) {
+    facts = readTlsFacts(socket);
+    known.set(socket, facts);
+  }
+  return facts;
+}
+
+function readTlsFacts(socket: TLSSocket): TlsFacts {
   const cipher = socket.getCipher();
   const certificate = socket.getCertificate();
   const cert = certificate !== null && 'subject' in certificate ? certificate : undefined;

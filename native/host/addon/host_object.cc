@@ -4,6 +4,8 @@
 #include "../core/text_encoding.h"
 
 #include <stdexcept>
+#include <utility>
+#include <vector>
 
 namespace isapi_host {
 
@@ -40,14 +42,35 @@ bool bool_field(const Napi::Object& object, const char* key) {
   return value.IsBoolean() && value.As<Napi::Boolean>().Value();
 }
 
-// Header names and values travel as latin1 strings so every byte survives.
+// The request-target and the header block travel as Latin-1 strings, one character per
+// byte as sent, so every byte survives; V8 copies them out in one call each.
 std::string latin1(const Napi::Value& value) {
-  std::u16string text = value.As<Napi::String>().Utf16Value();
-  std::string out;
-  out.reserve(text.size());
-  for (char16_t c : text)
-    out.push_back(static_cast<char>(c & 0xFF));
+  napi_env env = value.Env();
+  std::size_t length = 0;
+  if (napi_get_value_string_latin1(env, value, nullptr, 0, &length) != napi_ok)
+    throw Napi::TypeError::New(value.Env(), "a string was expected");
+  std::string out(length, '\0');
+  napi_get_value_string_latin1(env, value, out.data(), length + 1, &length);
   return out;
+}
+
+// "name\nvalue\nname\nvalue": Node's request.rawHeaders joined with LF, which Node's
+// (strict) parser never leaves in a header name or value.
+std::vector<std::pair<std::string, std::string>> header_pairs(const std::string& block) {
+  std::vector<std::pair<std::string, std::string>> pairs;
+  std::size_t start = 0;
+  while (!block.empty() && start <= block.size()) {
+    const std::size_t name_end = block.find('\n', start);
+    if (name_end == std::string::npos)
+      break; // a name without a value: not from rawHeaders
+    std::size_t value_end = block.find('\n', name_end + 1);
+    if (value_end == std::string::npos)
+      value_end = block.size();
+    pairs.emplace_back(block.substr(start, name_end - start),
+                       block.substr(name_end + 1, value_end - name_end - 1));
+    start = value_end + 1;
+  }
+  return pairs;
 }
 
 } // namespace
@@ -139,10 +162,7 @@ Napi::Value HostObject::JS_begin(const Napi::CallbackInfo& info) {
   request.method = string_field(object, "method");
   request.raw_target = latin1(object.Get("target"));
   request.http_version = string_field(object, "httpVersion");
-  Napi::Array headers = object.Get("headers").As<Napi::Array>();
-  for (std::uint32_t i = 0; i + 1 < headers.Length(); i += 2) {
-    request.headers.emplace_back(latin1(headers.Get(i)), latin1(headers.Get(i + 1)));
-  }
+  request.headers = header_pairs(latin1(object.Get("headers")));
   request.remote_addr = string_field(object, "remoteAddress");
   request.remote_port = static_cast<std::uint16_t>(number_field(object, "remotePort"));
   request.local_addr = string_field(object, "localAddress");
@@ -159,7 +179,7 @@ Napi::Value HostObject::JS_begin(const Napi::CallbackInfo& info) {
   request.auth_type = string_field(object, "authType");
   request.auth_user = string_field(object, "authUser");
   request.auth_password = string_field(object, "authPassword");
-  const std::uint64_t id = host_->begin(request);
+  const std::uint64_t id = host_->begin(std::move(request));
   if (id != 0)
     sink_->hold(env); // until its `finished` event is delivered
   return Napi::Number::New(env, static_cast<double>(id));

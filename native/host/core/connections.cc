@@ -2,6 +2,7 @@
 
 #include "request.h"
 
+#include <array>
 #include <atomic>
 #include <cstddef>
 #include <deque>
@@ -23,17 +24,27 @@ namespace isapi_host {
 
 namespace {
 
-// Both are never destroyed: at process exit, threads still inside an extension that was
-// left loaded (Host::do_close) may still call into the table after static destructors
-// have run. What the table holds stays reachable, so leak checkers do not report it.
-std::mutex& table_mutex() {
-  static auto* mutex = new std::mutex;
-  return *mutex;
+// Every ECB call on every extension thread looks its request up here, and the JS thread
+// adds and removes one per request: the table is split by ConnID into shards with a lock
+// each, so that those calls do not all queue on one process-wide lock.
+struct alignas(64) Shard {
+  std::mutex mutex;
+  std::unordered_map<std::uint64_t, std::shared_ptr<Request>> requests;
+};
+constexpr std::size_t shard_count = 64;
+
+// Never destroyed: at process exit, threads still inside an extension that was left
+// loaded (Host::do_close) may still call into the table after static destructors have
+// run. What the table holds stays reachable, so leak checkers do not report it.
+Shard& shard_of(std::uint64_t id) {
+  static auto* shards = new std::array<Shard, shard_count>;
+  return (*shards)[id % shard_count];
 }
 
-std::unordered_map<std::uint64_t, std::shared_ptr<Request>>& table() {
-  static auto* connections = new std::unordered_map<std::uint64_t, std::shared_ptr<Request>>;
-  return *connections;
+// The verifier's retired ECBs (below), under a lock of their own; never destroyed either.
+std::mutex& graveyard_mutex() {
+  static auto* mutex = new std::mutex;
+  return *mutex;
 }
 
 // What a field read from a retired ECB finds: recognisable, and not the request's data.
@@ -78,7 +89,7 @@ struct Buried {
 };
 constexpr std::size_t buried_kept = 4096;
 
-// Under table_mutex(), never destroyed (as the table).
+// Under graveyard_mutex(), never destroyed (as the table).
 std::unordered_map<std::uint64_t, Buried>& graveyard() {
   static auto* buried = new std::unordered_map<std::uint64_t, Buried>;
   return *buried;
@@ -97,7 +108,7 @@ std::uint64_t id_of(HCONN conn) {
 BOOL report_buried(HCONN conn, const char* call, bool done = false) {
   std::function<void(const char*, bool)> report;
   {
-    std::lock_guard<std::mutex> lock(table_mutex());
+    std::lock_guard<std::mutex> lock(graveyard_mutex());
     auto it = graveyard().find(id_of(conn));
     if (it != graveyard().end())
       report = it->second.report;
@@ -141,7 +152,7 @@ void bury_connection(std::uint64_t id, std::unique_ptr<EXTENSION_CONTROL_BLOCK> 
   ecb->ServerSupportFunction = trap_server_support_function;
   poison_fields(ecb.get(), true);
   Buried evicted; // destroyed outside the lock
-  std::lock_guard<std::mutex> lock(table_mutex());
+  std::lock_guard<std::mutex> lock(graveyard_mutex());
   graveyard()[id] = Buried{std::unique_ptr<EXTENSION_CONTROL_BLOCK, UnpoisonFirst>(ecb.release()),
                            std::move(report)};
   burial_order().push_back(id);
@@ -156,7 +167,7 @@ void bury_connection(std::uint64_t id, std::unique_ptr<EXTENSION_CONTROL_BLOCK> 
 }
 
 std::size_t buried_connections() {
-  std::lock_guard<std::mutex> lock(table_mutex());
+  std::lock_guard<std::mutex> lock(graveyard_mutex());
   return graveyard().size();
 }
 
@@ -175,24 +186,28 @@ std::uint64_t next_connection_id() {
 }
 
 void register_connection(std::uint64_t id, std::shared_ptr<Request> request) {
-  std::lock_guard<std::mutex> lock(table_mutex());
-  table()[id] = std::move(request);
+  Shard& shard = shard_of(id);
+  std::lock_guard<std::mutex> lock(shard.mutex);
+  shard.requests[id] = std::move(request);
 }
 
 void forget_connection(std::uint64_t id) {
   std::shared_ptr<Request> doomed; // destroyed outside the lock
-  std::lock_guard<std::mutex> lock(table_mutex());
-  auto it = table().find(id);
-  if (it == table().end())
+  Shard& shard = shard_of(id);
+  std::lock_guard<std::mutex> lock(shard.mutex);
+  auto it = shard.requests.find(id);
+  if (it == shard.requests.end())
     return;
   doomed = std::move(it->second);
-  table().erase(it);
+  shard.requests.erase(it);
 }
 
 std::shared_ptr<Request> find_connection(HCONN conn) {
-  std::lock_guard<std::mutex> lock(table_mutex());
-  auto it = table().find(id_of(conn));
-  return it == table().end() ? nullptr : it->second;
+  const std::uint64_t id = id_of(conn);
+  Shard& shard = shard_of(id);
+  std::lock_guard<std::mutex> lock(shard.mutex);
+  auto it = shard.requests.find(id);
+  return it == shard.requests.end() ? nullptr : it->second;
 }
 
 BOOL WINAPI ecb_get_server_variable(HCONN conn, LPSTR name, LPVOID buffer, LPDWORD size) {

@@ -60,9 +60,9 @@ Host::~Host() {
 }
 
 // JS thread.
-std::uint64_t Host::begin(const RequestInfo& info) {
+std::uint64_t Host::begin(RequestInfo info) {
   const std::uint64_t id = next_connection_id();
-  auto request = std::make_shared<Request>(shared_from_this(), id, info);
+  auto request = std::make_shared<Request>(shared_from_this(), id, std::move(info));
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (closing_)

@@ -30,8 +30,8 @@ public:
   ~Host();
 
   // --- JS thread -----------------------------------------------------------------
-  /// A new request; 0 when the host is closing.
-  std::uint64_t begin(const RequestInfo& info);
+  /// A new request; 0 when the host is closing. The request keeps `info` (moved, not copied).
+  std::uint64_t begin(RequestInfo info);
   /// A live request by id, or null.
   std::shared_ptr<Request> find(std::uint64_t id);
   /// Starts closing on a thread of its own; a `closed` event reports the end. False when

@@ -36,14 +36,15 @@ std::string text_of(const char* text, DWORD count) {
 
 } // namespace
 
-Request::Request(std::shared_ptr<Host> host, std::uint64_t id, const RequestInfo& info)
-    : host_(std::move(host)), id_(id), variables_(host_->config(), info),
-      client_keep_alive_(info.client_keep_alive),
-      request_line_(info.method + " " + info.raw_target), method_(variables_.method()),
-      query_(variables_.query_string()), path_info_(variables_.path_info_ansi()),
-      path_translated_(variables_.path_translated_ansi()), content_type_(variables_.content_type()),
-      ecb_owner_(new EXTENSION_CONTROL_BLOCK{}), ecb_(ecb_owner_.get()),
-      head_request_(info.method == "HEAD") {
+Request::Request(std::shared_ptr<Host> host, std::uint64_t id, RequestInfo&& moved)
+    : host_(std::move(host)), id_(id), variables_(host_->config(), std::move(moved)),
+      client_keep_alive_(variables_.info().client_keep_alive),
+      request_line_(variables_.info().method + " " + variables_.info().raw_target),
+      method_(variables_.method()), query_(variables_.query_string()),
+      path_info_(variables_.path_info_ansi()), path_translated_(variables_.path_translated_ansi()),
+      content_type_(variables_.content_type()), ecb_owner_(new EXTENSION_CONTROL_BLOCK{}),
+      ecb_(ecb_owner_.get()), head_request_(variables_.info().method == "HEAD") {
+  const RequestInfo& info = variables_.info();
   ecb_->cbSize = sizeof(*ecb_);
   ecb_->dwVersion = HSE_VERSION;
   ecb_->ConnID = to_hconn(id_);

@@ -33,7 +33,7 @@ class Request : public std::enable_shared_from_this<Request> {
 public:
   using clock = std::chrono::steady_clock;
 
-  Request(std::shared_ptr<Host> host, std::uint64_t id, const RequestInfo& info);
+  Request(std::shared_ptr<Host> host, std::uint64_t id, RequestInfo&& info);
   Request(const Request&) = delete;
   Request& operator=(const Request&) = delete;
 

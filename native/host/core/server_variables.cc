@@ -2,6 +2,8 @@
 
 #include "text_encoding.h"
 
+#include <utility>
+
 namespace isapi_host {
 
 namespace {
@@ -32,8 +34,9 @@ bool starts_with_icase(const std::string& s, const std::string& prefix) {
 
 } // namespace
 
-ServerVariables::ServerVariables(const HostConfig& config, const RequestInfo& info)
-    : config_(config), info_(info) {
+ServerVariables::ServerVariables(const HostConfig& config, RequestInfo moved)
+    : config_(config), info_(std::move(moved)) {
+  const RequestInfo& info = info_;
   const std::string& physical = config.physical_path;
   if (physical.find('\\') != std::string::npos || (physical.size() >= 2 && physical[1] == ':')) {
     separator_ = '\\';
@@ -52,114 +55,122 @@ ServerVariables::ServerVariables(const HostConfig& config, const RequestInfo& in
   }
 }
 
-// The extension's thread, once, on the first lookup.
-void ServerVariables::build_table() {
+// The extension's thread. Only the variable asked for is computed: an extension reads a
+// few of these ~60 names, and building them all cost every request ~150 allocations.
+std::optional<ServerVariables::Lookup>
+ServerVariables::table_value(const std::string& key, bool unicode, std::string& value) const {
   const RequestInfo& info = info_;
-  const std::string& physical = config_.physical_path;
-  const std::string& decoded = decoded_path_;
+  const auto give = [&](const std::string& ansi, const std::string& text) {
+    value = unicode ? utf8_to_utf16le(text) : ansi;
+    return Lookup::found;
+  };
+  const auto same = [&](const std::string& text) { return give(text, text); };
+  const auto header = [&](const char* name) {
+    std::string found;
+    for (const auto& h : info.headers) {
+      if (ascii_iequals(h.first, name))
+        found = h.second;
+    }
+    return found;
+  };
+  const auto site = [&] { return std::to_string(config_.site_id); };
 
   // A `*` map: URL, SCRIPT_NAME and PATH_INFO are all the decoded full path.
-  set("URL", path_ansi_, decoded);
-  set("SCRIPT_NAME", path_ansi_, decoded);
-  set("PATH_INFO", path_ansi_, decoded);
-  set("PATH_TRANSLATED", path_translated_ansi_, path_translated_);
-  set("QUERY_STRING", query_);
-  set("HTTP_URL", info.raw_target);
-  set("UNENCODED_URL", info.raw_target);
-  set("CACHE_URL", info.raw_target);
-  set("REQUEST_METHOD", info.method);
-
-  const std::string vdir = config_.virtual_dir == "/" ? "" : config_.virtual_dir;
-  const std::string site = std::to_string(config_.site_id);
-  set("APPL_MD_PATH", "/LM/W3SVC/" + site + "/ROOT" + vdir);
-  set("INSTANCE_ID", site);
-  set("INSTANCE_META_PATH", "/LM/W3SVC/" + site);
-  std::string appl_physical = physical;
-  if (appl_physical.empty() || appl_physical.back() != separator_)
-    appl_physical += separator_;
-  set("APPL_PHYSICAL_PATH", utf8_to_ansi(appl_physical), appl_physical);
-  set("APP_POOL_ID", "DefaultAppPool");
-
-  const std::string remote = plain_address(info.remote_addr);
-  set("REMOTE_ADDR", remote);
-  set("REMOTE_HOST", remote);
-  set("REMOTE_PORT", std::to_string(info.remote_port));
-  set("LOCAL_ADDR", plain_address(info.local_addr));
-
-  std::string host_header;
-  for (const auto& header : info.headers) {
-    if (ascii_iequals(header.first, "Host"))
-      host_header = header.second;
+  if (key == "URL" || key == "SCRIPT_NAME" || key == "PATH_INFO")
+    return give(path_ansi_, decoded_path_);
+  if (key == "PATH_TRANSLATED")
+    return give(path_translated_ansi_, path_translated_);
+  if (key == "QUERY_STRING")
+    return same(query_);
+  if (key == "HTTP_URL" || key == "UNENCODED_URL" || key == "CACHE_URL")
+    return same(info.raw_target);
+  if (key == "REQUEST_METHOD")
+    return same(info.method);
+  if (key == "APPL_MD_PATH")
+    return same("/LM/W3SVC/" + site() + "/ROOT" +
+                (config_.virtual_dir == "/" ? "" : config_.virtual_dir));
+  if (key == "INSTANCE_ID")
+    return same(site());
+  if (key == "INSTANCE_META_PATH")
+    return same("/LM/W3SVC/" + site());
+  if (key == "APPL_PHYSICAL_PATH") {
+    std::string appl_physical = config_.physical_path;
+    if (appl_physical.empty() || appl_physical.back() != separator_)
+      appl_physical += separator_;
+    return give(utf8_to_ansi(appl_physical), appl_physical);
   }
-  std::string server_name = host_header;
-  if (!server_name.empty() && server_name[0] == '[') {
-    server_name = server_name.substr(0, server_name.find(']') + 1);
-  } else {
-    server_name = server_name.substr(0, server_name.find(':'));
-  }
-  if (server_name.empty())
-    server_name = plain_address(info.local_addr);
-  set("SERVER_NAME", server_name);
-  set("SERVER_PORT", std::to_string(info.local_port));
-  set("SERVER_PROTOCOL", "HTTP/" + info.http_version);
-  set("HTTP_VERSION", "HTTP/" + info.http_version);
-  set("SERVER_SOFTWARE", "Microsoft-IIS/10.0");
-  set("GATEWAY_INTERFACE", "CGI/1.1");
-  set("SERVER_PORT_SECURE", info.tls ? "1" : "0");
-  set("HTTPS", info.tls ? "on" : "off");
-  if (info.tls) {
-    set("HTTPS_KEYSIZE", std::to_string(info.tls_key_size));
-    set("HTTPS_SECRETKEYSIZE", std::to_string(info.tls_secret_key_size));
-    set("HTTPS_SERVER_ISSUER", info.tls_server_issuer);
-    set("HTTPS_SERVER_SUBJECT", info.tls_server_subject);
-  } else {
-    // Known names with nothing to give on a plain connection [inference].
-    for (const char* name :
-         {"HTTPS_KEYSIZE", "HTTPS_SECRETKEYSIZE", "HTTPS_SERVER_ISSUER", "HTTPS_SERVER_SUBJECT"}) {
-      set_unavailable(name);
+  if (key == "APP_POOL_ID")
+    return same("DefaultAppPool");
+  if (key == "REMOTE_ADDR" || key == "REMOTE_HOST")
+    return same(plain_address(info.remote_addr));
+  if (key == "REMOTE_PORT")
+    return same(std::to_string(info.remote_port));
+  if (key == "LOCAL_ADDR")
+    return same(plain_address(info.local_addr));
+  if (key == "SERVER_NAME") {
+    std::string server_name = header("Host");
+    if (!server_name.empty() && server_name[0] == '[') {
+      server_name = server_name.substr(0, server_name.find(']') + 1);
+    } else {
+      server_name = server_name.substr(0, server_name.find(':'));
     }
+    if (server_name.empty())
+      server_name = plain_address(info.local_addr);
+    return same(server_name);
+  }
+  if (key == "SERVER_PORT")
+    return same(std::to_string(info.local_port));
+  if (key == "SERVER_PROTOCOL" || key == "HTTP_VERSION")
+    return same("HTTP/" + info.http_version);
+  if (key == "SERVER_SOFTWARE")
+    return same("Microsoft-IIS/10.0");
+  if (key == "GATEWAY_INTERFACE")
+    return same("CGI/1.1");
+  if (key == "SERVER_PORT_SECURE")
+    return same(info.tls ? "1" : "0");
+  if (key == "HTTPS")
+    return same(info.tls ? "on" : "off");
+  if (key == "HTTPS_KEYSIZE" || key == "HTTPS_SECRETKEYSIZE" || key == "HTTPS_SERVER_ISSUER" ||
+      key == "HTTPS_SERVER_SUBJECT") {
+    // Known names with nothing to give on a plain connection [inference].
+    if (!info.tls)
+      return Lookup::no_data;
+    if (key == "HTTPS_KEYSIZE")
+      return same(std::to_string(info.tls_key_size));
+    if (key == "HTTPS_SECRETKEYSIZE")
+      return same(std::to_string(info.tls_secret_key_size));
+    return same(key == "HTTPS_SERVER_ISSUER" ? info.tls_server_issuer : info.tls_server_subject);
   }
   // No client certificates in this host.
-  for (const char* name :
-       {"CERT_COOKIE", "CERT_FLAGS", "CERT_ISSUER", "CERT_SERIALNUMBER", "CERT_SUBJECT",
-        "CERT_KEYSIZE", "CERT_SECRETKEYSIZE", "CERT_SERVER_ISSUER", "CERT_SERVER_SUBJECT"}) {
-    set(name, "");
+  if (key == "CERT_COOKIE" || key == "CERT_FLAGS" || key == "CERT_ISSUER" ||
+      key == "CERT_SERIALNUMBER" || key == "CERT_SUBJECT" || key == "CERT_KEYSIZE" ||
+      key == "CERT_SECRETKEYSIZE" || key == "CERT_SERVER_ISSUER" || key == "CERT_SERVER_SUBJECT")
+    return same("");
+  if (key == "AUTH_TYPE")
+    return same(info.auth_type);
+  if (key == "AUTH_USER" || key == "LOGON_USER" || key == "REMOTE_USER" ||
+      key == "UNMAPPED_REMOTE_USER")
+    return same(info.auth_user);
+  if (key == "AUTH_PASSWORD")
+    return same(info.auth_password);
+  if (key == "CONTENT_LENGTH") {
+    const std::string length = header("Content-Length");
+    return same(length.empty() ? "0" : length);
   }
-
-  set("AUTH_TYPE", info.auth_type);
-  set("AUTH_USER", info.auth_user);
-  set("LOGON_USER", info.auth_user);
-  set("REMOTE_USER", info.auth_user);
-  set("UNMAPPED_REMOTE_USER", info.auth_user);
-  set("AUTH_PASSWORD", info.auth_password);
-
-  std::string content_length = "0";
-  std::string all_http, all_raw;
-  for (const auto& header : info.headers) {
-    if (ascii_iequals(header.first, "Content-Length"))
-      content_length = header.second;
-    all_http += "HTTP_" + http_name(header.first) + ":" + header.second + "\r\n";
-    all_raw += header.first + ": " + header.second + "\r\n";
+  if (key == "CONTENT_TYPE")
+    return same(content_type_);
+  if (key == "ALL_HTTP" || key == "ALL_RAW") {
+    if (unicode)
+      return Lookup::unknown; // no UNICODE_ form
+    for (const auto& h : info.headers) {
+      if (key == "ALL_HTTP")
+        value += "HTTP_" + http_name(h.first) + ":" + h.second + "\r\n";
+      else
+        value += h.first + ": " + h.second + "\r\n";
+    }
+    return Lookup::found;
   }
-  set("CONTENT_LENGTH", content_length);
-  set("CONTENT_TYPE", content_type_);
-  set("ALL_HTTP", all_http);
-  set("ALL_RAW", all_raw);
-  table_["ALL_HTTP"].has_unicode = false;
-  table_["ALL_RAW"].has_unicode = false;
-}
-
-void ServerVariables::set(const std::string& name, const std::string& ansi,
-                          const std::string& unicode) {
-  Entry& entry = table_[name];
-  entry.ansi = ansi;
-  entry.unicode = unicode;
-  entry.available = true;
-}
-
-void ServerVariables::set_unavailable(const std::string& name) {
-  Entry& entry = table_[name];
-  entry.available = false;
+  return std::nullopt;
 }
 
 std::string ServerVariables::translate(const std::string& decoded_path) const {
@@ -195,8 +206,6 @@ bool ServerVariables::header_value(const std::string& upper_name, bool by_http_n
 }
 
 ServerVariables::Lookup ServerVariables::lookup(const std::string& name, std::string& value) const {
-  // Built once, by whichever thread asks first; the others wait for it.
-  std::call_once(built_, [this] { const_cast<ServerVariables*>(this)->build_table(); });
   value.clear();
   const std::string upper = ascii_upper(name);
   std::string key = upper;
@@ -207,15 +216,8 @@ ServerVariables::Lookup ServerVariables::lookup(const std::string& name, std::st
     key = upper.substr(unicode_prefix.size());
   }
 
-  const auto it = table_.find(key);
-  if (it != table_.end()) {
-    if (unicode && !it->second.has_unicode)
-      return Lookup::unknown;
-    if (!it->second.available)
-      return Lookup::no_data;
-    value = unicode ? utf8_to_utf16le(it->second.unicode) : it->second.ansi;
-    return Lookup::found;
-  }
+  if (const auto known = table_value(key, unicode, value))
+    return *known;
   // Headers: HTTP_<NAME> and HEADER_<Name>; never in UNICODE_ form.
   if (unicode)
     return Lookup::unknown;

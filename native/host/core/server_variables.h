@@ -1,24 +1,25 @@
 // The server variables of one request, computed once from the request and the host's
 // configuration the way IIS computes them for a wildcard (`*`) script map at a virtual
 // directory (shared/reference/isapi.md sections 5, 8, 9). What the ECB's own fields need is
-// computed at construction (on the JavaScript thread); the table behind GetServerVariable is
-// built on the first lookup, on the extension's thread, so the JavaScript thread does not pay
-// for it. Logically immutable: any thread may read it.
+// computed at construction (on the JavaScript thread); any other variable is computed when
+// GetServerVariable asks for it, on the extension's thread. Immutable: any thread may read it.
 #ifndef KALLITHEA_ISAPI_HOST_SERVER_VARIABLES_H
 #define KALLITHEA_ISAPI_HOST_SERVER_VARIABLES_H
 
 #include "host_config.h"
 
-#include <map>
-#include <mutex>
+#include <optional>
 #include <string>
 
 namespace isapi_host {
 
 class ServerVariables {
 public:
-  /// `config` must outlive this object (the host owns it).
-  ServerVariables(const HostConfig& config, const RequestInfo& info);
+  /// `config` must outlive this object (the host owns it). Keeps `info`.
+  ServerVariables(const HostConfig& config, RequestInfo info);
+
+  /// The request as received.
+  const RequestInfo& info() const { return info_; }
 
   enum class Lookup {
     found,   ///< value holds the bytes (without the NUL)
@@ -39,25 +40,14 @@ public:
   std::string map_url_to_path(const std::string& url) const;
 
 private:
-  struct Entry {
-    std::string ansi;    ///< the bytes GetServerVariable returns
-    std::string unicode; ///< UTF-8 text behind UNICODE_<name>
-    bool has_unicode = true;
-    bool available = true;
-  };
-
-  void build_table();
-  void set(const std::string& name, const std::string& ansi, const std::string& unicode);
-  void set(const std::string& name, const std::string& value) { set(name, value, value); }
-  void set_unavailable(const std::string& name);
+  /// The variables of the IIS table (not headers); nothing when `key` is not one of them.
+  std::optional<Lookup> table_value(const std::string& key, bool unicode, std::string& value) const;
   bool header_value(const std::string& upper_name, bool by_http_name, std::string& value) const;
   std::string translate(const std::string& decoded_path) const;
 
   const HostConfig& config_;
   const RequestInfo info_;
   std::string decoded_path_, path_translated_;
-  mutable std::once_flag built_;
-  std::map<std::string, Entry> table_;
   std::string method_, query_, path_ansi_, path_translated_ansi_, content_type_;
   char separator_ = '/';
 };
