@@ -114,6 +114,11 @@ public:
   /// as an idle connection is handed out: the watch's completion may still be queued).
   bool readable_now();
 
+  /// Writes as much of `b` as fits without waiting and returns the count: 0 when the socket
+  /// is full, and always on a pipe (Windows: only overlapped writes). A failure is in `ec`.
+  /// Any thread that holds the connection, with no other write outstanding.
+  std::size_t write_now(asio::const_buffer b, std::error_code& ec);
+
   /// Sends `b` only if it fits without waiting (sockets); false otherwise. For
   /// FCGI_ABORT_REQUEST just before closing: a full socket must never hold up a release.
   bool try_send_now(asio::const_buffer b);
@@ -150,6 +155,8 @@ public:
   std::string pipe_access() const;
   /// Requests served on this connection so far (0 = fresh).
   std::uint64_t uses = 0;
+  /// An idle watch is out (guarded by the pool's lock): at most one at a time.
+  bool watching = false;
 
 private:
   asio::io_context& io_;

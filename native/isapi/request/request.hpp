@@ -1,5 +1,7 @@
 // The request driver: one client request, from HttpExtensionProc to DONE_WITH_SESSION, as a
-// state machine of asynchronous steps on its own strand (as nginx's upstream module). It
+// state machine of asynchronous steps run one at a time (serial_steps), each on the thread
+// that brings it: the start on the IIS thread inside HttpExtensionProc, a bridge completion
+// on the io thread that saw it, an ISAPI completion on the host's thread. It
 // owns the pooled FastCGI connection while it has one, its windows (client -> bridge and
 // bridge -> client, taken only once a connection is obtained), its timers, abort, and
 // finishing exactly once. FastCGI sits behind three pieces: params_stream + encode_request_start
@@ -11,7 +13,8 @@
 // writing_client; the other side then waits in awaiting_slot.
 //
 // What ends it: every completion handler (bridge read/write, timer, ISAPI completion via
-// isapi_self_) holds shared_from_this; the last one returns after do_done() called
+// isapi_self_) holds shared_from_this, and run_step holds it while the step runs or waits;
+// the last one returns after do_done() called
 // HSE_REQ_DONE_WITH_SESSION, which every path reaches exactly once (complete, page, abort,
 // exception).
 //
@@ -26,6 +29,7 @@
 #include "fastcgi/parser.hpp"
 #include "pool/bridge_pool.hpp"
 #include "request/error_page.hpp"
+#include "request/serial_steps.hpp"
 
 #include <asio.hpp>
 
@@ -56,13 +60,16 @@ public:
   request(runtime& rt, EXTENSION_CONTROL_BLOCK* ecb);
   ~request();
 
-  /// Begins on the strand. `page` set: answer with it instead of going to the bridge.
+  /// Begins on the calling thread (HttpExtensionProc's): reads the server variables, and with
+  /// an idle bridge connection at hand sends the request and arms the read before
+  /// returning. Never waits: a new connection is opened by the io threads. `page` set:
+  /// answer with it instead of going to the bridge.
   void start(std::optional<error_page> page = std::nullopt);
 
   /// Ends the request early (TerminateExtension after drain_timeout). Idempotent.
   void abort();
 
-  /// The ISAPI completion callback (any host thread): hops onto the strand.
+  /// The ISAPI completion callback (any host thread): runs the completion there as a step.
   static void WINAPI on_isapi_complete(EXTENSION_CONTROL_BLOCK* ecb, LPVOID context, DWORD cb,
                                        DWORD error);
 
@@ -108,6 +115,15 @@ private:
   };
 
   enum class outcome { complete, cut };
+
+  /// Runs `step` as one of this request's steps (now, or after the one running), failing the
+  /// request if it throws. `self` keeps the request alive while the step waits and runs:
+  /// the step may let go of every other reference.
+  template <class Step> static void run_step(std::shared_ptr<request> self, Step&& step) {
+    request& r = *self;
+    r.steps_.run(
+        [self, step = std::forward<Step>(step)]() mutable { self->guarded([&] { step(); }); });
+  }
 
   // request.cpp: start, queue, connection, retry, failure.
   void do_collect_variables();
@@ -164,7 +180,7 @@ private:
 
   runtime& rt_;
   ecb_calls ecb_;
-  asio::strand<asio::io_context::executor_type> strand_;
+  serial_steps steps_;
   std::shared_ptr<request> isapi_self_; ///< keeps this alive while an ISAPI I/O is out
 
   lifecycle lifecycle_ = lifecycle::starting;

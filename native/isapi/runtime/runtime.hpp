@@ -1,5 +1,5 @@
 // Everything the extension owns between GetExtensionVersion and TerminateExtension: the
-// configuration (or the error that replaced it), the log, the io_context and its threads,
+// configuration (or the error that replaced it), the log, the io threads (io_threads),
 // the bridge pool, the supervisor, and the set of live requests (so termination can drain
 // and then abort them). One instance, created by GetExtensionVersion; TerminateExtension
 // stops it and destroys it.
@@ -9,6 +9,7 @@
 #include "log/log.hpp"
 #include "pool/bridge_pool.hpp"
 #include "request/window_pool.hpp"
+#include "runtime/io_threads.hpp"
 #include "status/status_figures.hpp"
 
 #include <isapi/abi.h>
@@ -51,7 +52,8 @@ public:
 
   const config& cfg() const { return config_; }
   logger& log() { return *log_; }
-  asio::io_context& io() { return io_; }
+  /// An io_context to bind a timer or a hand-over to (round robin over the io threads).
+  asio::io_context& io() { return ios_.next(); }
   bridge_pool& pool() { return *pool_; }
   window_pool& windows() { return *windows_; }
 
@@ -64,18 +66,19 @@ public:
   status_figures figures_for_status_page() const;
 
 private:
-  void run_io();
+  /// The loaded config first: it sizes the io threads.
+  runtime(config_result loaded, const std::string& ini_path, const std::string& dll_dir);
+  void run_io(asio::io_context& io);
 
   config config_;
   std::string config_error_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   std::unique_ptr<logger> log_;
-  /// Before io_: handlers still queued when io_ goes hold requests, which return their
+  /// Before ios_: handlers still queued when ios_ goes hold requests, which return their
   /// windows here as they are destroyed.
   std::unique_ptr<window_pool> windows_;
-  asio::io_context io_;
-  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
-  std::vector<std::thread> threads_;
+  io_threads ios_;
+  bool started_io_ = false;
   std::unique_ptr<bridge_pool> pool_;
   std::unique_ptr<supervisor> supervisor_;
   mutable std::mutex requests_mutex_;
