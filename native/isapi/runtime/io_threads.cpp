@@ -6,14 +6,16 @@ io_threads::io_threads(unsigned n) {
   if (n == 0)
     n = 1;
   for (unsigned i = 0; i < n; ++i) {
-    // Concurrency hint 1: one thread runs it, so asio skips waking others for its work.
-    contexts_.push_back(std::make_unique<asio::io_context>(1));
+    contexts_.push_back(std::make_unique<context>());
     work_.emplace_back(std::nullopt);
   }
 }
 
 io_threads::~io_threads() {
   stop();
+  for (auto& io : contexts_)
+    io->shutdown(); // destroys queued handlers while every io_context still exists
+  contexts_.clear();
 }
 
 void io_threads::start(const std::function<void(asio::io_context&)>& run) {

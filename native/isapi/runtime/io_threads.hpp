@@ -27,7 +27,8 @@ public:
   void start(const std::function<void(asio::io_context&)>& run);
 
   /// Stops every io_context and joins the threads. Handlers still queued are destroyed with
-  /// the io_contexts (with this object).
+  /// this object: those of every io_context first, then the io_contexts, since a handler
+  /// queued on one may hold a request whose timer or connection belongs to another.
   void stop();
 
   /// The io_context the next connection (or timer) is bound to. Any thread.
@@ -36,8 +37,14 @@ public:
   std::size_t size() const { return contexts_.size(); }
 
 private:
+  /// An io_context whose pending handlers can be destroyed before it is (shutdown()).
+  class context : public asio::io_context {
+  public:
+    context() : asio::io_context(1) {} // one thread runs it: asio skips waking others
+    using asio::execution_context::shutdown;
+  };
   using work_guard = asio::executor_work_guard<asio::io_context::executor_type>;
-  std::vector<std::unique_ptr<asio::io_context>> contexts_;
+  std::vector<std::unique_ptr<context>> contexts_;
   std::vector<std::optional<work_guard>> work_;
   std::vector<std::thread> threads_;
   std::atomic<unsigned> next_{0};
