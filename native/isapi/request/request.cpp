@@ -52,11 +52,18 @@ void WINAPI request::on_isapi_complete(EXTENSION_CONTROL_BLOCK*, LPVOID context,
   // Host thread. isapi_self_ keeps the request alive until here; the step holds it from
   // now on, and lets go of isapi_self_ once it runs (the I/O is over).
   auto* r = static_cast<request*>(context);
-  std::shared_ptr<request> self = r->shared_from_this();
-  run_step(self, [self, cb, error] {
-    self->isapi_self_.reset();
-    self->on_isapi_done(cb, error);
+  run_step(r->shared_from_this(), [r, cb, error] {
+    r->isapi_self_.reset(); // run_step holds the request from here
+    r->on_isapi_done(cb, error);
   });
+}
+
+request::step_count::step_count(runtime& rt) : rt_(rt) {
+  rt_.step_began();
+}
+
+request::step_count::~step_count() {
+  rt_.step_ended();
 }
 
 void request::start(std::optional<error_page> page) {

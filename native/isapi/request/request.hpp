@@ -116,13 +116,31 @@ private:
 
   enum class outcome { complete, cut };
 
+  /// Counts a running step for runtime::stop(), from before it starts to after the request
+  /// may have been destroyed: a step on a host thread may outlive the request's
+  /// DONE_WITH_SESSION (it returns, drops the last reference, returns the windows), and the
+  /// runtime must outlive that step. Defined in request.cpp (runtime is incomplete here).
+  class step_count {
+  public:
+    explicit step_count(runtime& rt);
+    ~step_count();
+    step_count(const step_count&) = delete;
+    step_count& operator=(const step_count&) = delete;
+
+  private:
+    runtime& rt_;
+  };
+
   /// Runs `step` as one of this request's steps (now, or after the one running), failing the
   /// request if it throws. `self` keeps the request alive while the step waits and runs:
-  /// the step may let go of every other reference.
+  /// the step may let go of every other reference. Callers on a host thread pass their last
+  /// reference in, so that the request ends inside the counted step.
   template <class Step> static void run_step(std::shared_ptr<request> self, Step&& step) {
+    step_count counted(self->rt_);
     request& r = *self;
     r.steps_.run(
         [self, step = std::forward<Step>(step)]() mutable { self->guarded([&] { step(); }); });
+    self.reset(); // the request may end here, still inside the counted step
   }
 
   // request.cpp: start, queue, connection, retry, failure.

@@ -222,6 +222,10 @@ void runtime::stop() {
   }
   stopped_ = true;
   lock.unlock();
+  // A step on a host thread may still be returning from a request that called DONE: it
+  // may drop the request's last reference, which gives its windows back to windows_.
+  while (steps_running_.load(std::memory_order_acquire) != 0)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   pool_->shutdown();
   if (supervisor_)
     supervisor_->stop(std::chrono::seconds(5));

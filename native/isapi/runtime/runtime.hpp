@@ -16,6 +16,7 @@
 
 #include <asio.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <memory>
@@ -59,6 +60,11 @@ public:
 
   /// Called by a request after DONE_WITH_SESSION (any thread).
   void untrack(request* r);
+
+  /// A request step begins or ends (request::run_step, any thread). The end is the step's
+  /// last touch of the runtime.
+  void step_began() { steps_running_.fetch_add(1, std::memory_order_relaxed); }
+  void step_ended() { steps_running_.fetch_sub(1, std::memory_order_release); }
   std::size_t in_flight() const;
 
   /// The figures a request to the status page carries to the bridge; that request is not
@@ -86,6 +92,9 @@ private:
   bool stopped_ = false;  ///< drained: new requests are refused synchronously
   std::condition_variable requests_changed_;
   std::unordered_map<request*, std::weak_ptr<request>> requests_;
+  /// Request steps running now. Host threads run steps too, and one may still be returning
+  /// from a request that already left requests_; stop() waits for them before tearing down.
+  std::atomic<unsigned> steps_running_{0};
 };
 
 } // namespace kallithea_isapi

@@ -113,6 +113,20 @@ TEST_F(request_test, get_relays_status_headers_and_body) {
   EXPECT_EQ(c.done_status, static_cast<DWORD>(HSE_STATUS_SUCCESS_AND_KEEP_CONN));
 }
 
+TEST_F(request_test, the_server_variables_are_read_inside_httpextensionproc) {
+  // The start runs on the IIS thread: no hop to an io thread before the bridge is written.
+  start();
+  fake::connection first, second;
+  first.path_info = second.path_info = "/hello";
+  run(first); // opens the connection the second takes from the pool
+  run(second);
+  for (fake::connection* c : {&first, &second}) {
+    std::lock_guard<std::mutex> lock(host_.mutex);
+    EXPECT_EQ(c->variable_threads, std::set<std::thread::id>{std::this_thread::get_id()});
+  }
+  EXPECT_EQ(second.output, "hello");
+}
+
 TEST_F(request_test, post_body_from_preread_and_async_reads_arrives_whole) {
   start();
   fake::connection c;
