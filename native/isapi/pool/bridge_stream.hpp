@@ -55,15 +55,16 @@ public:
                                           }));
   }
 
-  /// Writes the whole buffer.
-  template <class Handler> void async_write(asio::const_buffer b, Handler&& h) {
+  /// Writes some of the buffer. One operation, not asio's composed async_write: that one
+  /// issues its next write from the io thread, outside the owner's serial steps.
+  template <class Handler> void async_write_some(asio::const_buffer b, Handler&& h) {
     if (unix_)
-      asio::async_write(*unix_, b, std::forward<Handler>(h));
+      unix_->async_write_some(b, std::forward<Handler>(h));
     else if (tcp_)
-      asio::async_write(*tcp_, b, std::forward<Handler>(h));
+      tcp_->async_write_some(b, std::forward<Handler>(h));
 #if defined(_WIN32)
     else if (pipe_)
-      asio::async_write(*pipe_, b, std::forward<Handler>(h));
+      pipe_->async_write_some(b, std::forward<Handler>(h));
 #endif
     else
       asio::post(io_, asio::bind_executor(asio::get_associated_executor(h, io_.get_executor()),

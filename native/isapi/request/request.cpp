@@ -234,20 +234,32 @@ void request::do_send_start() {
   params_.rewind(own_pairs);
   upload_ = upload::sending_start;
   // The bridge is read only once this is written: a failed write then leaves nothing else
-  // outstanding on the connection, and the retry can reuse every buffer at once. The bytes
-  // usually fit the socket at once: then this step goes on here, with no completion to
-  // hand to an io thread.
+  // outstanding on the connection, and the retry can reuse every buffer at once.
+  do_write_bridge(asio::buffer(start_bytes_), &request::on_start_written);
+}
+
+void request::do_write_bridge(asio::const_buffer b, bridge_write_done done) {
+  // What fits the socket now is written here, and the step goes on at once (no completion
+  // to hand to an io thread): the usual case. The rest goes one async_write_some at a time,
+  // each issued from a step, so that the socket is only ever touched from this request's
+  // steps (a release closes it from a step, on any thread).
   bridge_pool::connection c = conn_;
   std::error_code ec;
-  std::size_t written = c->write_now(asio::buffer(start_bytes_), ec);
-  if (ec || written == start_bytes_.size()) {
-    on_start_written(c, ec);
+  std::size_t n = c->write_now(b, ec);
+  if (ec || n == b.size()) {
+    (this->*done)(c, ec);
     return;
   }
-  c->async_write(asio::buffer(start_bytes_) + written,
-                 [self = shared_from_this(), c](std::error_code ec, std::size_t) {
-                   run_step(self, [self, c, ec] { self->on_start_written(c, ec); });
-                 });
+  b += n;
+  c->async_write_some(
+      b, [self = shared_from_this(), c, b, done](std::error_code ec, std::size_t n) {
+        run_step(self, [self, c, b, done, ec, n] {
+          if (c != self->conn_ || ec || n == b.size())
+            ((*self).*done)(c, ec); // released meanwhile (it returns at once), failed, or all out
+          else
+            self->do_write_bridge(b + n, done);
+        });
+      });
 }
 
 void request::on_start_written(const bridge_pool::connection& c, std::error_code ec) {

@@ -150,6 +150,10 @@ private:
   void on_queue_tick();
   void on_connection(acquire_error e, bridge_pool::connection c);
   void do_send_start();
+  /// A bridge write's end: (the connection written to, the error).
+  using bridge_write_done = void (request::*)(const bridge_pool::connection&, std::error_code);
+  /// Writes all of `b` to conn_, then calls `done` (inline when the socket took it at once).
+  void do_write_bridge(asio::const_buffer b, bridge_write_done done);
   void on_start_written(const bridge_pool::connection& c, std::error_code ec);
   bool may_retry_after_read_failure() const;
   void do_retry(const std::string& why);
