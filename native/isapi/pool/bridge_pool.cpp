@@ -22,7 +22,9 @@ const char* describe(bridge_state s) {
 
 /// One connection being opened: owns the stream until it connects or gives up.
 struct bridge_pool::attempt {
-  attempt(asio::io_context& io) : strand(asio::make_strand(io)), timer(io), connect_timer(strand) {}
+  attempt(asio::io_context& io)
+      : io(io), strand(asio::make_strand(io)), timer(io), connect_timer(strand) {}
+  asio::io_context& io; ///< the io thread the connection is bound to
   asio::strand<asio::io_context::executor_type> strand; ///< orders the connect and its timer
   acquire_handler handler;
   connection stream;
@@ -37,8 +39,8 @@ struct bridge_pool::attempt {
   unsigned tries = 0;
 };
 
-bridge_pool::bridge_pool(asio::io_context& io, const config& cfg, logger& log)
-    : io_(io), config_(cfg), log_(log) {}
+bridge_pool::bridge_pool(io_threads& ios, const config& cfg, logger& log)
+    : ios_(ios), config_(cfg), log_(log) {}
 
 bridge_pool::ticket bridge_pool::acquire(acquire_handler handler) {
   std::unique_lock<std::mutex> lock(mutex_);
@@ -59,12 +61,16 @@ bridge_pool::ticket bridge_pool::acquire(acquire_handler handler) {
       drop_locked(c); // from an older launch
       continue;
     }
-    c->cancel(); // ends the watch; its completion finds c no longer idle
     if (c->watch_consumes()) {
-      // A pipe's watch is a 1-byte read: hand over only once it completed with nothing.
+      // A pipe's watch is a 1-byte read: end it, and hand over only once it completed with
+      // nothing.
+      c->cancel();
       handing_over_.emplace_back(std::move(c), std::move(handler));
       return 0;
     }
+    // A socket's watch stays armed: it completes (finding c no longer idle) as the first
+    // answer arrives, ahead of the request's read, on the connection's io thread. Cancelling
+    // it here would wake that thread for nothing on every request.
     if (c->readable_now()) {
       drop_locked(c); // the bridge wrote or closed while the watch's news was on its way
       continue;
@@ -123,11 +129,15 @@ void bridge_pool::release(connection c, bool reusable) {
 void bridge_pool::park_locked(connection c) {
   connection watched = c;
   idle_.push_back(std::move(c));
+  if (watched->watching)
+    return; // the watch armed when it was last idle is still out (no byte came since)
+  watched->watching = true;
   watched->async_watch([this, watched](bool cancelled) { on_watch(watched, cancelled); });
 }
 
 void bridge_pool::on_watch(const connection& c, bool cancelled) {
   std::unique_lock<std::mutex> lock(mutex_);
+  c->watching = false;
   auto over = std::find_if(handing_over_.begin(), handing_over_.end(),
                            [&](const auto& entry) { return entry.first == c; });
   if (over != handing_over_.end()) {
@@ -169,7 +179,7 @@ void bridge_pool::hand_slot_to_waiter(std::unique_lock<std::mutex>& lock) {
 }
 
 void bridge_pool::start_connect(acquire_handler handler) {
-  auto a = std::make_shared<attempt>(io_);
+  auto a = std::make_shared<attempt>(ios_.next());
   a->handler = std::move(handler);
   a->deadline = std::chrono::steady_clock::now() + config_.connect_timeout;
   connect_once(std::move(a));
@@ -181,7 +191,7 @@ void bridge_pool::connect_once(std::shared_ptr<attempt> a) {
     a->target = target_;
   }
   ++a->tries;
-  a->stream = std::make_shared<bridge_stream>(io_);
+  a->stream = std::make_shared<bridge_stream>(a->io);
   connection s = a->stream;
   a->connect_timer.expires_at(a->deadline);
   a->connect_timer.async_wait([a, s](std::error_code ec) {

@@ -14,6 +14,7 @@
 #include "config/config.hpp"
 #include "log/log.hpp"
 #include "pool/bridge_stream.hpp"
+#include "runtime/io_threads.hpp"
 
 #include <asio.hpp>
 
@@ -59,7 +60,8 @@ public:
   /// Names a queued acquire, so its request can leave the queue (0: not queued).
   using ticket = std::uint64_t;
 
-  bridge_pool(asio::io_context& io, const config& cfg, logger& log);
+  /// Each new connection is bound to the next of `ios` (its completions run on that thread).
+  bridge_pool(io_threads& ios, const config& cfg, logger& log);
 
   /// Gets an idle connection, a new one, or a place in the queue. Returns the queue ticket
   /// when the handler waits in the queue, 0 when it ran or a connect is under way.
@@ -104,7 +106,7 @@ private:
   void on_watch(const connection& c, bool cancelled);
   void drop_locked(const connection& c);
 
-  asio::io_context& io_;
+  io_threads& ios_;
   const config& config_;
   logger& log_;
   mutable std::mutex mutex_;

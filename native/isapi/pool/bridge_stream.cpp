@@ -104,21 +104,41 @@ bool bridge_stream::readable_now() {
 #endif
 }
 
+namespace {
+
+/// One write_some that never waits (the socket is put in non-blocking mode once: asio's own
+/// operations work the same either way); a full socket is 0 bytes and no error.
+template <class Socket>
+std::size_t write_without_waiting(Socket& s, asio::const_buffer b, std::error_code& ec) {
+  if (!s.non_blocking()) {
+    s.non_blocking(true, ec);
+    if (ec)
+      return 0;
+  }
+  std::size_t n = s.write_some(b, ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) {
+    ec.clear();
+    return 0;
+  }
+  return n;
+}
+
+} // namespace
+
+std::size_t bridge_stream::write_now(asio::const_buffer b, std::error_code& ec) {
+  ec.clear();
+  if (unix_)
+    return write_without_waiting(*unix_, b, ec);
+  if (tcp_)
+    return write_without_waiting(*tcp_, b, ec);
+  return 0; // a pipe: the caller writes asynchronously
+}
+
 bool bridge_stream::try_send_now(asio::const_buffer b) {
   std::error_code ec;
-  std::size_t n = 0;
-  if (unix_) {
-    unix_->non_blocking(true, ec);
-    if (!ec)
-      n = unix_->write_some(b, ec);
-  } else if (tcp_) {
-    tcp_->non_blocking(true, ec);
-    if (!ec)
-      n = tcp_->write_some(b, ec);
-  } else {
+  if (!unix_ && !tcp_)
     return false; // a pipe: closing it tells the bridge as much
-  }
-  return !ec && n == b.size();
+  return write_now(b, ec) == b.size() && !ec;
 }
 
 void bridge_stream::cancel() {

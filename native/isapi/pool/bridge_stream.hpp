@@ -55,15 +55,16 @@ public:
                                           }));
   }
 
-  /// Writes the whole buffer.
-  template <class Handler> void async_write(asio::const_buffer b, Handler&& h) {
+  /// Writes some of the buffer. One operation, not asio's composed async_write: that one
+  /// issues its next write from the io thread, outside the owner's serial steps.
+  template <class Handler> void async_write_some(asio::const_buffer b, Handler&& h) {
     if (unix_)
-      asio::async_write(*unix_, b, std::forward<Handler>(h));
+      unix_->async_write_some(b, std::forward<Handler>(h));
     else if (tcp_)
-      asio::async_write(*tcp_, b, std::forward<Handler>(h));
+      tcp_->async_write_some(b, std::forward<Handler>(h));
 #if defined(_WIN32)
     else if (pipe_)
-      asio::async_write(*pipe_, b, std::forward<Handler>(h));
+      pipe_->async_write_some(b, std::forward<Handler>(h));
 #endif
     else
       asio::post(io_, asio::bind_executor(asio::get_associated_executor(h, io_.get_executor()),
@@ -114,6 +115,11 @@ public:
   /// as an idle connection is handed out: the watch's completion may still be queued).
   bool readable_now();
 
+  /// Writes as much of `b` as fits without waiting and returns the count: 0 when the socket
+  /// is full, and always on a pipe (Windows: only overlapped writes). A failure is in `ec`.
+  /// Any thread that holds the connection, with no other write outstanding.
+  std::size_t write_now(asio::const_buffer b, std::error_code& ec);
+
   /// Sends `b` only if it fits without waiting (sockets); false otherwise. For
   /// FCGI_ABORT_REQUEST just before closing: a full socket must never hold up a release.
   bool try_send_now(asio::const_buffer b);
@@ -150,6 +156,8 @@ public:
   std::string pipe_access() const;
   /// Requests served on this connection so far (0 = fresh).
   std::uint64_t uses = 0;
+  /// An idle watch is out (guarded by the pool's lock): at most one at a time.
+  bool watching = false;
 
 private:
   asio::io_context& io_;

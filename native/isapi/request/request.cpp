@@ -38,7 +38,7 @@ bool peer_was_gone(std::error_code ec) {
 } // namespace
 
 request::request(runtime& rt, EXTENSION_CONTROL_BLOCK* ecb)
-    : rt_(rt), ecb_(ecb), strand_(asio::make_strand(rt.io())), queue_timer_(strand_) {}
+    : rt_(rt), ecb_(ecb), queue_timer_(rt.io()) {}
 
 request::~request() {
   assert(lifecycle_ == lifecycle::done && "a request ended without DONE_WITH_SESSION");
@@ -49,36 +49,44 @@ request::~request() {
 
 void WINAPI request::on_isapi_complete(EXTENSION_CONTROL_BLOCK*, LPVOID context, DWORD cb,
                                        DWORD error) {
-  // Host thread. isapi_self_ keeps the request alive until the strand runs this.
-  auto* self = static_cast<request*>(context);
-  asio::post(self->strand_, [self, cb, error] {
-    std::shared_ptr<request> keep = std::move(self->isapi_self_);
-    self->guarded([&] { self->on_isapi_done(cb, error); });
+  // Host thread. isapi_self_ keeps the request alive until here; the step holds it from
+  // now on, and lets go of isapi_self_ once it runs (the I/O is over).
+  auto* r = static_cast<request*>(context);
+  run_step(r->shared_from_this(), [r, cb, error] {
+    r->isapi_self_.reset(); // run_step holds the request from here
+    r->on_isapi_done(cb, error);
   });
 }
 
+request::step_count::step_count(runtime& rt) : rt_(rt) {
+  rt_.step_began();
+}
+
+request::step_count::~step_count() {
+  rt_.step_ended();
+}
+
 void request::start(std::optional<error_page> page) {
-  asio::post(strand_, [self = shared_from_this(), page = std::move(page)] {
-    self->guarded([&] {
-      if (!self->ecb_.set_completion(&request::on_isapi_complete, self.get())) {
-        self->rt_.log().error("host refused HSE_REQ_IO_COMPLETION; ending the request");
-        self->finish(outcome::cut);
-        return;
-      }
-      self->method_ = self->ecb_.raw()->lpszMethod ? self->ecb_.raw()->lpszMethod : "GET";
-      self->ecb_.server_variable("SERVER_PROTOCOL", self->protocol_);
-      if (page) {
-        self->respond_with_page(*page);
-        return;
-      }
-      self->do_collect_variables();
-    });
+  run_step(shared_from_this(), [this, page = std::move(page)] {
+    if (!ecb_.set_completion(&request::on_isapi_complete, this)) {
+      rt_.log().error("host refused HSE_REQ_IO_COMPLETION; ending the request");
+      finish(outcome::cut);
+      return;
+    }
+    method_ = ecb_.raw()->lpszMethod ? ecb_.raw()->lpszMethod : "GET";
+    ecb_.server_variable("SERVER_PROTOCOL", protocol_);
+    if (page) {
+      respond_with_page(*page);
+      return;
+    }
+    do_collect_variables();
   });
 }
 
 void request::abort() {
-  asio::post(strand_, [self = shared_from_this()] {
-    self->guarded([&] {
+  // Through an io thread: the caller (runtime::stop) holds the lock the request's end takes.
+  asio::post(rt_.io(), [self = shared_from_this()] {
+    run_step(self, [self] {
       if (self->lifecycle_ == lifecycle::finishing || self->lifecycle_ == lifecycle::done)
         return; // already ending: abort is idempotent
       self->fail_client("extension terminating: request aborted after drain_timeout");
@@ -121,14 +129,17 @@ void request::do_acquire() {
   lifecycle_ = lifecycle::queued;
   auto self = shared_from_this();
   ticket_ = rt_.pool().acquire([self](acquire_error e, bridge_pool::connection c) {
-    // An idle connection is handed over inside acquire(), on this strand: go on at once
-    // instead of queueing a hop.
-    if (self->strand_.running_in_this_thread()) {
+    // An idle connection is handed over inside acquire(), within this request's step: go
+    // on at once. Any other hand-over comes from the pool on another request's step or a
+    // connect's completion: an io thread takes it, so one request's step never runs inside
+    // another's.
+    if (self->steps_.running_in_this_thread()) {
       self->on_connection(e, std::move(c));
       return;
     }
-    asio::post(self->strand_, [self, e, c = std::move(c)]() mutable {
-      self->guarded([&] { self->on_connection(e, std::move(c)); });
+    asio::post(self->rt_.io(), [self, e, c = std::move(c)]() mutable {
+      run_step(self,
+               [self, e, c = std::move(c)]() mutable { self->on_connection(e, std::move(c)); });
     });
   });
   if (lifecycle_ == lifecycle::queued)
@@ -140,9 +151,12 @@ void request::do_watch_queue() {
   auto wait = queue_deadline_ > now ? queue_deadline_ - now : std::chrono::steady_clock::duration{};
   queue_timer_.expires_after(wait < queue_poll ? wait : queue_poll);
   queue_timer_.async_wait([self = shared_from_this()](std::error_code ec) {
-    if (ec || self->lifecycle_ != lifecycle::queued)
-      return; // a connection (or an answer) came first
-    self->guarded([&] { self->on_queue_tick(); });
+    if (ec)
+      return; // cancelled: a connection (or an answer) came first
+    run_step(self, [self] {
+      if (self->lifecycle_ == lifecycle::queued) // else a connection or an answer came first
+        self->on_queue_tick();
+    });
   });
 }
 
@@ -221,11 +235,31 @@ void request::do_send_start() {
   upload_ = upload::sending_start;
   // The bridge is read only once this is written: a failed write then leaves nothing else
   // outstanding on the connection, and the retry can reuse every buffer at once.
-  conn_->async_write(asio::buffer(start_bytes_),
-                     asio::bind_executor(strand_, [self = shared_from_this(),
-                                                   c = conn_](std::error_code ec, std::size_t) {
-                       self->guarded([&] { self->on_start_written(c, ec); });
-                     }));
+  do_write_bridge(asio::buffer(start_bytes_), &request::on_start_written);
+}
+
+void request::do_write_bridge(asio::const_buffer b, bridge_write_done done) {
+  // What fits the socket now is written here, and the step goes on at once (no completion
+  // to hand to an io thread): the usual case. The rest goes one async_write_some at a time,
+  // each issued from a step, so that the socket is only ever touched from this request's
+  // steps (a release closes it from a step, on any thread).
+  bridge_pool::connection c = conn_;
+  std::error_code ec;
+  std::size_t n = c->write_now(b, ec);
+  if (ec || n == b.size()) {
+    (this->*done)(c, ec);
+    return;
+  }
+  b += n;
+  c->async_write_some(
+      b, [self = shared_from_this(), c, b, done](std::error_code ec, std::size_t n) {
+        run_step(self, [self, c, b, done, ec, n] {
+          if (c != self->conn_ || ec || n == b.size())
+            ((*self).*done)(c, ec); // released meanwhile (it returns at once), failed, or all out
+          else
+            self->do_write_bridge(b + n, done);
+        });
+      });
 }
 
 void request::on_start_written(const bridge_pool::connection& c, std::error_code ec) {

@@ -1,5 +1,7 @@
 // The request driver: one client request, from HttpExtensionProc to DONE_WITH_SESSION, as a
-// state machine of asynchronous steps on its own strand (as nginx's upstream module). It
+// state machine of asynchronous steps run one at a time (serial_steps), each on the thread
+// that brings it: the start on the IIS thread inside HttpExtensionProc, a bridge completion
+// on the io thread that saw it, an ISAPI completion on the host's thread. It
 // owns the pooled FastCGI connection while it has one, its windows (client -> bridge and
 // bridge -> client, taken only once a connection is obtained), its timers, abort, and
 // finishing exactly once. FastCGI sits behind three pieces: params_stream + encode_request_start
@@ -11,7 +13,8 @@
 // writing_client; the other side then waits in awaiting_slot.
 //
 // What ends it: every completion handler (bridge read/write, timer, ISAPI completion via
-// isapi_self_) holds shared_from_this; the last one returns after do_done() called
+// isapi_self_) holds shared_from_this, and run_step holds it while the step runs or waits;
+// the last one returns after do_done() called
 // HSE_REQ_DONE_WITH_SESSION, which every path reaches exactly once (complete, page, abort,
 // exception).
 //
@@ -26,6 +29,7 @@
 #include "fastcgi/parser.hpp"
 #include "pool/bridge_pool.hpp"
 #include "request/error_page.hpp"
+#include "request/serial_steps.hpp"
 
 #include <asio.hpp>
 
@@ -56,13 +60,16 @@ public:
   request(runtime& rt, EXTENSION_CONTROL_BLOCK* ecb);
   ~request();
 
-  /// Begins on the strand. `page` set: answer with it instead of going to the bridge.
+  /// Begins on the calling thread (HttpExtensionProc's): reads the server variables, and with
+  /// an idle bridge connection at hand sends the request and arms the read before
+  /// returning. Never waits: a new connection is opened by the io threads. `page` set:
+  /// answer with it instead of going to the bridge.
   void start(std::optional<error_page> page = std::nullopt);
 
   /// Ends the request early (TerminateExtension after drain_timeout). Idempotent.
   void abort();
 
-  /// The ISAPI completion callback (any host thread): hops onto the strand.
+  /// The ISAPI completion callback (any host thread): runs the completion there as a step.
   static void WINAPI on_isapi_complete(EXTENSION_CONTROL_BLOCK* ecb, LPVOID context, DWORD cb,
                                        DWORD error);
 
@@ -109,6 +116,33 @@ private:
 
   enum class outcome { complete, cut };
 
+  /// Counts a running step for runtime::stop(), from before it starts to after the request
+  /// may have been destroyed: a step on a host thread may outlive the request's
+  /// DONE_WITH_SESSION (it returns, drops the last reference, returns the windows), and the
+  /// runtime must outlive that step. Defined in request.cpp (runtime is incomplete here).
+  class step_count {
+  public:
+    explicit step_count(runtime& rt);
+    ~step_count();
+    step_count(const step_count&) = delete;
+    step_count& operator=(const step_count&) = delete;
+
+  private:
+    runtime& rt_;
+  };
+
+  /// Runs `step` as one of this request's steps (now, or after the one running), failing the
+  /// request if it throws. `self` keeps the request alive while the step waits and runs:
+  /// the step may let go of every other reference. Callers on a host thread pass their last
+  /// reference in, so that the request ends inside the counted step.
+  template <class Step> static void run_step(std::shared_ptr<request> self, Step&& step) {
+    step_count counted(self->rt_);
+    request& r = *self;
+    r.steps_.run(
+        [self, step = std::forward<Step>(step)]() mutable { self->guarded([&] { step(); }); });
+    self.reset(); // the request may end here, still inside the counted step
+  }
+
   // request.cpp: start, queue, connection, retry, failure.
   void do_collect_variables();
   void do_acquire();
@@ -116,6 +150,10 @@ private:
   void on_queue_tick();
   void on_connection(acquire_error e, bridge_pool::connection c);
   void do_send_start();
+  /// A bridge write's end: (the connection written to, the error).
+  using bridge_write_done = void (request::*)(const bridge_pool::connection&, std::error_code);
+  /// Writes all of `b` to conn_, then calls `done` (inline when the socket took it at once).
+  void do_write_bridge(asio::const_buffer b, bridge_write_done done);
   void on_start_written(const bridge_pool::connection& c, std::error_code ec);
   bool may_retry_after_read_failure() const;
   void do_retry(const std::string& why);
@@ -164,7 +202,7 @@ private:
 
   runtime& rt_;
   ecb_calls ecb_;
-  asio::strand<asio::io_context::executor_type> strand_;
+  serial_steps steps_;
   std::shared_ptr<request> isapi_self_; ///< keeps this alive while an ISAPI I/O is out
 
   lifecycle lifecycle_ = lifecycle::starting;

@@ -14,10 +14,9 @@ void request::do_read_bridge() {
   rx_pos_ = rx_end_ = 0; // only called once every byte of rx_ went through the parser
   download_ = download::reading_bridge;
   conn_->async_read_some(asio::buffer(rx_),
-                         asio::bind_executor(strand_, [self = shared_from_this(), c = conn_](
-                                                          std::error_code ec, std::size_t n) {
-                           self->guarded([&] { self->on_bridge_read(c, ec, n); });
-                         }));
+                         [self = shared_from_this(), c = conn_](std::error_code ec, std::size_t n) {
+                           run_step(self, [self, c, ec, n] { self->on_bridge_read(c, ec, n); });
+                         });
 }
 
 void request::on_bridge_read(const bridge_pool::connection& c, std::error_code ec, std::size_t n) {

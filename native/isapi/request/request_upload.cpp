@@ -50,11 +50,8 @@ void request::do_upload_next() {
 void request::do_write_stdin(std::size_t content) {
   fastcgi::write_header(up(), fastcgi::stdin_, fastcgi::request_id, content);
   upload_ = content > 0 ? upload::writing_stdin : upload::writing_last;
-  conn_->async_write(asio::buffer(up_.data(), fastcgi::header_size + content),
-                     asio::bind_executor(strand_, [self = shared_from_this(),
-                                                   c = conn_](std::error_code ec, std::size_t) {
-                       self->guarded([&] { self->on_stdin_written(c, ec); });
-                     }));
+  do_write_bridge(asio::buffer(up_.data(), fastcgi::header_size + content),
+                  &request::on_stdin_written);
 }
 
 void request::on_stdin_written(const bridge_pool::connection& c, std::error_code ec) {

@@ -40,10 +40,23 @@ std::string read_secret(const std::string& file, std::string& error) {
   return s;
 }
 
+/// The io threads: `threads` from the ini, or one per CPU. Every step is asynchronous, so no
+/// io thread ever waits on I/O, and spare threads only cost wake-ups (kallithea_isapi_bench,
+/// 2 CPUs, one request in flight: 4 threads cost 2.5 x the CPU per request of 1).
+unsigned io_thread_count(const config& c) {
+  if (c.threads != 0)
+    return c.threads;
+  unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 2 : n;
+}
+
 } // namespace
 
-runtime::runtime(const std::string& ini_path, const std::string& dll_dir) {
-  config_result r = load_config(ini_path, dll_dir);
+runtime::runtime(const std::string& ini_path, const std::string& dll_dir)
+    : runtime(load_config(ini_path, dll_dir), ini_path, dll_dir) {}
+
+runtime::runtime(config_result r, const std::string& ini_path, const std::string& dll_dir)
+    : ios_(io_thread_count(r.value)) {
   config_ = r.value;
   config_error_ = r.error;
   if (config_.mode == bridge_mode::spawn && config_.bridge_script.empty() && r.error.empty()) {
@@ -65,7 +78,7 @@ runtime::runtime(const std::string& ini_path, const std::string& dll_dir) {
   }
   config_.file = ini_path;
   log_ = std::make_unique<logger>(config_.log_file);
-  pool_ = std::make_unique<bridge_pool>(io_, config_, *log_);
+  pool_ = std::make_unique<bridge_pool>(ios_, config_, *log_);
   // Spares for as many requests as can hold a bridge connection at once (two each).
   windows_ = std::make_unique<window_pool>(request::buffer_size, 2 * config_.max_connections);
 }
@@ -75,17 +88,9 @@ runtime::~runtime() {
 }
 
 void runtime::start() {
-  unsigned n = config_.threads;
-  if (n == 0) {
-    // One per CPU: every step is asynchronous, so no io thread ever waits on I/O, and spare
-    // threads only cost wake-ups (kallithea_isapi_bench, 2 CPUs, one request in flight: 4
-    // threads cost 2.5 x the CPU per request of 1).
-    n = std::thread::hardware_concurrency();
-    if (n == 0)
-      n = 2;
-  }
-  log_->info("kallithea_isapi starting: config " + config_.file + ", " + std::to_string(n) +
-             " threads, mode " + (config_.mode == bridge_mode::spawn ? "spawn" : "connect") +
+  log_->info("kallithea_isapi starting: config " + config_.file + ", " +
+             std::to_string(ios_.size()) + " threads, mode " +
+             (config_.mode == bridge_mode::spawn ? "spawn" : "connect") +
              (config_.mode == bridge_mode::spawn ? ", node " + config_.node : std::string()));
   if (!config_error_.empty()) {
     log_->error("configuration error, every request gets a 500 page: " + config_error_);
@@ -93,9 +98,8 @@ void runtime::start() {
   // Once, at start: whether the log file can be written is known before the first request,
   // so its error pages can say so (logger::write_failure).
   log_->flush();
-  work_.emplace(io_.get_executor());
-  for (unsigned i = 0; i < n; ++i)
-    threads_.emplace_back([this] { run_io(); });
+  started_io_ = true;
+  ios_.start([this](asio::io_context& io) { run_io(io); });
   if (!config_error_.empty())
     return;
   if (config_.mode == bridge_mode::connect) {
@@ -121,12 +125,12 @@ void runtime::start() {
   supervisor_->start();
 }
 
-void runtime::run_io() {
+void runtime::run_io(asio::io_context& io) {
   // Request handlers catch their own exceptions and fail their request; this is the last
   // resort for anything else (a pool or supervisor handler): log it, keep the thread.
   for (;;) {
     try {
-      io_.run();
+      io.run();
       return; // stopped
     } catch (const std::exception& e) {
       log_->error(std::string("exception escaped an io handler (thread goes on): ") + e.what());
@@ -196,7 +200,7 @@ status_figures runtime::figures_for_status_page() const {
 }
 
 void runtime::stop() {
-  if (!work_)
+  if (!started_io_)
     return;
   std::unique_lock<std::mutex> lock(requests_mutex_);
   accepting_ = false;
@@ -218,14 +222,15 @@ void runtime::stop() {
   }
   stopped_ = true;
   lock.unlock();
+  // A step on a host thread may still be returning from a request that called DONE: it
+  // may drop the request's last reference, which gives its windows back to windows_.
+  while (steps_running_.load(std::memory_order_acquire) != 0)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   pool_->shutdown();
   if (supervisor_)
     supervisor_->stop(std::chrono::seconds(5));
-  work_.reset();
-  io_.stop();
-  for (auto& t : threads_)
-    t.join();
-  threads_.clear();
+  ios_.stop();
+  started_io_ = false;
   log_->info("kallithea_isapi stopped");
   log_->flush();
 }

@@ -1,5 +1,5 @@
 // Everything the extension owns between GetExtensionVersion and TerminateExtension: the
-// configuration (or the error that replaced it), the log, the io_context and its threads,
+// configuration (or the error that replaced it), the log, the io threads (io_threads),
 // the bridge pool, the supervisor, and the set of live requests (so termination can drain
 // and then abort them). One instance, created by GetExtensionVersion; TerminateExtension
 // stops it and destroys it.
@@ -9,12 +9,14 @@
 #include "log/log.hpp"
 #include "pool/bridge_pool.hpp"
 #include "request/window_pool.hpp"
+#include "runtime/io_threads.hpp"
 #include "status/status_figures.hpp"
 
 #include <isapi/abi.h>
 
 #include <asio.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <memory>
@@ -51,12 +53,18 @@ public:
 
   const config& cfg() const { return config_; }
   logger& log() { return *log_; }
-  asio::io_context& io() { return io_; }
+  /// An io_context to bind a timer or a hand-over to (round robin over the io threads).
+  asio::io_context& io() { return ios_.next(); }
   bridge_pool& pool() { return *pool_; }
   window_pool& windows() { return *windows_; }
 
   /// Called by a request after DONE_WITH_SESSION (any thread).
   void untrack(request* r);
+
+  /// A request step begins or ends (request::run_step, any thread). The end is the step's
+  /// last touch of the runtime.
+  void step_began() { steps_running_.fetch_add(1, std::memory_order_relaxed); }
+  void step_ended() { steps_running_.fetch_sub(1, std::memory_order_release); }
   std::size_t in_flight() const;
 
   /// The figures a request to the status page carries to the bridge; that request is not
@@ -64,18 +72,19 @@ public:
   status_figures figures_for_status_page() const;
 
 private:
-  void run_io();
+  /// The loaded config first: it sizes the io threads.
+  runtime(config_result loaded, const std::string& ini_path, const std::string& dll_dir);
+  void run_io(asio::io_context& io);
 
   config config_;
   std::string config_error_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   std::unique_ptr<logger> log_;
-  /// Before io_: handlers still queued when io_ goes hold requests, which return their
+  /// Before ios_: handlers still queued when ios_ goes hold requests, which return their
   /// windows here as they are destroyed.
   std::unique_ptr<window_pool> windows_;
-  asio::io_context io_;
-  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
-  std::vector<std::thread> threads_;
+  io_threads ios_;
+  bool started_io_ = false;
   std::unique_ptr<bridge_pool> pool_;
   std::unique_ptr<supervisor> supervisor_;
   mutable std::mutex requests_mutex_;
@@ -83,6 +92,9 @@ private:
   bool stopped_ = false;  ///< drained: new requests are refused synchronously
   std::condition_variable requests_changed_;
   std::unordered_map<request*, std::weak_ptr<request>> requests_;
+  /// Request steps running now. Host threads run steps too, and one may still be returning
+  /// from a request that already left requests_; stop() waits for them before tearing down.
+  std::atomic<unsigned> steps_running_{0};
 };
 
 } // namespace kallithea_isapi

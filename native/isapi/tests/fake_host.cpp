@@ -16,6 +16,10 @@ BOOL WINAPI get_server_variable(HCONN h, LPSTR name, LPVOID buf, LPDWORD size) {
   connection* c = conn_of(h);
   if (!c->throw_on_variable.empty() && c->throw_on_variable == name)
     throw std::runtime_error("fake host: GetServerVariable(" + c->throw_on_variable + ") failed");
+  {
+    std::lock_guard<std::mutex> lock(the_host->mutex);
+    c->variable_threads.insert(std::this_thread::get_id());
+  }
   auto it = c->variables.find(name);
   if (it == c->variables.end()) {
     isapi_set_last_error(ERROR_INVALID_INDEX);

@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -36,6 +37,7 @@ struct connection {
   DWORD done_status = 0;
   int async_in_flight = 0, max_async_in_flight = 0;
   std::size_t body_offset = 0;
+  std::set<std::thread::id> variable_threads; ///< where GetServerVariable was called
 
   PFN_HSE_IO_COMPLETION callback = nullptr;
   void* context = nullptr;

@@ -113,6 +113,20 @@ TEST_F(request_test, get_relays_status_headers_and_body) {
   EXPECT_EQ(c.done_status, static_cast<DWORD>(HSE_STATUS_SUCCESS_AND_KEEP_CONN));
 }
 
+TEST_F(request_test, the_server_variables_are_read_inside_httpextensionproc) {
+  // The start runs on the IIS thread: no hop to an io thread before the bridge is written.
+  start();
+  fake::connection first, second;
+  first.path_info = second.path_info = "/hello";
+  run(first); // opens the connection the second takes from the pool
+  run(second);
+  for (fake::connection* c : {&first, &second}) {
+    std::lock_guard<std::mutex> lock(host_.mutex);
+    EXPECT_EQ(c->variable_threads, std::set<std::thread::id>{std::this_thread::get_id()});
+  }
+  EXPECT_EQ(second.output, "hello");
+}
+
 TEST_F(request_test, post_body_from_preread_and_async_reads_arrives_whole) {
   start();
   fake::connection c;
@@ -353,12 +367,11 @@ TEST_F(request_test, early_answer_while_the_body_is_being_written_frees_nothing_
           fd, "Status: 503 Service Unavailable\r\nContent-Length: 4\r\n\r\nbusy");
       // Starts draining a little later each time, so that across the iterations a part of
       // the DLL's pending STDIN write completes just as the DLL finishes the request and
-      // gives the connection up.
+      // gives the connection up. Drained to the end of this request's body, as the bridge
+      // does: when the DLL sent all of it, the connection is pooled and serves the next
+      // request (draining to EOF instead left that one unanswered).
       std::this_thread::sleep_for(std::chrono::microseconds((index % 50) * 4));
-      std::vector<char> sip(4096);
-      while (::read(fd, sip.data(), sip.size()) > 0) {
-      }
-      return;
+      scripted_responder::drain_stdin(fd);
     }
   });
   const std::string body(4 << 20, 'p');
