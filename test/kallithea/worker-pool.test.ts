@@ -10,7 +10,7 @@
 // process that ran the pool (the lifeline).
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { constants, getPriority, tmpdir } from 'node:os';
@@ -164,8 +164,21 @@ describe('worker pool: routing and supervision with real worker processes', func
       priorities(idle).every((p) => p === normal),
       'the page worker keeps its priority',
     );
+    // With autogroup, the CPU is shared between sessions first: the session's value ranks them.
+    const autogroupNice = (pid: number): number | undefined => {
+      const text = existsSync(`/proc/${pid}/autogroup`) ? readFileSync(`/proc/${pid}/autogroup`, 'utf8') : '';
+      const match = /nice (-?\d+)/.exec(text);
+      return match === null ? undefined : Number(match[1]);
+    };
+    if (autogroupNice(serving) !== undefined) {
+      assert.equal(autogroupNice(serving), lowered, "the stream worker's session is lowered too");
+      assert.equal(autogroupNice(idle), normal, "the page worker's session is not");
+    }
     await stream.text;
     if (process.getuid?.() === 0) {
+      await until('the stream worker back at normal priority', () =>
+        autogroupNice(serving) === undefined ? true : autogroupNice(serving) === normal,
+      );
       await until('the stream worker back at normal priority', () =>
         priorities(serving).every((p) => p === normal),
       );

@@ -14,7 +14,7 @@
 // below normal. Raising it back needs CAP_SYS_NICE on Linux (root has it; an application
 // pool's identity on Windows needs nothing): without it the worker stays low and the router
 // gives pages to other workers first (router.ts).
-import { readdirSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { constants, setPriority } from 'node:os';
 
 /** How much lower (in nice steps) a stream's worker runs than the bridge's own priority. */
@@ -31,9 +31,26 @@ function prioritiesOf(pid: number): number[] {
   }
 }
 
+/**
+ * Linux with autogroup (kernel.sched_autogroup_enabled, Debian's default) shares the CPU
+ * between sessions first, and a thread's nice value counts only within its session. Each
+ * worker leads a session of its own (worker-process.ts), with the git processes it starts:
+ * so the session's nice value is what ranks a stream's worker against the page's.
+ */
+function setAutogroup(pid: number, priority: number): boolean {
+  if (process.platform !== 'linux') return true;
+  try {
+    writeFileSync(`/proc/${pid}/autogroup`, String(priority));
+    return true;
+  } catch (error) {
+    // No autogroup in this kernel, or the process has ended: the threads' values are all.
+    return ['ENOENT', 'ESRCH'].includes((error as NodeJS.ErrnoException).code ?? '');
+  }
+}
+
 /** Sets `priority` on every thread of `pid`; false if any refused (a thread that ended is fine). */
 function setAll(pid: number, priority: number): boolean {
-  let ok = true;
+  let ok = setAutogroup(pid, priority);
   for (const id of prioritiesOf(pid)) {
     try {
       setPriority(id, priority);
