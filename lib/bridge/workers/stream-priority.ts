@@ -14,7 +14,7 @@
 // below normal. Raising it back needs CAP_SYS_NICE on Linux (root has it; an application
 // pool's identity on Windows needs nothing): without it the worker stays low and the router
 // gives pages to other workers first (router.ts).
-import { readdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { constants, setPriority } from 'node:os';
 
 /** How much lower (in nice steps) a stream's worker runs than the bridge's own priority. */
@@ -32,28 +32,50 @@ function prioritiesOf(pid: number): number[] {
 }
 
 /**
+ * What a lowered worker is raised back to. Its threads inherited the bridge's priority. Its
+ * session's autogroup value did not: a new session starts at 0 whatever its leader's nice
+ * value, so a bridge started under `nice` must not push its own value onto the session.
+ */
+export interface NormalPriority {
+  readonly threads: number;
+  /** The session's autogroup value before the first lowering; null without autogroup. */
+  readonly session: number | null;
+}
+
+/**
  * Linux with autogroup (kernel.sched_autogroup_enabled, Debian's default) shares the CPU
  * between sessions first, and a thread's nice value counts only within its session. Each
  * worker leads a session of its own (worker-process.ts), with the git processes it starts:
  * so the session's nice value is what ranks a stream's worker against the page's.
  */
-function setAutogroup(pid: number, priority: number): boolean {
-  if (process.platform !== 'linux') return true;
+export function sessionPriority(pid: number): number | null {
+  if (process.platform !== 'linux') return null;
+  try {
+    // "/autogroup-123 nice 0"
+    const nice = /nice (-?\d+)/.exec(readFileSync(`/proc/${pid}/autogroup`, 'utf8'));
+    return nice ? Number(nice[1]) : null;
+  } catch {
+    return null; // no autogroup in this kernel, or the process has ended
+  }
+}
+
+function setSession(pid: number, priority: number | null): boolean {
+  if (priority === null) return true;
   try {
     writeFileSync(`/proc/${pid}/autogroup`, String(priority));
     return true;
   } catch (error) {
-    // No autogroup in this kernel, or the process has ended: the threads' values are all.
+    // The process has ended (or autogroup went away): nothing to set.
     return ['ENOENT', 'ESRCH'].includes((error as NodeJS.ErrnoException).code ?? '');
   }
 }
 
-/** Sets `priority` on every thread of `pid`; false if any refused (a thread that ended is fine). */
-function setAll(pid: number, priority: number): boolean {
-  let ok = setAutogroup(pid, priority);
+/** Sets the session's and every thread's priority; false if any refused (a thread that ended is fine). */
+function setAll(pid: number, priority: NormalPriority): boolean {
+  let ok = setSession(pid, priority.session);
   for (const id of prioritiesOf(pid)) {
     try {
-      setPriority(id, priority);
+      setPriority(id, priority.threads);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ESRCH') ok = false;
     }
@@ -61,15 +83,15 @@ function setAll(pid: number, priority: number): boolean {
   return ok;
 }
 
-/**
- * Lowers a worker below `normal` (the priority it was started with: the bridge's own);
- * false if the system refused.
- */
-export function lowerPriority(pid: number, normal: number): boolean {
-  return setAll(pid, Math.min(LOWEST, normal + STREAM_NICE_STEPS));
+const lowered = (value: number): number => Math.min(LOWEST, value + STREAM_NICE_STEPS);
+
+/** Lowers a worker below `normal`; false if the system refused. */
+export function lowerPriority(pid: number, normal: NormalPriority): boolean {
+  const session = normal.session === null ? null : lowered(normal.session);
+  return setAll(pid, { threads: lowered(normal.threads), session });
 }
 
 /** Raises a worker back to `normal`; false if the system refused (no CAP_SYS_NICE). */
-export function restorePriority(pid: number, normal: number): boolean {
+export function restorePriority(pid: number, normal: NormalPriority): boolean {
   return setAll(pid, normal);
 }

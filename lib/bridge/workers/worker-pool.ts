@@ -19,7 +19,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'undici';
 import { dispatcherOptions, type UpstreamTimeouts } from '../forwarder/upstreams.js';
 import { Router, type RoutedWorker } from './router.js';
-import { lowerPriority, restorePriority } from './stream-priority.js';
+import { lowerPriority, restorePriority, sessionPriority, type NormalPriority } from './stream-priority.js';
 import { workerAddress, WorkerProcess } from './worker-process.js';
 
 export interface WorkerPoolOptions {
@@ -65,6 +65,8 @@ interface Slot extends RoutedWorker {
   state: WorkerState;
   address: string;
   process: WorkerProcess | undefined;
+  /** What this process is raised back to after a lowering; read at its first lowering. */
+  normal: NormalPriority | undefined;
   failures: number[];
   restarts: number;
   lastFailure: string | undefined;
@@ -107,6 +109,7 @@ function newSlot(name: string, extra: boolean): Slot {
     state: 'starting',
     address: '',
     process: undefined,
+    normal: undefined,
     failures: [],
     restarts: 0,
     lastFailure: undefined,
@@ -127,7 +130,7 @@ export class WorkerPool {
   /** Extra workers that failed to start lately, and no growth before this time. */
   #growthFailures = 0;
   #growthPausedUntil = 0;
-  /** The OS priority workers are started with (the bridge's own) and raised back to. */
+  /** The OS priority workers' threads are started with (the bridge's own) and raised back to. */
   readonly #normalPriority = getPriority();
   #priorityRefusalLogged = false;
   readonly #idleCheck: NodeJS.Timeout;
@@ -199,9 +202,10 @@ export class WorkerPool {
         output: this.#options.output,
       });
       slot.process = worker;
+      slot.normal = undefined;
       // An extra worker is started because streams hold the others, and loading Kallithea
       // takes seconds of CPU: it loads below normal priority, so the pages do not pay for it.
-      const startedLow = slot.extra && this.#lower(worker.pid);
+      const startedLow = slot.extra && this.#lower(slot, worker.pid);
       let why: string;
       try {
         await worker.started(this.#options.startTimeout * 1000);
@@ -289,21 +293,23 @@ export class WorkerPool {
   /** A stream took the worker or ended on it: its OS priority goes down or back up. */
   #streaming(slot: Slot, started: boolean): void {
     if (slot.state !== 'ready') return;
-    if (started) slot.lowered = this.#lower(slot.process?.servingPid) || slot.lowered;
+    if (started) slot.lowered = this.#lower(slot, slot.process?.servingPid) || slot.lowered;
     else this.#raise(slot);
   }
 
   /** Lowers a worker's process below normal priority (stream-priority.ts), if configured. */
-  #lower(pid: number | undefined): boolean {
+  #lower(slot: Slot, pid: number | undefined): boolean {
     if (!this.#options.lowerStreamPriority || pid === undefined) return false;
-    return lowerPriority(pid, this.#normalPriority);
+    // Read once per process, before its first lowering: later it would read the lowered value.
+    slot.normal ??= { threads: this.#normalPriority, session: sessionPriority(pid) };
+    return lowerPriority(pid, slot.normal);
   }
 
   /** Raises a lowered worker back to normal priority; says once if the system refuses. */
   #raise(slot: Slot): void {
     const pid = slot.process?.servingPid;
-    if (!slot.lowered || pid === undefined) return;
-    slot.lowered = !restorePriority(pid, this.#normalPriority);
+    if (!slot.lowered || pid === undefined || slot.normal === undefined) return;
+    slot.lowered = !restorePriority(pid, slot.normal);
     if (slot.lowered && !this.#priorityRefusalLogged) {
       this.#priorityRefusalLogged = true;
       this.#options.log(
