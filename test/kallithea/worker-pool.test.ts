@@ -145,25 +145,12 @@ describe('worker pool: routing and supervision with real worker processes', func
     assert.equal(Number((await slow).trim()), busy);
   });
 
-  it('a worker serving a long stream runs below normal priority, every thread of it, and after the stream at normal again', async () => {
+  it('a worker serving a long stream runs below normal priority while a page is in flight, every thread and its session, and at normal otherwise', async () => {
     // Every thread: Linux sets priorities per thread, and waitress serves on its own.
     const priorities = (pid: number): number[] =>
       readdirSync(`/proc/${pid}/task`).map((thread) => getPriority(Number(thread)));
     const normal = getPriority(); // the workers start at the bridge's priority
-    const lowered = Math.min(constants.priority.PRIORITY_LOW, normal + 10);
-    const stream = await open('/r/git-upload-pack?n=30');
-    const serving = pool.status().find((w) => w.busy)?.pid as number;
-    const idle = pool.status().find((w) => !w.busy)?.pid as number;
-    const during = priorities(serving);
-    assert.ok(during.length >= 2, `waitress has a thread besides the main one: ${during.length}`);
-    assert.deepEqual(
-      during,
-      during.map(() => lowered),
-    );
-    assert.ok(
-      priorities(idle).every((p) => p === normal),
-      'the page worker keeps its priority',
-    );
+    const lowered = (value: number): number => Math.min(constants.priority.PRIORITY_LOW, value + 10);
     // With autogroup, the CPU is shared between sessions first: the session's value ranks them.
     // A new session starts at 0 whatever the bridge's nice value, so the untouched page
     // worker's session is the baseline (under a niced bridge, the bridge's value is not).
@@ -172,28 +159,45 @@ describe('worker pool: routing and supervision with real worker processes', func
       const match = /nice (-?\d+)/.exec(text);
       return match === null ? undefined : Number(match[1]);
     };
+    const stream = await open('/r/git-upload-pack?n=60');
+    const serving = pool.status().find((w) => w.busy)?.pid as number;
+    const idle = pool.status().find((w) => !w.busy)?.pid as number;
     const sessionNormal = autogroupNice(idle);
+    if (sessionNormal !== undefined) assert.equal(sessionNormal, 0, 'a new session starts at 0');
+    const atNormal = (): boolean =>
+      priorities(serving).every((p) => p === normal) && autogroupNice(serving) === sessionNormal;
+    assert.ok(atNormal(), 'alone, the stream runs at normal priority');
+
+    const page = get('/slow?ms=1500');
+    await until('the page in flight', () => pool.status().every((w) => w.busy));
+    assert.deepEqual(
+      priorities(serving),
+      priorities(serving).map(() => lowered(normal)),
+      'the stream worker is lowered while the page is in flight',
+    );
+    assert.ok(priorities(serving).length >= 2, 'waitress has a thread besides the main one');
     if (sessionNormal !== undefined) {
-      assert.equal(sessionNormal, 0, 'a new session starts at 0');
       assert.equal(
         autogroupNice(serving),
-        Math.min(constants.priority.PRIORITY_LOW, sessionNormal + 10),
+        lowered(sessionNormal),
         "the stream worker's session is lowered too",
       );
+      assert.equal(autogroupNice(idle), sessionNormal, "the page worker's session is not");
     }
-    await stream.text;
+    assert.ok(
+      priorities(idle).every((p) => p === normal),
+      'the page worker keeps its priority',
+    );
+    assert.equal(Number((await page).trim()), idle);
     if (process.getuid?.() === 0) {
-      await until("the stream worker's session back at its own normal value", () =>
-        sessionNormal === undefined ? true : autogroupNice(serving) === sessionNormal,
-      );
-      await until('the stream worker back at normal priority', () =>
-        priorities(serving).every((p) => p === normal),
-      );
+      await until('the stream worker back at normal priority once the page is over', atNormal);
     } else {
       // Raising a priority back needs CAP_SYS_NICE: the worker stays low, and says so once.
       await until('the refusal logged', () => lines.some((l) => /stays below normal priority/.test(l)));
       assert.equal(Number((await get('/pid')).trim()), idle, 'pages go to the other worker first');
     }
+    await stream.text;
+    if (process.getuid?.() === 0) assert.ok(atNormal(), 'and after the stream');
   });
 
   it('the app sees the client address and scheme the bridge knows, and never a client-sent claim', async () => {
@@ -358,7 +362,8 @@ describe('worker pool: routing and supervision with real worker processes', func
       await until('both ready', () => elastic.status().every((w) => w.state === 'ready'));
       const stream = send('/r/git-upload-pack?n=60');
       await until('a stream holds a worker', () => elastic.router.streamsHeld === 1);
-      const slow = send('/slow?ms=2000');
+      // Long enough that the extra worker is ready first, even on a loaded machine.
+      const slow = send('/slow?ms=6000');
       await until('both busy', () => elastic.status().every((w) => w.busy));
       // A page now waits while a stream holds a worker: the pool starts w3 for it.
       const page = send('/pid');

@@ -71,6 +71,11 @@ export interface RouterOptions {
   readonly grow: () => void;
   /** A stream took `worker` (true) or ended on it (false): the pool sets its OS priority. */
   readonly streaming?: (worker: RoutedWorker, started: boolean) => void;
+  /**
+   * The first page in flight took a worker (true), or the last one in flight ended (false):
+   * streams need to give way to pages only while there are pages (stream-priority.ts).
+   */
+  readonly pages?: (inFlight: boolean) => void;
   readonly close: () => Promise<void>;
   readonly destroy: () => Promise<void>;
 }
@@ -79,6 +84,7 @@ export class Router implements Upstreams {
   readonly #workers: readonly RoutedWorker[];
   readonly #options: RouterOptions;
   readonly #queue: Waiter[] = [];
+  #pagesInFlight = 0;
 
   constructor(workers: readonly RoutedWorker[], options: RouterOptions) {
     this.#workers = workers;
@@ -207,7 +213,9 @@ export class Router implements Upstreams {
   #lease(worker: RoutedWorker, stream: boolean): Lease {
     worker.busy = true;
     worker.stream = stream;
+    // Before the request goes out, so a page never runs while a stream competes at full priority.
     if (stream) this.#options.streaming?.(worker, true);
+    else if ((this.#pagesInFlight += 1) === 1) this.#options.pages?.(true);
     const generation = worker.generation;
     let released = false;
     return {
@@ -216,8 +224,11 @@ export class Router implements Upstreams {
       worker: worker.name,
       hopToken: this.#options.hopToken,
       release: (unreachable = false) => {
-        if (released || generation !== worker.generation) return;
+        if (released) return;
         released = true;
+        // Counted even if the worker was reaped meanwhile: the page is over either way.
+        if (!stream && (this.#pagesInFlight -= 1) === 0) this.#options.pages?.(false);
+        if (generation !== worker.generation) return;
         const free = (): void => {
           if (generation !== worker.generation) return; // reaped: the supervisor reset it
           if (worker.stream) this.#options.streaming?.(worker, false);

@@ -1,19 +1,22 @@
 // A worker serving a long hg/git stream runs at a lower OS priority than the workers serving
-// pages. On a machine with fewer cores than streams, a clone (hg compressing its bundle in
-// the worker, git's pack-objects started by it) otherwise takes the CPU a page needs: pages
-// waited 1.6 x their idle time while two clones ran on 2 cores, though no page waited for a
-// worker. A stream's length is minutes and its client hardly notices a slower CPU share; a
-// page's user does. The priority is lowered when the stream takes its worker, before
-// Kallithea starts git, so git's processes inherit it, and raised back when the stream ends.
+// pages, while pages are in flight. On a machine with fewer cores than streams, a clone (hg
+// compressing its bundle in the worker, git's pack-objects started by it) otherwise takes the
+// CPU a page needs: pages waited 1.6 x their idle time while two clones ran on 2 cores,
+// though no page waited for a worker. A stream's length is minutes and its client hardly
+// notices a slower CPU share while a page runs; a page's user does. The router says when the
+// first page starts (before it goes out) and when the last one ends (router.ts); with no page
+// in flight the stream runs at normal priority, since a clone kept low all along lost a third
+// of its speed to the host, the bridge and anything else on the machine.
 // An extra worker, started because streams hold the others, loads Kallithea (seconds of CPU)
 // below normal priority too, and is raised once ready.
 //
 // Linux sets a priority per thread (setpriority's PRIO_PROCESS names one thread), and
 // waitress serves on a thread of its own: so every thread in /proc/<pid>/task is set.
 // Windows sets a priority class per process, inherited by the processes it starts while
-// below normal. Raising it back needs CAP_SYS_NICE on Linux (root has it; an application
-// pool's identity on Windows needs nothing): without it the worker stays low and the router
-// gives pages to other workers first (router.ts).
+// below normal (a git started before the lowering stays at normal there; on Linux the
+// session's value below covers it). Raising it back needs CAP_SYS_NICE on Linux (root has
+// it; an application pool's identity on Windows needs nothing): without it the worker stays
+// low and the router gives pages to other workers first (router.ts).
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { constants, setPriority } from 'node:os';
 

@@ -29,10 +29,11 @@ function worker(name: string, ready = true): RoutedWorker {
 function setup(
   names: string[],
   maxQueued = 10,
-): { workers: RoutedWorker[]; router: Router; grown: () => number; streaming: string[] } {
+): { workers: RoutedWorker[]; router: Router; grown: () => number; streaming: string[]; pages: boolean[] } {
   const workers = names.map((name) => worker(name));
   let grown = 0;
   const streaming: string[] = [];
+  const pages: boolean[] = [];
   const router = new Router(workers, {
     hopToken: 'token',
     maxQueued,
@@ -40,10 +41,11 @@ function setup(
     describeDown: () => 'all down',
     grow: () => void (grown += 1),
     streaming: (worker, started) => streaming.push(`${worker.name} ${started ? 'started' : 'ended'}`),
+    pages: (inFlight) => pages.push(inFlight),
     close: () => Promise.resolve(),
     destroy: () => Promise.resolve(),
   });
-  return { workers, router, grown: () => grown, streaming };
+  return { workers, router, grown: () => grown, streaming, pages };
 }
 
 const signal = new AbortController().signal;
@@ -131,6 +133,25 @@ describe('router: long hg/git streams and pages', () => {
     stream.release();
     stream.release();
     assert.deepEqual(streaming, ['w3 started', 'w3 ended'], 'once per stream, however often released');
+  });
+
+  it('the pool hears when the first page starts and the last one ends (streams give way only then)', () => {
+    const { router, workers, pages } = setup(['w1', 'w2', 'w3']);
+    const stream = now(router.acquire(signal, true));
+    assert.deepEqual(pages, [], 'a stream is not a page');
+    const first = now(router.acquire(signal, false));
+    assert.deepEqual(pages, [true], 'before the first page goes out');
+    const second = now(router.acquire(signal, false));
+    first.release();
+    first.release();
+    assert.deepEqual(pages, [true], 'a page is still in flight');
+    // The second page's worker dies and is reaped before the page is released: it still ends.
+    const reaped = workers.find((w) => w.name === second.worker) as RoutedWorker;
+    reaped.generation += 1;
+    second.release();
+    assert.deepEqual(pages, [true, false]);
+    stream.release();
+    assert.deepEqual(pages, [true, false]);
   });
 
   it('pages take an idle worker at normal priority before one left at a lower priority', () => {
