@@ -218,6 +218,18 @@ describe('upstream client: response framing', () => {
     });
   });
 
+  it("keeps an idle connection no longer than the upstream's Keep-Alive timeout, less a margin", async () => {
+    // timeout=1: less the 1 s margin nothing is left, so the next request takes a new
+    // connection rather than one the upstream may be closing at that moment.
+    const reply = 'HTTP/1.1 200 OK\r\nKeep-Alive: timeout=1\r\nContent-Length: 1\r\n\r\nk';
+    const upstream = await answering(reply, reply);
+    await withClient(upstream, async (client) => {
+      assert.equal((await send(client).done).body.toString(), 'k');
+      assert.equal((await send(client).done).body.toString(), 'k');
+      assert.equal(upstream.connections.length, 2);
+    });
+  });
+
   it('does not reuse a connection after Connection: close or an HTTP/1.0 response', async () => {
     const upstream = await answering('HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 1\r\n\r\na');
     const old = await answering('HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\nb');
