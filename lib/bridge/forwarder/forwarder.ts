@@ -1,7 +1,7 @@
 // The forwarder App: sends the request to Kallithea over keep-alive HTTP/1.1 and streams
-// the response back. undici gives keep-alive, per-phase timeouts and backpressure both ways
-// (a full FastCGI socket stops our reads of the body, which pauses the upstream socket);
-// nothing is buffered whole. upstreams.ts says where a request goes (one external
+// the response back. The bridge's own client (upstream-client/) gives keep-alive,
+// per-phase timeouts and backpressure both ways (a full FastCGI socket stops our reads of
+// the body, which pauses the upstream socket); nothing is buffered whole. upstreams.ts says where a request goes (one external
 // Kallithea, or one of the bridge's workers); upstream-exchange.ts is the handler one
 // request is dispatched with.
 import { headerKeys, headerName, type Environ } from '../environ/environ.js';
@@ -57,13 +57,16 @@ const BODY_HIGH_WATER_MARK = 64 * 1024;
 /** For an upstream that never waits: a signal that is never aborted, made once. */
 const NEVER = new AbortController().signal;
 
-/** Methods a web server may hand on that an origin server cannot be asked (undici refuses them). */
+/** Methods a web server may hand on that an origin server cannot be asked. */
 const REFUSED_METHODS: ReadonlySet<string> = new Set(['CONNECT']);
 /** Methods without side effects (RFC 9110, 9.2.1): sent again when a worker was unreachable. */
 const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
 const METHOD = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
-/** undici error codes that mean Kallithea could not be reached (or dropped the connection early). */
+/**
+ * Error codes that mean Kallithea could not be reached (or dropped the connection early):
+ * the system's, and the client's (upstream-client/errors.ts; named as undici named them).
+ */
 const UNREACHABLE = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -85,20 +88,16 @@ function errorCode(error: unknown): string {
 
 /**
  * Environ -> the request headers, names in conventional case, values latin1 byte strings.
- * The header policy already chose them (headers/policy.ts); undici checks each value.
+ * The header policy already chose them (headers/policy.ts); the client checks each value.
+ * Content-Length and Transfer-Encoding are the client's to write, from the framing.
  * To the bridge's own workers it adds X-Kallithea-Isapi: the hop token, the scheme and the
  * client's address, which the worker makes wsgi.url_scheme and REMOTE_ADDR (a client's
  * copy of the header was dropped by the policy, and has no token anyway).
  */
-function upstreamHeaders(
-  environ: Environ,
-  contentLength: number | null,
-  hopToken: string | undefined,
-): string[] {
+function upstreamHeaders(environ: Environ, hopToken: string | undefined): string[] {
   const headers: string[] = [];
   for (const key of headerKeys(environ)) headers.push(headerName(key), environ[key] as string);
   if (environ.CONTENT_TYPE !== '') headers.push('Content-Type', environ.CONTENT_TYPE);
-  if (contentLength !== null) headers.push('Content-Length', String(contentLength));
   if (hopToken !== undefined) {
     headers.push('X-Kallithea-Isapi', `${hopToken} ${environ['wsgi.url_scheme']} ${environ.REMOTE_ADDR}`);
   }
@@ -135,7 +134,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     const detail = errorDetail(error);
     if (code === 'UND_ERR_HEADERS_TIMEOUT') return new UpstreamTimeoutError(upstream, options.headersTimeout);
     if (code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH') return new RequestBodyError(detail);
-    // undici checks the method, target and every header value (CR, LF, NUL) as it builds the request.
+    // The client checks the method, target and every header value (CR, LF, NUL) as it builds the head.
     if (code === 'UND_ERR_INVALID_ARG') return new InvalidRequestError(detail);
     if (UNREACHABLE.has(code)) return new UpstreamUnreachableError(upstream, detail);
     return new ForwarderError(detail, error);
@@ -174,13 +173,14 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
         lease.release(failure !== undefined && UNREACHABLE.has(errorCode(failure))),
       );
       try {
-        // undici reports its own refusals through exchange.onError, which rejects `response`.
+        // The client reports its own refusals through exchange.onError, which rejects `response`.
         lease.dispatcher.dispatch(
           {
             method,
             path: upstreamTarget(environ['kallithea_isapi.raw_target']),
-            headers: upstreamHeaders(environ, framed.contentLength, lease.hopToken),
+            headers: upstreamHeaders(environ, lease.hopToken),
             body: framed.body,
+            contentLength: framed.contentLength,
           },
           exchange,
         );

@@ -1,7 +1,7 @@
 // The request target as it goes to Kallithea. The raw target (UNENCODED_URL, REQUEST_URI) is
-// a latin1 string holding the client's bytes one per character. undici writes the request
+// a latin1 string holding the client's bytes one per character. The client writes the request
 // line as latin1, so those bytes reach Kallithea unchanged: `%2F` stays `%2F`, raw UTF-8
-// stays the same bytes. undici refuses only bytes outside 0x21-0xFF (space and controls,
+// stays the same bytes. It refuses only bytes outside 0x21-0xFF (space and controls,
 // which a conforming client never sends raw); those alone are percent-encoded here.
 export function upstreamTarget(rawTarget: string): string {
   // eslint-disable-next-line no-control-regex -- control bytes are what is being encoded

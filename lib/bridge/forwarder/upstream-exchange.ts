@@ -1,15 +1,15 @@
-// One request to Kallithea as an undici dispatch handler: resolves `response` with the status
-// and raw headers, then hands the body out as an AsyncIterable with backpressure. This is
-// what undici's pool.request() does, without its per-request Readable, stream iterator and
-// event-listener plumbing (a third of the bridge's CPU per small request went there).
+// One request to Kallithea as the upstream client's exchange handler: resolves `response`
+// with the status and raw headers, then hands the body out as an AsyncIterable with
+// backpressure, without a per-request Readable, stream iterator or event listeners (a third
+// of the bridge's CPU per small request went there when undici's pool.request() did it).
 //
 // Backpressure: onData() answers false once `highWaterMark` bytes wait unread, which pauses
 // the upstream socket; the consumer's next() resumes it when the queue is empty again.
 // Stopping early (the iterator's return(), or the client's signal) aborts the request, so
 // Kallithea sees its connection close rather than writing into the void.
-import type { Dispatcher } from 'undici';
 import { ClientAbortedError, UpstreamBodyError } from '../errors.js';
 import type { RequestAbort } from '../fastcgi/request-abort.js';
+import type { ExchangeHandler } from '../upstream-client/connection.js';
 
 export interface UpstreamResponse {
   readonly statusCode: number;
@@ -19,11 +19,11 @@ export interface UpstreamResponse {
   readonly body: AsyncIterable<Uint8Array>;
 }
 
-type Abort = (reason?: Error) => void;
+type Abort = (reason: Error) => void;
 
 const DONE: IteratorResult<Uint8Array> = { done: true, value: undefined };
 
-export class UpstreamExchange implements Dispatcher.DispatchHandler, AsyncIterator<Uint8Array> {
+export class UpstreamExchange implements ExchangeHandler, AsyncIterator<Uint8Array> {
   /** Settles when the response headers arrive, or with the error that came first. */
   readonly response: Promise<UpstreamResponse>;
   readonly #origin: string;
@@ -50,7 +50,7 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler, AsyncIterat
 
   /**
    * @param onSettled called once when the exchange is over however it ends (complete,
-   *   failed, aborted), with undici's error if it failed before the response headers: the
+   *   failed, aborted), with the client's error if it failed before the response headers: the
    *   forwarder releases the worker with it.
    */
   constructor(
@@ -71,19 +71,17 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler, AsyncIterat
     else clientAbort.on(this.#onAbort);
   }
 
-  // --- undici's side (Dispatcher.DispatchHandler, the callback form) ---
+  // --- the upstream client's side ---
 
   onConnect(abort: Abort): void {
     if (this.#settled) return abort(new ClientAbortedError());
     this.#abort = abort;
   }
 
-  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
+  onHeaders(statusCode: number, rawHeaders: string[], resume: () => void, statusText: string): boolean {
     this.#resume = resume;
     this.#headersSeen = true;
-    const headers = new Array<string>(rawHeaders.length);
-    for (let i = 0; i < rawHeaders.length; i += 1) headers[i] = (rawHeaders[i] as Buffer).toString('latin1');
-    this.#resolveResponse({ statusCode, rawHeaders: headers, statusText, body: this.#iterable() });
+    this.#resolveResponse({ statusCode, rawHeaders, statusText, body: this.#iterable() });
     return true;
   }
 

@@ -1,12 +1,14 @@
 // Where the forwarder sends a request: a Lease names the dispatcher for one request and is
 // released exactly once when that request's exchange is over (complete, failed, aborted).
-// Two sources: one external Kallithea behind a keep-alive Pool (ExternalUpstream, here), or
+// Two sources: one external Kallithea behind a keep-alive pool (ExternalUpstream, here), or
 // the bridge's own pool of Kallithea workers (workers/router.ts), one request per worker.
-import { Pool, type Dispatcher } from 'undici';
+// Both speak through the bridge's own HTTP/1.1 client (upstream-client/).
+import { maxHeaderSize } from 'node:http';
 import { UpstreamBusyError } from '../errors.js';
+import { UpstreamPool, type PoolOptions, type UpstreamDispatcher } from '../upstream-client/pool.js';
 
 export interface Lease {
-  readonly dispatcher: Dispatcher;
+  readonly dispatcher: UpstreamDispatcher;
   /** For messages: http://host:port, or the worker's socket. */
   readonly origin: string;
   /** The worker's name for the access log; undefined for an external Kallithea. */
@@ -66,19 +68,24 @@ export interface UpstreamTimeouts {
 
 const SECONDS = 1000;
 
-export function dispatcherOptions(timeouts: UpstreamTimeouts): Pool.Options {
+/**
+ * The client's options. The response head limit is Node's (--max-http-header-size,
+ * 16 KiB by default), as it was with undici.
+ */
+export function poolOptions(timeouts: UpstreamTimeouts, connections: number): PoolOptions {
   return {
-    pipelining: 1,
-    connectTimeout: timeouts.connectTimeout * SECONDS,
-    headersTimeout: timeouts.headersTimeout * SECONDS,
-    bodyTimeout: timeouts.bodyTimeout * SECONDS,
-    connect: { keepAlive: timeouts.tcpKeepAlive ?? true },
+    connections,
+    connectTimeoutMs: timeouts.connectTimeout * SECONDS,
+    headersTimeoutMs: timeouts.headersTimeout * SECONDS,
+    bodyTimeoutMs: timeouts.bodyTimeout * SECONDS,
+    tcpKeepAlive: timeouts.tcpKeepAlive ?? true,
+    maxHeaderBytes: maxHeaderSize,
   };
 }
 
 /** Kallithea run by someone else at an address: a keep-alive pool, bounded waiting. */
 export class ExternalUpstream implements Upstreams {
-  readonly #pool: Pool;
+  readonly #pool: UpstreamPool;
   readonly #origin: string;
   readonly #limit: number;
   readonly #maxConnections: number;
@@ -87,7 +94,7 @@ export class ExternalUpstream implements Upstreams {
 
   constructor(origin: string, timeouts: UpstreamTimeouts, maxConnections: number, maxWaiting: number) {
     this.#origin = new URL(origin).origin;
-    this.#pool = new Pool(this.#origin, { ...dispatcherOptions(timeouts), connections: maxConnections });
+    this.#pool = new UpstreamPool(this.#origin, poolOptions(timeouts, maxConnections));
     this.#limit = maxConnections + maxWaiting;
     this.#maxConnections = maxConnections;
     // One shared lease: the pool queues by itself, only the count needs releasing.

@@ -21,16 +21,16 @@
 // push); growth alone would leave pages waiting the seconds a worker takes to start, and
 // past the cap, for clones. Together, a second clone waits only for a worker to start (a
 // few seconds, nothing to a clone), and past the cap streams queue while pages still go.
-import type { Dispatcher } from 'undici';
 import { ClientAbortedError, UpstreamBusyError, WorkersUnavailableError } from '../errors.js';
 import type { Lease, UpstreamFigures, Upstreams } from '../forwarder/upstreams.js';
+import type { UpstreamDispatcher } from '../upstream-client/pool.js';
 
 /** One worker as the router sees it; the supervisor (worker-pool.ts) fills in the rest. */
 export interface RoutedWorker {
   readonly name: string;
   readonly origin: string;
   /** Set while a ready process serves; undefined while the worker is down. */
-  dispatcher: Dispatcher | undefined;
+  dispatcher: UpstreamDispatcher | undefined;
   /** Counts process generations, so a late release of a dead one cannot free the new one. */
   generation: number;
   busy: boolean;
@@ -219,7 +219,7 @@ export class Router implements Upstreams {
     const generation = worker.generation;
     let released = false;
     return {
-      dispatcher: worker.dispatcher as Dispatcher,
+      dispatcher: worker.dispatcher as UpstreamDispatcher,
       origin: worker.origin,
       worker: worker.name,
       hopToken: this.#options.hopToken,

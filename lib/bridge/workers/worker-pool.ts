@@ -1,6 +1,6 @@
 // The bridge's pool of Kallithea workers: N processes (worker-process.ts), each supervised
-// in a loop of its own: start, wait for "ready", serve through one undici Client
-// (connections = 1, as the worker has one thread), and after an unexpected exit restart with
+// in a loop of its own: start, wait for "ready", serve through one upstream
+// client pool (connections = 1, as the worker has one thread), and after an unexpected exit restart with
 // back-off. A worker that fails rapid_fails_per_minute times within a minute is not
 // restarted again (rapid-fail protection, as IIS does for an application pool), with one
 // clear log line; the others go on serving. stop() is the drain's last step: by then the
@@ -16,8 +16,8 @@ import { createServer } from 'node:net';
 import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Client } from 'undici';
-import { dispatcherOptions, type UpstreamTimeouts } from '../forwarder/upstreams.js';
+import { poolOptions, type UpstreamTimeouts } from '../forwarder/upstreams.js';
+import { UpstreamPool } from '../upstream-client/pool.js';
 import { Router, type RoutedWorker } from './router.js';
 import { lowerPriority, restorePriority, sessionPriority, type NormalPriority } from './stream-priority.js';
 import { workerAddress, WorkerProcess } from './worker-process.js';
@@ -370,12 +370,11 @@ export class WorkerPool {
     if (index >= 0) this.#slots.splice(index, 1);
   }
 
-  #client(address: string): Client {
-    const options = dispatcherOptions(this.#options.timeouts);
-    if (address.startsWith('unix:')) {
-      return new Client('http://localhost', { ...options, socketPath: address.slice('unix:'.length) });
-    }
-    return new Client(`http://${address.slice('tcp:'.length)}`, options);
+  /** One connection: a worker serves one request at a time. */
+  #client(address: string): UpstreamPool {
+    const options = poolOptions(this.#options.timeouts, 1);
+    if (address.startsWith('unix:')) return new UpstreamPool(address, options);
+    return new UpstreamPool(`http://${address.slice('tcp:'.length)}`, options);
   }
 
   #describe(): string {

@@ -77,7 +77,7 @@ describe('forwarder', () => {
     );
   });
 
-  it('percent-encodes only the bytes undici refuses (space, controls)', async () => {
+  it('percent-encodes only the bytes the client refuses (space, controls)', async () => {
     const result = await echo({ REQUEST_URI: '/a b\tc' });
     assert.equal(result.target, '/a%20b%09c');
   });

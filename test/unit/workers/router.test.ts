@@ -4,14 +4,14 @@
 // that becomes ready goes to the oldest waiter allowed to take it, a page before a stream it
 // overtook; the queue bound and the 503s still hold.
 import assert from 'node:assert/strict';
-import type { Dispatcher } from 'undici';
+import type { UpstreamDispatcher } from '../../../lib/bridge/upstream-client/pool.js';
 import { UpstreamBusyError, WorkersUnavailableError } from '../../../lib/bridge/errors.js';
 import type { Lease } from '../../../lib/bridge/forwarder/upstreams.js';
 import { isLongVcsStream } from '../../../lib/bridge/workers/long-stream.js';
 import { Router, type RoutedWorker } from '../../../lib/bridge/workers/router.js';
 import { testEnviron } from '../../support/environ.js';
 
-const fakeDispatcher = {} as Dispatcher;
+const fakeDispatcher = {} as UpstreamDispatcher;
 
 function worker(name: string, ready = true): RoutedWorker {
   return {
