@@ -82,8 +82,11 @@ export async function run(args: string[]): Promise<number> {
       if (fd !== undefined) watchLifeline(fd, resolve);
     });
     const why = await stopped;
+    // close() stops accepting at once; saying so after it means that whoever reads this line
+    // (a supervisor, a test) finds the listener closed, not in the instant before.
+    const closing = running.close();
     say(`${why}: stopping (in-flight requests get up to ${settings.shutdownTimeout} s)`);
-    await running.close();
+    await closing;
     say('stopped');
     return 0;
   } catch (error) {
