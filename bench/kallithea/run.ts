@@ -9,8 +9,8 @@
 // while an hg clone and a git clone run at once, and pages/s with 8 users, --workers 1
 // against --workers 2 (same run, interleaved, medians of 3). The repositories (MiB each,
 // incompressible) are built the first time and kept in .cache/bench-kallithea.
-// Run: npx tsc -p tsconfig.json && node dist/bench/kallithea/run.js [MiB] [seconds] [pool]
-// (`pool`: the worker-pool figures only.)
+// Run: npx tsc -p tsconfig.json && node dist/bench/kallithea/run.js [MiB] [seconds] [pool|path]
+// (`pool`: the worker-pool figures only; `path`: the clone ratios and pages/s only.)
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -34,7 +34,7 @@ import { clientDir, clientEnv, repoUrl, runOk, writePseudoRandomFiles } from '..
 const MiB = 1024 * 1024;
 const repoMiB = Number(process.argv[2] ?? '300');
 const loadSeconds = Number(process.argv[3] ?? '10');
-const poolOnly = process.argv[4] === 'pool';
+const only = process.argv[4];
 const benchOut = join(repoRoot, 'bench', 'out', 'kallithea');
 const RUNS = 3;
 const USERS = 8;
@@ -516,8 +516,8 @@ async function main(): Promise<void> {
         `in ${((Date.now() - fillStart) / 1000).toFixed(0)} s\n`,
     );
 
-    if (!poolOnly) await pathFigures(k, dir, env);
-    await workerFigures(k, dir, env);
+    if (only !== 'pool') await pathFigures(k, dir, env);
+    if (only !== 'path') await workerFigures(k, dir, env);
     const status = await readFile(`/proc/${k.root.serve.pid}/status`, 'utf8');
     process.stdout.write(`  host process after the run: ${/VmHWM.*$/m.exec(status)?.[0] ?? ''}\n`);
   } finally {
