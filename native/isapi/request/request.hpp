@@ -39,6 +39,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace kallithea_isapi {
@@ -144,6 +145,8 @@ private:
   }
 
   // request.cpp: start, queue, connection, retry, failure.
+  /// Reads a server variable into params_ and returns its value there (empty if missing).
+  std::string_view copy_variable(const char* name);
   void do_collect_variables();
   void do_acquire();
   void do_watch_queue();
@@ -212,7 +215,8 @@ private:
 
   // Request facts.
   std::string method_, protocol_;
-  fastcgi::params_stream params_; ///< the request's own pairs, encoded (not the secret)
+  fastcgi::params_stream params_; ///< the request's own pairs, encoded, then the secret
+  std::size_t own_pairs_ = 0;     ///< params_ mark after the request's own pairs
   bool body_length_known_ = true;
   std::uint64_t body_total_ = 0;    ///< declared length (when known)
   std::uint64_t body_preread_ = 0;  ///< of it, in lpbData
@@ -230,7 +234,7 @@ private:
   std::uint64_t conn_uses_ = 0; ///< requests the connection served before this one
   unsigned retries_ = 0;
   bool conn_tail_clean_ = false; ///< END_REQUEST was the last byte the bridge sent
-  std::vector<std::uint8_t> start_bytes_;
+  byte_buffer start_spill_;      ///< the opening bytes when the pairs span PARAMS records
 
   // Client -> bridge window.
   std::vector<std::uint8_t> up_;
