@@ -49,6 +49,7 @@ request::~request() {
   rt_.windows().put(std::move(up_));
   rt_.windows().put(std::move(rx_));
   rt_.windows().put(std::move(out_));
+  rt_.windows().put(std::move(out_sending_));
 }
 
 void WINAPI request::on_isapi_complete(EXTENSION_CONTROL_BLOCK*, LPVOID context, DWORD cb,

@@ -9,8 +9,9 @@
 //
 // Where to read what may happen next: lifecycle_ (the whole request), upload_ (client body
 // -> STDIN), download_ (STDOUT -> client) and response_ (how far the bridge's answer got).
-// One ISAPI I/O at a time: the slot is busy while upload_ is reading_client or download_ is
-// writing_client; the other side then waits in awaiting_slot.
+// One ISAPI I/O at a time: the slot is busy while upload_ is reading_client or sending_ is
+// not nothing; the other side then waits in awaiting_slot. Big answers are double
+// buffered: the bridge is read into out_ while out_sending_ goes to the client.
 //
 // What ends it: every completion handler (bridge read/write, timer, ISAPI completion via
 // isapi_self_) holds shared_from_this, and run_step holds it while the step runs or waits;
@@ -98,13 +99,21 @@ private:
     stopped,        ///< the body goes nowhere any more (page, failure, early answer)
   };
 
-  /// STDOUT -> client, as I/O.
+  /// STDOUT -> the filling window (out_). Independent of sending_: the bridge is read into
+  /// one window while the other goes to the client (double buffering).
   enum class download {
     not_started,    ///< no connection yet (or no bridge: a page)
     reading_bridge, ///< async_read_some outstanding
     idle,           ///< between steps, or nothing more to read (END_REQUEST seen)
-    awaiting_slot,  ///< the window holds bytes for the client; a ReadClient holds the slot
-    writing_client, ///< WriteClient outstanding
+    awaiting_slot,  ///< out_ must go to the client before more STDOUT is taken (full, head
+                    ///< parsed, or the end seen); waits for the ISAPI slot
+  };
+
+  /// The window being written to the client (out_sending_).
+  enum class sending {
+    nothing, ///< no WriteClient outstanding
+    window,  ///< a WriteClient of a full-or-partial window; more may follow
+    last,    ///< the WriteClient that ends the response
   };
 
   /// How far the answer got.
@@ -211,6 +220,7 @@ private:
   lifecycle lifecycle_ = lifecycle::starting;
   upload upload_ = upload::not_started;
   download download_ = download::not_started;
+  sending sending_ = sending::nothing;
   response response_ = response::awaiting_header;
 
   // Request facts.
@@ -248,9 +258,13 @@ private:
   fastcgi::cgi_header_parser head_parser_;
   std::uint64_t stdout_bytes_ = 0; ///< STDOUT content seen (retries need none)
   fastcgi::response_plan plan_;
-  std::vector<std::uint8_t> out_; ///< [prefix room][body][CRLF + last chunk]
-  std::size_t out_len_ = 0;       ///< body bytes in out_
-  std::size_t out_write_ = 0;     ///< of them, in the WriteClient outstanding
+  std::vector<std::uint8_t>
+      out_;                 ///< the window being filled: [prefix room][body][CRLF + last chunk]
+  std::size_t out_len_ = 0; ///< body bytes in out_
+  /// The window a WriteClient is sending while out_ fills (taken when a second one is
+  /// first needed: a small answer goes in one write and never takes it).
+  std::vector<std::uint8_t> out_sending_;
+  std::size_t out_write_ = 0; ///< body bytes in the WriteClient outstanding
   bool last_chunk_sent_ = false;
   bool headers_sent_ = false; ///< SEND_RESPONSE_HEADER_EX went out (a page is then impossible)
   std::uint64_t body_sent_ = 0;
