@@ -9,9 +9,10 @@
 //
 // Where to read what may happen next: lifecycle_ (the whole request), upload_ (client body
 // -> STDIN), download_ (STDOUT -> client) and response_ (how far the bridge's answer got).
-// One ISAPI I/O at a time: the slot is busy while upload_ is reading_client or sending_ is
-// not nothing; the other side then waits in awaiting_slot. Big answers are double
-// buffered: the bridge is read into out_ while out_sending_ goes to the client.
+// One ISAPI I/O at a time: the slot is busy while receiving_ is reading or sending_ is
+// not nothing; the other side then waits (receiving_ wanted, download_ awaiting_slot). Both
+// directions are double buffered: the bridge is read into out_ while out_sending_ goes to
+// the client, and the client is read into up_next_ while up_ goes to the bridge.
 //
 // What ends it: every completion handler (bridge read/write, timer, ISAPI completion via
 // isapi_self_) holds shared_from_this, and run_step holds it while the step runs or waits;
@@ -86,17 +87,25 @@ private:
     done,           ///< DONE_WITH_SESSION called: the ECB is never touched again
   };
 
-  /// Client body -> STDIN. One bridge write or one ReadClient at a time.
+  /// Client body -> STDIN, the bridge side: one bridge write at a time (from up_).
   enum class upload {
-    not_started,    ///< no connection yet
-    sending_start,  ///< BEGIN_REQUEST + PARAMS (+ the empty STDIN of a bodiless request)
-    idle,           ///< between steps (a completion is choosing the next one)
-    awaiting_slot,  ///< wants a ReadClient; a WriteClient holds the ISAPI slot
-    reading_client, ///< ReadClient outstanding
-    writing_stdin,  ///< a STDIN record with body bytes being written
-    writing_last,   ///< the empty STDIN record being written
-    done,           ///< the whole body reached the bridge
-    stopped,        ///< the body goes nowhere any more (page, failure, early answer)
+    not_started,   ///< no connection yet
+    sending_start, ///< BEGIN_REQUEST + PARAMS (+ the empty STDIN of a bodiless request)
+    idle,          ///< no write out: between steps, or waiting for the client's bytes
+    writing_stdin, ///< a STDIN record with body bytes being written
+    writing_last,  ///< the empty STDIN record being written
+    done,          ///< the whole body reached the bridge
+    stopped,       ///< the body goes nowhere any more (page, failure, early answer)
+  };
+
+  /// Client body -> STDIN, the client side: ReadClient into up_next_, also while up_ is
+  /// being written to the bridge (read-ahead).
+  enum class receiving {
+    nothing, ///< no ReadClient wanted or out, and nothing held
+    wanted,  ///< a ReadClient is due; waits for the ISAPI slot
+    reading, ///< ReadClient outstanding (into up_next_)
+    holding, ///< up_next_ holds next_len_ bytes (0: the end of an unknown length) for the
+             ///< bridge, which is still taking the previous record
   };
 
   /// STDOUT -> the filling window (out_). Independent of sending_: the bridge is read into
@@ -192,6 +201,7 @@ private:
 
   // request_upload.cpp: client body -> STDIN.
   std::uint8_t* up();
+  std::uint8_t* up_next();
   void do_upload_next();
   void do_write_stdin(std::size_t content);
   void on_stdin_written(const bridge_pool::connection& c, std::error_code ec);
@@ -219,6 +229,7 @@ private:
 
   lifecycle lifecycle_ = lifecycle::starting;
   upload upload_ = upload::not_started;
+  receiving receiving_ = receiving::nothing;
   download download_ = download::not_started;
   sending sending_ = sending::nothing;
   response response_ = response::awaiting_header;
@@ -246,8 +257,10 @@ private:
   bool conn_tail_clean_ = false; ///< END_REQUEST was the last byte the bridge sent
   byte_buffer start_spill_;      ///< the opening bytes when the pairs span PARAMS records
 
-  // Client -> bridge window.
-  std::vector<std::uint8_t> up_;
+  // Client -> bridge windows (taken only by requests with a body).
+  std::vector<std::uint8_t> up_;      ///< the STDIN record being written or built
+  std::vector<std::uint8_t> up_next_; ///< the ReadClient target
+  std::size_t next_len_ = 0;          ///< receiving_ holding: bytes in up_next_
 
   // Bridge -> client window.
   std::vector<std::uint8_t> rx_;

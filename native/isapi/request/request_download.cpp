@@ -70,8 +70,10 @@ bool request::on_end_request() {
     return false;
   }
   response_ = response::end_seen;
-  if (upload_ == upload::awaiting_slot || upload_ == upload::idle)
+  if (upload_ == upload::idle)
     upload_ = upload::stopped; // answered before the whole body: the rest goes nowhere
+  if (receiving_ == receiving::wanted || receiving_ == receiving::holding)
+    receiving_ = receiving::nothing; // (a ReadClient out ends in on_client_read)
   // Anything after END_REQUEST (beyond its padding) would become the next request's answer:
   // such a connection is never pooled.
   const std::uint8_t* p = rx_.data() + rx_pos_;
@@ -259,7 +261,7 @@ void request::on_client_written(DWORD error) {
 // --- The one ISAPI I/O slot ---------------------------------------------------------------
 
 bool request::isapi_busy() const {
-  return upload_ == upload::reading_client || sending_ != sending::nothing;
+  return receiving_ == receiving::reading || sending_ != sending::nothing;
 }
 
 void request::do_schedule_isapi() {
@@ -271,12 +273,12 @@ void request::do_schedule_isapi() {
   }
   if (download_ == download::awaiting_slot)
     do_write_client();
-  else if (upload_ == upload::awaiting_slot)
+  else if (receiving_ == receiving::wanted)
     do_read_client();
 }
 
 void request::on_isapi_done(DWORD cb, DWORD error) {
-  if (upload_ == upload::reading_client)
+  if (receiving_ == receiving::reading)
     on_client_read(cb, error);
   else if (sending_ != sending::nothing)
     on_client_written(error);

@@ -804,3 +804,66 @@ TEST_F(request_test, the_bridge_is_read_while_a_window_is_being_written) {
   EXPECT_EQ(dechunk(c.output, complete), "first window;second window");
   EXPECT_TRUE(complete);
 }
+
+// Read-ahead: while a STDIN record waits for the bridge (which has stopped reading: its
+// socket is full), the client's next chunk is already read. With the bridge stalled, the
+// client bytes read (R) exceed the STDIN content that reached the socket (C) by more than
+// the pending record could hold: the fake host hands out at most 10,000 bytes per read.
+// The bridge then answers early, with the held chunk never sent.
+TEST_F(request_test, the_client_is_read_while_a_stdin_record_waits_for_the_bridge) {
+  std::atomic<bool> measure{false};
+  std::atomic<long long> content_in_socket{-1};
+  start_scripted([&](int fd, int) {
+    fcgi_request r;
+    if (!scripted_responder::read_request(fd, r, false))
+      return;
+    for (int i = 0; i < 10000 && !measure.load(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    int queued = 0;
+    if (ioctl(fd, SIOCINQ, &queued) != 0)
+      return;
+    // STDIN content within the queued bytes (the last record may be cut short).
+    std::string bytes(static_cast<std::size_t>(queued), '\0');
+    for (std::size_t got = 0; got < bytes.size();) {
+      ssize_t n = ::read(fd, bytes.data() + got, bytes.size() - got);
+      if (n <= 0)
+        return;
+      got += static_cast<std::size_t>(n);
+    }
+    long long content = 0;
+    for (std::size_t pos = 0; pos + 8 <= bytes.size();) {
+      auto b = [&](std::size_t k) { return static_cast<unsigned char>(bytes[pos + k]); };
+      std::size_t len = (std::size_t{b(4)} << 8) | b(5);
+      std::size_t in_queue = std::min(len, bytes.size() - pos - 8);
+      if (b(1) == kallithea_isapi::fastcgi::stdin_)
+        content += static_cast<long long>(in_queue);
+      pos += 8 + len + b(6);
+    }
+    content_in_socket = content;
+    scripted_responder::send_response(fd, "Status: 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    char rest[65536]; // as the bridge does: read on until the DLL lets the connection go
+    while (::read(fd, rest, sizeof rest) > 0) {
+    }
+  });
+  fake::connection c;
+  c.method = "POST";
+  c.body = std::string(4 * 1024 * 1024, 'u');
+  ASSERT_EQ(host_.run(c, proc), static_cast<DWORD>(HSE_STATUS_PENDING));
+  // Until the DLL stops reading the client (unchanged for 1 s): the bridge's socket is full.
+  std::size_t read = 0;
+  for (int stable = 0, i = 0; stable < 100 && i < 3000; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::lock_guard<std::mutex> lock(host_.mutex);
+    stable = c.body_offset == read && read > 0 ? stable + 1 : 0;
+    read = c.body_offset;
+  }
+  measure = true;
+  ASSERT_TRUE(host_.wait_done(c));
+  ASSERT_GE(content_in_socket.load(), 0);
+  EXPECT_GT(static_cast<long long>(read) - content_in_socket.load(), 10000)
+      << read << " bytes read from the client, " << content_in_socket.load() << " in the socket";
+  EXPECT_LT(read, c.body.size()); // the bridge did stall the upload
+  EXPECT_EQ(c.output, "ok");
+  EXPECT_EQ(c.done_calls, 1);
+  EXPECT_LE(c.max_async_in_flight, 1);
+}
