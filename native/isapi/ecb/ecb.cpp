@@ -1,40 +1,24 @@
 #include "ecb/ecb.hpp"
 
+#include <cstring>
+
 namespace kallithea_isapi {
 
-bool ecb_calls::server_variable(const char* name, std::string& out, std::size_t max_size) const {
-  // Read straight into `out`: a caller that reuses one string allocates only when a value
-  // outgrows it.
-  std::size_t capacity = out.capacity() < 1024 ? 1024 : out.capacity();
-  for (;;) {
-    out.resize(capacity);
-    DWORD size = static_cast<DWORD>(capacity);
-    isapi_set_last_error(0);
-    if (ecb_->GetServerVariable(ecb_->ConnID, const_cast<LPSTR>(name), out.data(), &size)) {
-      std::size_t n = size > capacity ? capacity : size;
-      // size counts the terminating NUL; trust the NUL over the count.
-      std::size_t len = 0;
-      while (len < n && out[len] != '\0')
-        ++len;
-      out.resize(len);
-      return true;
-    }
-    DWORD err = isapi_get_last_error();
-    if (err != ERROR_INSUFFICIENT_BUFFER && err != ERROR_MORE_DATA) {
-      out.clear();
-      return false;
-    }
-    if (capacity >= max_size) {
-      out.clear();
-      return false;
-    }
-    std::size_t next = capacity * 2;
-    if (size > next && size <= max_size)
-      next = size;
-    if (next > max_size)
-      next = max_size;
-    capacity = next;
+ecb_calls::variable_read ecb_calls::read_variable(const char* name, char* dest, std::size_t room,
+                                                  std::size_t& size) const {
+  DWORD n = static_cast<DWORD>(room);
+  isapi_set_last_error(0);
+  if (ecb_->GetServerVariable(ecb_->ConnID, const_cast<LPSTR>(name), dest, &n)) {
+    // n counts the terminating NUL; trust the NUL over the count.
+    std::size_t written = n > room ? room : n;
+    const void* nul = std::memchr(dest, '\0', written);
+    size = nul ? static_cast<std::size_t>(static_cast<const char*>(nul) - dest) : written;
+    return variable_read::found;
   }
+  DWORD err = isapi_get_last_error();
+  size = n;
+  return err == ERROR_INSUFFICIENT_BUFFER || err == ERROR_MORE_DATA ? variable_read::too_small
+                                                                    : variable_read::missing;
 }
 
 bool ecb_calls::set_completion(PFN_HSE_IO_COMPLETION fn, void* context) const {

@@ -15,10 +15,14 @@ public:
 
   EXTENSION_CONTROL_BLOCK* raw() const { return ecb_; }
 
-  /// Reads a server variable with a doubling buffer (some hosts report bogus sizes),
-  /// capped at max_size. False when the host does not have it.
-  bool server_variable(const char* name, std::string& out,
-                       std::size_t max_size = 1024 * 1024) const;
+  enum class variable_read { found, too_small, missing };
+
+  /// One GetServerVariable into `dest` (`room` bytes, the NUL included). found: `size` is
+  /// the value's length (without the NUL); too_small: `size` is what the host says it
+  /// needs (some hosts report bogus sizes: the caller still grows by doubling); missing: the
+  /// host does not have it.
+  variable_read read_variable(const char* name, char* dest, std::size_t room,
+                              std::size_t& size) const;
 
   /// Registers the completion callback and its context (HSE_REQ_IO_COMPLETION).
   bool set_completion(PFN_HSE_IO_COMPLETION fn, void* context) const;

@@ -4,11 +4,12 @@
 #include <charconv>
 #include <cstdio>
 #include <cstring>
+#include <string_view>
 
 namespace kallithea_isapi::fastcgi {
 namespace {
 
-bool iequals(const std::string& a, const char* b) {
+bool iequals(std::string_view a, const char* b) {
   std::size_t n = std::strlen(b);
   if (a.size() != n)
     return false;
@@ -19,7 +20,7 @@ bool iequals(const std::string& a, const char* b) {
   return true;
 }
 
-std::string trim(const std::string& s) {
+std::string_view trim(std::string_view s) {
   std::size_t b = 0, e = s.size();
   while (b < e && (s[b] == ' ' || s[b] == '\t'))
     ++b;
@@ -78,22 +79,33 @@ const char* reason_for(unsigned status) {
 header_result cgi_header_parser::feed(const std::uint8_t* data, std::size_t size,
                                       std::size_t& consumed) {
   consumed = 0;
-  // Look for the end of the block, allowing the terminator to straddle feeds.
-  for (std::size_t i = 0; i < size; ++i) {
-    block_.push_back(static_cast<char>(data[i]));
-    std::size_t n = block_.size();
-    bool end = (n >= 2 && block_[n - 1] == '\n' && block_[n - 2] == '\n') ||
-               (n >= 4 && block_.compare(n - 4, 4, "\r\n\r\n") == 0) ||
-               (n == 1 && block_[0] == '\n') || (n == 2 && block_ == "\r\n");
-    if (end) {
-      consumed = i + 1;
+  // The block ends at the first LF that ends an empty line ("\n\n", "\r\n\r\n", or a block
+  // that starts with one); the terminator may straddle feeds. Only LFs are looked at, and
+  // the bytes are appended once.
+  const std::size_t old = block_.size();
+  auto at = [&](std::size_t k) { return k < old ? block_[k] : static_cast<char>(data[k - old]); };
+  const std::uint8_t* end = data + size;
+  for (const std::uint8_t* p = data; p < end;) {
+    const auto* lf = static_cast<const std::uint8_t*>(std::memchr(p, '\n', end - p));
+    if (!lf)
+      break;
+    std::size_t n = old + static_cast<std::size_t>(lf - data) + 1; // the block up to this LF
+    if (n > max_size_ + 1)
+      break; // too big, whatever follows
+    bool empty_line = n == 1 || at(n - 2) == '\n' || (n == 2 && at(0) == '\r') ||
+                      (n >= 4 && at(n - 2) == '\r' && at(n - 3) == '\n' && at(n - 4) == '\r');
+    if (empty_line) {
+      consumed = n - old;
+      block_.append(reinterpret_cast<const char*>(data), consumed);
       return parse_block();
     }
-    if (n > max_size_) {
-      error_ = "bridge sent too big header";
-      return header_result::error;
-    }
+    p = lf + 1;
   }
+  if (old + size > max_size_) {
+    error_ = "bridge sent too big header";
+    return header_result::error;
+  }
+  block_.append(reinterpret_cast<const char*>(data), size);
   consumed = size;
   return header_result::again;
 }
@@ -101,26 +113,27 @@ header_result cgi_header_parser::feed(const std::uint8_t* data, std::size_t size
 header_result cgi_header_parser::parse_block() {
   std::size_t pos = 0;
   bool have_status = false, have_location = false;
-  while (pos < block_.size()) {
-    std::size_t eol = block_.find('\n', pos);
-    std::string line = block_.substr(pos, eol - pos);
+  const std::string_view block = block_;
+  while (pos < block.size()) {
+    std::size_t eol = block.find('\n', pos);
+    std::string_view line = block.substr(pos, eol - pos);
     pos = eol + 1;
     if (!line.empty() && line.back() == '\r')
-      line.pop_back();
+      line.remove_suffix(1);
     if (line.empty())
       break;
     std::size_t colon = line.find(':');
-    if (colon == std::string::npos || colon == 0) {
+    if (colon == std::string_view::npos || colon == 0) {
       error_ = "bridge sent a malformed CGI header line";
       return header_result::error;
     }
-    std::string name = line.substr(0, colon);
+    std::string_view name = line.substr(0, colon);
     for (char c : name)
       if (!is_token_char(c)) {
         error_ = "bridge sent a malformed CGI header name";
         return header_result::error;
       }
-    std::string value = trim(line.substr(colon + 1));
+    std::string_view value = trim(line.substr(colon + 1));
     for (char c : value)
       if (c == '\0' || c == '\r' || c == '\n') {
         error_ = "bridge sent a control character in a CGI header";
@@ -136,8 +149,9 @@ header_result cgi_header_parser::parse_block() {
         return header_result::error;
       }
       head_.status = code;
-      std::string reason = trim(value.substr(3));
-      head_.status_text = std::to_string(code) + " " + (reason.empty() ? reason_for(code) : reason);
+      std::string_view reason = trim(value.substr(3));
+      head_.status_text = std::to_string(code) + " ";
+      head_.status_text += reason.empty() ? std::string_view(reason_for(code)) : reason;
       have_status = true;
       continue;
     }
@@ -147,7 +161,7 @@ header_result cgi_header_parser::parse_block() {
       continue; // hop-by-hop: the DLL frames the body itself
     if (iequals(name, "Content-Length")) {
       if (value.empty() || value.size() > 19 ||
-          value.find_first_not_of("0123456789") != std::string::npos) {
+          value.find_first_not_of("0123456789") != std::string_view::npos) {
         error_ = "bridge sent an invalid Content-Length";
         return header_result::error;
       }
@@ -163,7 +177,7 @@ header_result cgi_header_parser::parse_block() {
     }
     if (iequals(name, "Location"))
       have_location = true;
-    head_.headers.emplace_back(std::move(name), std::move(value));
+    head_.headers.emplace_back(name, value);
   }
   if (!have_status && have_location) {
     head_.status = 302;

@@ -2,6 +2,7 @@
 
 #include "fastcgi/record.hpp"
 
+#include <cassert>
 #include <cstring>
 
 namespace kallithea_isapi::fastcgi {
@@ -42,61 +43,125 @@ std::size_t pair_size(std::string_view name, std::string_view value) {
 }
 
 void params_stream::add(std::string_view name, std::string_view value) {
-  if (error_ != params_error::none)
+  char* p = open_value(name, value.size());
+  if (!p)
     return;
-  if (value.size() > limits_.max_value || name.size() > limits_.max_value) {
+  if (!value.empty())
+    std::memcpy(p, value.data(), value.size());
+  close_value(value.size());
+}
+
+char* params_stream::open_value(std::string_view name, std::size_t room) {
+  if (error_ != params_error::none)
+    return nullptr;
+  if (name.size() > limits_.max_value) {
     error_ = params_error::value_too_large;
     offending_name_ = name;
-    return;
-  }
-  std::size_t size = pair_size(name, value);
-  if (bytes_.size() + size > limits_.max_total) {
-    error_ = params_error::params_too_large;
-    offending_name_ = name;
-    return;
+    return nullptr;
   }
   if (bytes_.capacity() == 0)
     bytes_.reserve(usual_size); // one allocation for a usual request's pairs
-  std::size_t at = bytes_.size();
-  bytes_.resize(at + size);
-  std::uint8_t* p = bytes_.data() + at;
-  p = put_length(p, name.size());
-  p = put_length(p, value.size());
-  std::memcpy(p, name.data(), name.size());
-  p += name.size();
-  if (!value.empty())
-    std::memcpy(p, value.data(), value.size());
+  trim();
+  // The value's length is given 4 bytes until its size is known; close_value() moves the
+  // name and the value up when 1 byte does.
+  open_at_ = pairs_end_;
+  open_room_ = room;
+  std::size_t name_at = open_at_ + length_size(name.size()) + 4;
+  bytes_.resize(name_at + name.size() + room);
+  put_length(bytes_.data() + open_at_, name.size());
+  std::memcpy(bytes_.data() + name_at, name.data(), name.size());
+  return reinterpret_cast<char*>(bytes_.data() + name_at + name.size());
+}
+
+std::string_view params_stream::close_value(std::size_t size) {
+  assert(size <= open_room_ && "close_value: more than the room asked for");
+  std::uint8_t* pair = bytes_.data() + open_at_;
+  std::size_t name_size = pair[0] < 128 ? pair[0]
+                                        : (std::size_t{pair[0] & 0x7fu} << 24) |
+                                              (std::size_t{pair[1]} << 16) |
+                                              (std::size_t{pair[2]} << 8) | pair[3];
+  std::uint8_t* value_length = pair + length_size(name_size);
+  std::string_view name(reinterpret_cast<const char*>(value_length + 4), name_size);
+  std::size_t pair_bytes = length_size(name_size) + length_size(size) + name_size + size;
+  params_error e = size > limits_.max_value ? params_error::value_too_large
+                   : pairs_end_ - front_room + pair_bytes > limits_.max_total
+                       ? params_error::params_too_large
+                       : params_error::none;
+  if (e != params_error::none) {
+    error_ = e;
+    offending_name_ = name;
+    drop_value();
+    return {};
+  }
+  if (size < 128) {
+    *value_length = static_cast<std::uint8_t>(size);
+    std::memmove(value_length + 1, value_length + 4, name_size + size);
+  } else {
+    put_length(value_length, size);
+  }
+  pairs_end_ = open_at_ + pair_bytes;
+  bytes_.resize(pairs_end_);
+  return {reinterpret_cast<const char*>(bytes_.data() + pairs_end_ - size), size};
+}
+
+void params_stream::drop_value() {
+  trim();
 }
 
 void params_stream::rewind(std::size_t mark) {
-  if (mark < bytes_.size())
-    bytes_.resize(mark);
+  if (mark < pairs_end_)
+    pairs_end_ = mark < front_room ? front_room : mark;
+  if (!bytes_.empty())
+    trim();
   error_ = params_error::none;
   offending_name_.clear();
 }
 
-void encode_request_start(const params_stream& pairs, bool close_stdin,
-                          std::vector<std::uint8_t>& out) {
-  const std::vector<std::uint8_t>& stream = pairs.bytes();
-  std::size_t records = (stream.size() + max_content - 1) / max_content;
-  std::size_t total = header_size + 8                         // BEGIN_REQUEST
-                      + records * header_size + stream.size() // PARAMS
-                      + header_size                           // empty PARAMS
-                      + (close_stdin ? header_size : 0);
-  out.resize(total);
-  std::uint8_t* p = out.data();
+namespace {
+
+/// BEGIN_REQUEST for the responder role, asking the bridge to keep the connection: 16 bytes.
+std::uint8_t* write_begin_request(std::uint8_t* p) {
   write_header(p, begin_request, request_id, 8);
   p += header_size;
   p[0] = 0;
   p[1] = static_cast<std::uint8_t>(responder_role);
   p[2] = keep_conn_flag;
   std::memset(p + 3, 0, 5);
-  p += 8;
-  for (std::size_t off = 0; off < stream.size(); off += max_content) {
-    std::size_t n = stream.size() - off < max_content ? stream.size() - off : max_content;
+  return p + 8;
+}
+
+} // namespace
+
+byte_range params_stream::frame(bool close_stdin, byte_buffer& spill) {
+  assert(error_ == params_error::none && "frame: the stream was refused");
+  byte_range content = pairs();
+  if (content.size == 0 || content.size > max_content) {
+    encode_request_start(content, close_stdin, spill);
+    return {spill.data(), spill.size()};
+  }
+  trim();
+  write_header(write_begin_request(bytes_.data()), record_type::params, request_id, content.size);
+  bytes_.resize(pairs_end_ + header_size + (close_stdin ? header_size : 0));
+  std::uint8_t* p = bytes_.data() + pairs_end_;
+  write_header(p, record_type::params, request_id, 0);
+  if (close_stdin)
+    write_header(p + header_size, stdin_, request_id, 0);
+  return {bytes_.data(), bytes_.size()};
+}
+
+void encode_request_start(byte_range pairs, bool close_stdin, byte_buffer& out) {
+  std::size_t records = (pairs.size + max_content - 1) / max_content;
+  std::size_t total = header_size + 8                      // BEGIN_REQUEST
+                      + records * header_size + pairs.size // PARAMS
+                      + header_size                        // empty PARAMS
+                      + (close_stdin ? header_size : 0);
+  out.resize(total);
+  std::uint8_t* p = write_begin_request(out.data());
+  for (std::size_t off = 0; off < pairs.size; off += max_content) {
+    std::size_t n = pairs.size - off < max_content ? pairs.size - off : max_content;
     write_header(p, record_type::params, request_id, n);
     p += header_size;
-    std::memcpy(p, stream.data() + off, n);
+    std::memcpy(p, pairs.data + off, n);
     p += n;
   }
   write_header(p, record_type::params, request_id, 0);

@@ -4,12 +4,16 @@
 #include "runtime/runtime.hpp"
 
 #include <cassert>
+#include <cstring>
 #include <exception>
 
 namespace kallithea_isapi {
 namespace {
 
 constexpr DWORD unknown_length = 0xFFFFFFFF;
+
+/// The largest server variable read (ALL_RAW holds every header).
+constexpr std::size_t max_variable = 1024 * 1024;
 
 /// Server variables copied into PARAMS as they are (CONVENTIONS.md, "Params the DLL sends").
 const char* const copied_variables[] = {
@@ -43,8 +47,10 @@ request::request(runtime& rt, EXTENSION_CONTROL_BLOCK* ecb)
 request::~request() {
   assert(lifecycle_ == lifecycle::done && "a request ended without DONE_WITH_SESSION");
   rt_.windows().put(std::move(up_));
+  rt_.windows().put(std::move(up_next_));
   rt_.windows().put(std::move(rx_));
   rt_.windows().put(std::move(out_));
+  rt_.windows().put(std::move(out_sending_));
 }
 
 void WINAPI request::on_isapi_complete(EXTENSION_CONTROL_BLOCK*, LPVOID context, DWORD cb,
@@ -74,7 +80,6 @@ void request::start(std::optional<error_page> page) {
       return;
     }
     method_ = ecb_.raw()->lpszMethod ? ecb_.raw()->lpszMethod : "GET";
-    ecb_.server_variable("SERVER_PROTOCOL", protocol_);
     if (page) {
       respond_with_page(*page);
       return;
@@ -96,12 +101,33 @@ void request::abort() {
 
 // --- Request start -----------------------------------------------------------------------
 
+std::string_view request::copy_variable(const char* name) {
+  // Read straight into the PARAMS stream: no copy, and no zero fill of the room.
+  std::size_t room = 1024;
+  for (;;) {
+    char* dest = params_.open_value(name, room);
+    if (!dest)
+      return {}; // refused already: do_send_start answers 431
+    std::size_t size = 0;
+    ecb_calls::variable_read r = ecb_.read_variable(name, dest, room, size);
+    if (r == ecb_calls::variable_read::found)
+      return params_.close_value(size);
+    params_.drop_value();
+    if (r == ecb_calls::variable_read::missing || room >= max_variable)
+      return {};
+    std::size_t next = room * 2;
+    if (size > next && size <= max_variable)
+      next = size;
+    room = next < max_variable ? next : max_variable;
+  }
+}
+
 void request::do_collect_variables() {
   EXTENSION_CONTROL_BLOCK* e = ecb_.raw();
-  std::string value; // one buffer for every variable: each is encoded as soon as it is read
   for (const char* name : copied_variables) {
-    if (ecb_.server_variable(name, value))
-      params_.add(name, value);
+    std::string_view value = copy_variable(name);
+    if (std::strcmp(name, "SERVER_PROTOCOL") == 0)
+      protocol_ = value; // the answer's framing depends on it
   }
   params_.add("REQUEST_METHOD", method_);
   params_.add("PATH_INFO", e->lpszPathInfo ? e->lpszPathInfo : "");
@@ -119,6 +145,7 @@ void request::do_collect_variables() {
   if (body_length_known_ && pre > body_total_)
     pre = body_total_;
   body_preread_ = body_received_ = pre;
+  own_pairs_ = params_.mark();
   queue_deadline_ = std::chrono::steady_clock::now() + rt_.cfg().queue_timeout;
   do_acquire();
 }
@@ -216,26 +243,26 @@ void request::on_connection(acquire_error e, bridge_pool::connection c) {
 // --- Request start on the connection -------------------------------------------------------
 
 void request::do_send_start() {
-  // The secret is the connection's (it changes when the bridge restarts): added for this
-  // encoding only, after the request's own pairs.
-  std::size_t own_pairs = params_.mark();
+  // The secret is the connection's (it changes when the bridge restarts): added after the
+  // request's own pairs, for this connection only (a retry rewinds to own_pairs_ first).
+  params_.rewind(own_pairs_);
   params_.add("KALLITHEA_ISAPI_SECRET", conn_->secret());
   if (params_.error() != fastcgi::params_error::none) {
     std::string why =
         std::string(fastcgi::describe(params_.error())) + " (" + params_.offending_name() + ")";
-    params_.rewind(own_pairs);
+    params_.rewind(own_pairs_);
     rt_.log().warn("431: " + why);
     release_connection(true); // nothing was sent on it
     respond_with_page(make_error_page(431, why + "."));
     return;
   }
   bool close_stdin = body_length_known_ && body_total_ == 0;
-  fastcgi::encode_request_start(params_, close_stdin, start_bytes_);
-  params_.rewind(own_pairs);
+  // Framed where the pairs are (usually): the stream is left alone until the write ends.
+  fastcgi::byte_range start = params_.frame(close_stdin, start_spill_);
   upload_ = upload::sending_start;
   // The bridge is read only once this is written: a failed write then leaves nothing else
   // outstanding on the connection, and the retry can reuse every buffer at once.
-  do_write_bridge(asio::buffer(start_bytes_), &request::on_start_written);
+  do_write_bridge(asio::buffer(start.data, start.size), &request::on_start_written);
 }
 
 void request::do_write_bridge(asio::const_buffer b, bridge_write_done done) {

@@ -9,8 +9,10 @@
 //
 // Where to read what may happen next: lifecycle_ (the whole request), upload_ (client body
 // -> STDIN), download_ (STDOUT -> client) and response_ (how far the bridge's answer got).
-// One ISAPI I/O at a time: the slot is busy while upload_ is reading_client or download_ is
-// writing_client; the other side then waits in awaiting_slot.
+// One ISAPI I/O at a time: the slot is busy while receiving_ is reading or sending_ is
+// not nothing; the other side then waits (receiving_ wanted, download_ awaiting_slot). Both
+// directions are double buffered: the bridge is read into out_ while out_sending_ goes to
+// the client, and the client is read into up_next_ while up_ goes to the bridge.
 //
 // What ends it: every completion handler (bridge read/write, timer, ISAPI completion via
 // isapi_self_) holds shared_from_this, and run_step holds it while the step runs or waits;
@@ -39,6 +41,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace kallithea_isapi {
@@ -84,26 +87,42 @@ private:
     done,           ///< DONE_WITH_SESSION called: the ECB is never touched again
   };
 
-  /// Client body -> STDIN. One bridge write or one ReadClient at a time.
+  /// Client body -> STDIN, the bridge side: one bridge write at a time (from up_).
   enum class upload {
-    not_started,    ///< no connection yet
-    sending_start,  ///< BEGIN_REQUEST + PARAMS (+ the empty STDIN of a bodiless request)
-    idle,           ///< between steps (a completion is choosing the next one)
-    awaiting_slot,  ///< wants a ReadClient; a WriteClient holds the ISAPI slot
-    reading_client, ///< ReadClient outstanding
-    writing_stdin,  ///< a STDIN record with body bytes being written
-    writing_last,   ///< the empty STDIN record being written
-    done,           ///< the whole body reached the bridge
-    stopped,        ///< the body goes nowhere any more (page, failure, early answer)
+    not_started,   ///< no connection yet
+    sending_start, ///< BEGIN_REQUEST + PARAMS (+ the empty STDIN of a bodiless request)
+    idle,          ///< no write out: between steps, or waiting for the client's bytes
+    writing_stdin, ///< a STDIN record with body bytes being written
+    writing_last,  ///< the empty STDIN record being written
+    done,          ///< the whole body reached the bridge
+    stopped,       ///< the body goes nowhere any more (page, failure, early answer)
   };
 
-  /// STDOUT -> client, as I/O.
+  /// Client body -> STDIN, the client side: ReadClient into up_next_, also while up_ is
+  /// being written to the bridge (read-ahead).
+  enum class receiving {
+    nothing, ///< no ReadClient wanted or out, and nothing held
+    wanted,  ///< a ReadClient is due; waits for the ISAPI slot
+    reading, ///< ReadClient outstanding (into up_next_)
+    holding, ///< up_next_ holds next_len_ bytes (0: the end of an unknown length) for the
+             ///< bridge, which is still taking the previous record
+  };
+
+  /// STDOUT -> the filling window (out_). Independent of sending_: the bridge is read into
+  /// one window while the other goes to the client (double buffering).
   enum class download {
     not_started,    ///< no connection yet (or no bridge: a page)
     reading_bridge, ///< async_read_some outstanding
     idle,           ///< between steps, or nothing more to read (END_REQUEST seen)
-    awaiting_slot,  ///< the window holds bytes for the client; a ReadClient holds the slot
-    writing_client, ///< WriteClient outstanding
+    awaiting_slot,  ///< out_ must go to the client before more STDOUT is taken (full, head
+                    ///< parsed, or the end seen); waits for the ISAPI slot
+  };
+
+  /// The window being written to the client (out_sending_).
+  enum class sending {
+    nothing, ///< no WriteClient outstanding
+    window,  ///< a WriteClient of a full-or-partial window; more may follow
+    last,    ///< the WriteClient that ends the response
   };
 
   /// How far the answer got.
@@ -144,6 +163,8 @@ private:
   }
 
   // request.cpp: start, queue, connection, retry, failure.
+  /// Reads a server variable into params_ and returns its value there (empty if missing).
+  std::string_view copy_variable(const char* name);
   void do_collect_variables();
   void do_acquire();
   void do_watch_queue();
@@ -180,6 +201,7 @@ private:
 
   // request_upload.cpp: client body -> STDIN.
   std::uint8_t* up();
+  std::uint8_t* up_next();
   void do_upload_next();
   void do_write_stdin(std::size_t content);
   void on_stdin_written(const bridge_pool::connection& c, std::error_code ec);
@@ -207,12 +229,15 @@ private:
 
   lifecycle lifecycle_ = lifecycle::starting;
   upload upload_ = upload::not_started;
+  receiving receiving_ = receiving::nothing;
   download download_ = download::not_started;
+  sending sending_ = sending::nothing;
   response response_ = response::awaiting_header;
 
   // Request facts.
   std::string method_, protocol_;
-  fastcgi::params_stream params_; ///< the request's own pairs, encoded (not the secret)
+  fastcgi::params_stream params_; ///< the request's own pairs, encoded, then the secret
+  std::size_t own_pairs_ = 0;     ///< params_ mark after the request's own pairs
   bool body_length_known_ = true;
   std::uint64_t body_total_ = 0;    ///< declared length (when known)
   std::uint64_t body_preread_ = 0;  ///< of it, in lpbData
@@ -230,10 +255,12 @@ private:
   std::uint64_t conn_uses_ = 0; ///< requests the connection served before this one
   unsigned retries_ = 0;
   bool conn_tail_clean_ = false; ///< END_REQUEST was the last byte the bridge sent
-  std::vector<std::uint8_t> start_bytes_;
+  byte_buffer start_spill_;      ///< the opening bytes when the pairs span PARAMS records
 
-  // Client -> bridge window.
-  std::vector<std::uint8_t> up_;
+  // Client -> bridge windows (taken only by requests with a body).
+  std::vector<std::uint8_t> up_;      ///< the STDIN record being written or built
+  std::vector<std::uint8_t> up_next_; ///< the ReadClient target
+  std::size_t next_len_ = 0;          ///< receiving_ holding: bytes in up_next_
 
   // Bridge -> client window.
   std::vector<std::uint8_t> rx_;
@@ -244,9 +271,13 @@ private:
   fastcgi::cgi_header_parser head_parser_;
   std::uint64_t stdout_bytes_ = 0; ///< STDOUT content seen (retries need none)
   fastcgi::response_plan plan_;
-  std::vector<std::uint8_t> out_; ///< [prefix room][body][CRLF + last chunk]
-  std::size_t out_len_ = 0;       ///< body bytes in out_
-  std::size_t out_write_ = 0;     ///< of them, in the WriteClient outstanding
+  std::vector<std::uint8_t>
+      out_;                 ///< the window being filled: [prefix room][body][CRLF + last chunk]
+  std::size_t out_len_ = 0; ///< body bytes in out_
+  /// The window a WriteClient is sending while out_ fills (taken when a second one is
+  /// first needed: a small answer goes in one write and never takes it).
+  std::vector<std::uint8_t> out_sending_;
+  std::size_t out_write_ = 0; ///< body bytes in the WriteClient outstanding
   bool last_chunk_sent_ = false;
   bool headers_sent_ = false; ///< SEND_RESPONSE_HEADER_EX went out (a page is then impossible)
   std::uint64_t body_sent_ = 0;

@@ -1,6 +1,8 @@
 // STDOUT -> client: bridge bytes into rx_, through the record parser, the CGI header block
 // into plan_, the body into the out_ window, one WriteClient at a time; and the one ISAPI
-// I/O slot both directions share.
+// I/O slot both directions share. Double buffered: once a window is handed to WriteClient
+// (it becomes out_sending_), the bridge is read on into the other, so neither side waits
+// for the other's round trip; what a window holds goes out as soon as the client is free.
 #include "request/request.hpp"
 
 #include "fastcgi/record.hpp"
@@ -40,7 +42,7 @@ std::size_t request::take_body(const std::uint8_t* data, std::size_t size) {
   std::size_t room = window - out_len_;
   std::size_t n = size < room ? size : room;
   if (plan_.framing == fastcgi::body_framing::length) {
-    std::uint64_t left = plan_.content_length - body_sent_ - out_len_;
+    std::uint64_t left = plan_.content_length - body_sent_ - out_write_ - out_len_;
     if (n > left) {
       // More than Content-Length: drop the excess rather than corrupt the stream.
       std::memcpy(out_.data() + prefix_room + out_len_, data, static_cast<std::size_t>(left));
@@ -68,8 +70,10 @@ bool request::on_end_request() {
     return false;
   }
   response_ = response::end_seen;
-  if (upload_ == upload::awaiting_slot || upload_ == upload::idle)
+  if (upload_ == upload::idle)
     upload_ = upload::stopped; // answered before the whole body: the rest goes nowhere
+  if (receiving_ == receiving::wanted || receiving_ == receiving::holding)
+    receiving_ = receiving::nothing; // (a ReadClient out ends in on_client_read)
   // Anything after END_REQUEST (beyond its padding) would become the next request's answer:
   // such a connection is never pooled.
   const std::uint8_t* p = rx_.data() + rx_pos_;
@@ -116,6 +120,8 @@ void request::process_bridge_bytes() {
       continue;
     }
     piece_used_ = 0;
+    if (response_ == response::end_seen)
+      break; // END_REQUEST was parsed (and what followed it judged): nothing more is STDOUT
     const std::uint8_t* p = rx_.data() + rx_pos_;
     fastcgi::parse_result r = parser_.parse(p, rx_.data() + rx_end_, piece_);
     rx_pos_ = static_cast<std::size_t>(p - rx_.data());
@@ -145,18 +151,15 @@ void request::process_bridge_bytes() {
   }
   if (response_ == response::end_seen)
     download_ = download::awaiting_slot;
-  if (response_ != response::end_seen && download_ == download::idle && headers_sent_ &&
-      out_len_ < window / 2 && conn_->available() > 0) {
-    // More STDOUT is already here and the window has room: fill it before writing, so the
-    // client gets fewer, larger writes. Nothing is in flight to the client yet.
-    do_read_bridge();
-    return;
-  }
-  if (download_ == download::awaiting_slot || out_len_ > 0) {
+  if (download_ == download::awaiting_slot || (out_len_ > 0 && sending_ == sending::nothing)) {
+    // The window goes to the client now, or as soon as the write out ends.
     download_ = download::awaiting_slot;
     do_schedule_isapi();
     return;
   }
+  // rx_ is used up and the window has room: read on, also while a window is being written
+  // (what arrives meanwhile makes the next write larger; no available() needed, which is 0
+  // for pipes).
   do_read_bridge();
 }
 
@@ -195,27 +198,42 @@ void request::do_write_client() {
     }
   }
   if (end == begin) {
-    download_ = download::idle;
+    if (download_ == download::awaiting_slot)
+      download_ = download::idle;
     if (ending) {
       response_ = response::complete;
       finish(outcome::complete);
-    } else {
+    } else if (download_ == download::idle) {
       process_bridge_bytes(); // headers only so far: read on
     }
     return;
   }
-  download_ = download::writing_client;
+  sending_ = ending ? sending::last : sending::window;
   out_write_ = out_len_;
+  out_len_ = 0;
+  const std::uint8_t* data = out_.data() + begin;
+  if (!ending) {
+    // Double buffering: this window goes out, the other one fills meanwhile.
+    if (out_sending_.empty())
+      out_sending_ = rt_.windows().get();
+    out_.swap(out_sending_);
+  }
+  if (download_ == download::awaiting_slot)
+    download_ = download::idle; // (a bridge read may be out: it goes on)
   isapi_self_ = shared_from_this();
-  if (!ecb_.async_write(out_.data() + begin, end - begin)) {
-    download_ = download::idle;
+  if (!ecb_.async_write(data, end - begin)) {
+    sending_ = sending::nothing;
     isapi_self_.reset();
     fail_client("host refused WriteClient");
+    return;
   }
+  if (!ending && download_ == download::idle && lifecycle_ == lifecycle::connected)
+    process_bridge_bytes(); // the rest of rx_, then the bridge, into the free window
 }
 
 void request::on_client_written(DWORD error) {
-  download_ = download::idle;
+  bool was_last = sending_ == sending::last;
+  sending_ = sending::nothing;
   if (lifecycle_ == lifecycle::finishing || lifecycle_ == lifecycle::done)
     return;
   if (error != 0) {
@@ -223,23 +241,27 @@ void request::on_client_written(DWORD error) {
     return;
   }
   body_sent_ += out_write_;
-  out_len_ = 0;
   out_write_ = 0;
-  bool ended = response_ == response::end_seen && piece_used_ >= piece_.size &&
-               (plan_.framing != fastcgi::body_framing::chunked || last_chunk_sent_);
-  if (ended) {
+  if (was_last) {
     response_ = response::complete;
     finish(outcome::complete);
     return;
   }
-  if (lifecycle_ == lifecycle::connected)
-    process_bridge_bytes(); // the window is free again: move on through STDOUT
+  if (lifecycle_ != lifecycle::connected)
+    return;
+  if (download_ == download::reading_bridge) {
+    // What came while the write was out goes now; the read goes on.
+    if (out_len_ > 0)
+      do_write_client();
+    return;
+  }
+  process_bridge_bytes(); // a window is free again: move on through STDOUT
 }
 
 // --- The one ISAPI I/O slot ---------------------------------------------------------------
 
 bool request::isapi_busy() const {
-  return upload_ == upload::reading_client || download_ == download::writing_client;
+  return receiving_ == receiving::reading || sending_ != sending::nothing;
 }
 
 void request::do_schedule_isapi() {
@@ -251,14 +273,14 @@ void request::do_schedule_isapi() {
   }
   if (download_ == download::awaiting_slot)
     do_write_client();
-  else if (upload_ == upload::awaiting_slot)
+  else if (receiving_ == receiving::wanted)
     do_read_client();
 }
 
 void request::on_isapi_done(DWORD cb, DWORD error) {
-  if (upload_ == upload::reading_client)
+  if (receiving_ == receiving::reading)
     on_client_read(cb, error);
-  else if (download_ == download::writing_client)
+  else if (sending_ != sending::nothing)
     on_client_written(error);
   do_schedule_isapi();
 }

@@ -41,8 +41,9 @@ void request::respond_with_page(const error_page& given) {
   }
   // An outstanding ReadClient is waited for (its completion stops the upload); the page
   // then goes out with keep-alive off, since the rest of the body is never read.
-  if (upload_ != upload::reading_client)
-    upload_ = upload::stopped;
+  upload_ = upload::stopped;
+  if (receiving_ != receiving::reading)
+    receiving_ = receiving::nothing;
   download_ = download::awaiting_slot;
   do_schedule_isapi();
 }
@@ -68,12 +69,13 @@ void request::finish(outcome o) {
     // and releases the connection (on_stdin_written).
   } else {
     release_connection(reusable && upload_ == upload::done);
-    if (upload_ != upload::reading_client)
-      upload_ = upload::stopped;
+    upload_ = upload::stopped;
   }
+  if (receiving_ != receiving::reading)
+    receiving_ = receiving::nothing;
   if (download_ == download::awaiting_slot)
     download_ = download::idle;
-  if (o == outcome::cut || upload_ == upload::reading_client) {
+  if (o == outcome::cut || receiving_ == receiving::reading) {
     // A pending read may wait forever for a client that waits for us, and a pending write
     // for a client that stopped reading: closing completes them, then DONE follows.
     ecb_.close_connection();

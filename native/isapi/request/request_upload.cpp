@@ -1,6 +1,8 @@
-// Client body -> STDIN: lpbData first, then ReadClient into the up_ window, each chunk
-// written as one STDIN record before the next read (the window is the flow control), and
-// the empty STDIN record at the end.
+// Client body -> STDIN: lpbData first, then ReadClient into up_next_, each chunk written as
+// one STDIN record from up_ (the two swap), and the empty STDIN record at the end. Double
+// buffered: while one record goes to the bridge, the next chunk is read from the client;
+// a chunk read before the bridge took the previous one waits (holding), so the two windows
+// are the flow control.
 #include "request/request.hpp"
 
 #include "fastcgi/record.hpp"
@@ -22,6 +24,12 @@ std::uint8_t* request::up() {
   return up_.data();
 }
 
+std::uint8_t* request::up_next() {
+  if (up_next_.empty())
+    up_next_ = rt_.windows().get();
+  return up_next_.data();
+}
+
 bool request::body_all_read() const {
   if (body_length_known_)
     return body_received_ >= body_total_;
@@ -39,8 +47,17 @@ void request::do_upload_next() {
     do_write_stdin(n);
     return;
   }
-  if (!body_all_read()) {
-    upload_ = upload::awaiting_slot;
+  if (receiving_ == receiving::holding) {
+    // Read while the previous record was being written: it goes now.
+    up_.swap(up_next_);
+    receiving_ = receiving::nothing;
+    do_write_stdin(next_len_); // 0: the end of a body of unknown length
+    return;
+  }
+  if (receiving_ == receiving::nothing && !body_all_read())
+    receiving_ = receiving::wanted;
+  if (receiving_ != receiving::nothing) {
+    upload_ = upload::idle; // on_client_read writes what comes
     do_schedule_isapi();
     return;
   }
@@ -50,8 +67,11 @@ void request::do_upload_next() {
 void request::do_write_stdin(std::size_t content) {
   fastcgi::write_header(up(), fastcgi::stdin_, fastcgi::request_id, content);
   upload_ = content > 0 ? upload::writing_stdin : upload::writing_last;
+  if (content > 0 && receiving_ == receiving::nothing && !body_all_read())
+    receiving_ = receiving::wanted; // read ahead while this record goes out
   do_write_bridge(asio::buffer(up_.data(), fastcgi::header_size + content),
                   &request::on_stdin_written);
+  do_schedule_isapi(); // the read-ahead, if the slot is free (the write may still be out)
 }
 
 void request::on_stdin_written(const bridge_pool::connection& c, std::error_code ec) {
@@ -70,10 +90,13 @@ void request::on_stdin_written(const bridge_pool::connection& c, std::error_code
     on_bridge_failure("bridge connection lost while sending the request body: " + ec.message());
     return;
   }
-  if (upload_ == upload::idle && response_ != response::end_seen)
+  if (upload_ == upload::idle && response_ != response::end_seen) {
     do_upload_next();
-  else if (upload_ == upload::idle)
+  } else if (upload_ == upload::idle) {
     upload_ = upload::stopped; // answered already: the rest of the body goes nowhere
+    if (receiving_ != receiving::reading)
+      receiving_ = receiving::nothing;
+  }
   do_schedule_isapi();
 }
 
@@ -81,42 +104,50 @@ void request::do_read_client() {
   std::size_t size = stdin_chunk;
   if (body_length_known_ && body_total_ - body_received_ < size)
     size = static_cast<std::size_t>(body_total_ - body_received_);
-  upload_ = upload::reading_client;
+  receiving_ = receiving::reading;
   isapi_self_ = shared_from_this();
-  if (!ecb_.async_read(up() + fastcgi::header_size, size)) {
-    upload_ = upload::stopped;
+  if (!ecb_.async_read(up_next() + fastcgi::header_size, size)) {
+    receiving_ = receiving::nothing;
+    if (upload_ == upload::idle)
+      upload_ = upload::stopped;
     isapi_self_.reset();
     fail_client("host refused HSE_REQ_ASYNC_READ_CLIENT");
   }
 }
 
 void request::on_client_read(DWORD cb, DWORD error) {
-  upload_ = upload::idle;
+  receiving_ = receiving::nothing;
+  // A STDIN write may still be out (read-ahead): its completion owns upload_ then.
+  bool bridge_free = upload_ == upload::idle;
   if (lifecycle_ != lifecycle::connected || response_ == response::end_seen) {
     // Finishing, answering a page, or answered already: the body has nowhere to go.
-    upload_ = upload::stopped;
+    if (bridge_free)
+      upload_ = upload::stopped;
     if (error == 0)
       body_received_ += cb;
     return;
   }
   if (error != 0) {
-    upload_ = upload::stopped;
+    if (bridge_free)
+      upload_ = upload::stopped;
     fail_client("client went away while sending the body (error " + std::to_string(error) + ")");
     return;
   }
   if (cb == 0) {
     if (body_length_known_) {
-      upload_ = upload::stopped;
+      if (bridge_free)
+        upload_ = upload::stopped;
       fail_client("client closed the connection after " + std::to_string(body_received_) + " of " +
                   std::to_string(body_total_) + " body bytes");
       return;
     }
     client_body_eof_ = true;
-    do_write_stdin(0);
-    return;
   }
   body_received_ += cb;
-  do_write_stdin(cb);
+  receiving_ = receiving::holding;
+  next_len_ = cb;
+  if (bridge_free)
+    do_upload_next(); // else the write out ends first, and on_stdin_written takes it
 }
 
 } // namespace kallithea_isapi

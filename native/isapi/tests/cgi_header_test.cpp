@@ -59,6 +59,35 @@ TEST(cgi_header, refuses_too_big_and_malformed_headers) {
   EXPECT_EQ(feed_all(bad_length, "Content-Length: 1x\r\n\r\n", 100, body_at), header_result::error);
 }
 
+TEST(cgi_header, the_block_ends_at_the_first_empty_line_whatever_the_split) {
+  // "\n\r\n" is not a terminator (though the CRLF line still ends the parsed headers); an
+  // empty first line ends the block at once; a block of the size limit is taken, two bytes
+  // more are not.
+  struct case_ {
+    std::string in;
+    header_result result;
+    std::size_t body_at;
+  };
+  const std::string at_limit = "X: " + std::string(32 - 3 - 2, 'a') + "\n\n"; // 32 bytes
+  const case_ cases[] = {
+      {"X: a\n\r\nY: b\r\n\r\nbody", header_result::ok, 15},
+      {"\r\nbody", header_result::ok, 2},
+      {"\nbody", header_result::ok, 1},
+      {"X: a\r\n\r\n\r\n", header_result::ok, 8},
+      {at_limit + "body", header_result::ok, 32},
+      {"X: " + std::string(34 - 3 - 2, 'a') + "\n\n", header_result::error, 0},
+  };
+  for (const auto& c : cases)
+    for (std::size_t step = 1; step <= c.in.size(); ++step) {
+      cgi_header_parser p(32);
+      std::size_t body_at = 0;
+      EXPECT_EQ(feed_all(p, c.in, step, body_at), c.result) << c.in << " step " << step;
+      if (c.result == header_result::ok) {
+        EXPECT_EQ(body_at, c.body_at) << c.in << " step " << step;
+      }
+    }
+}
+
 TEST(cgi_header, drops_hop_by_hop_headers) {
   cgi_header_parser p;
   std::size_t body_at = 0;

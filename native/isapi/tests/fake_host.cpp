@@ -71,6 +71,10 @@ BOOL WINAPI write_client(HCONN h, LPVOID buf, LPDWORD bytes, DWORD flags) {
     }
     c->output.append(static_cast<const char*>(buf), n);
   }
+  if (c->write_gate) {
+    std::size_t index = c->writes++;
+    the_host->post([c, index] { c->write_gate(index); });
+  }
   complete(c, n, 0);
   return TRUE;
 }

@@ -28,6 +28,10 @@ struct connection {
   std::size_t write_fails_after = std::string::npos; ///< WriteClient errors past this many bytes
   bool client_left = false;      ///< HSE_REQ_IS_CONNECTED says FALSE (set under host::mutex)
   std::string throw_on_variable; ///< GetServerVariable of this name throws (a failing host)
+  /// Runs on the completion thread before the completion of WriteClient number `index`
+  /// (from 0) is reported: a slow client sleeps here, a test holds a write here.
+  std::function<void(std::size_t index)> write_gate;
+  std::size_t writes = 0; ///< WriteClient calls so far
 
   // What the extension did.
   std::string status, headers, output;

@@ -11,7 +11,9 @@
 #include <cstdlib>
 #include <fstream>
 #include <memory>
+#include <sys/ioctl.h>
 #include <unistd.h>
+#include <linux/sockios.h>
 
 namespace {
 
@@ -685,4 +687,183 @@ TEST_F(request_test, only_the_status_path_carries_the_dll_figures) {
   EXPECT_NE(other.headers.find("X-Dll-Status: absent\r\n"), std::string::npos) << other.headers;
   runtime_->stop(); // aborts the hung one after drain_timeout
   EXPECT_EQ(hung.done_calls, 1);
+}
+
+namespace {
+
+/// A body no two offsets of which are alike for long: a byte lost, doubled or moved shows.
+std::string patterned(std::size_t n) {
+  std::string s(n, '\0');
+  for (std::size_t i = 0; i < n; ++i)
+    s[i] = static_cast<char>((i * 131 + i / 65536 * 7 + 1) & 0xff);
+  return s;
+}
+
+/// Sends `body` as STDOUT records of uneven sizes, pausing now and then (a slow bridge).
+bool send_unevenly(int fd, const std::string& body) {
+  static const std::size_t sizes[] = {1, 700, 65535, 4000, 30001, 65535, 65535, 9};
+  std::size_t off = 0;
+  for (std::size_t i = 0; off < body.size(); ++i) {
+    std::size_t n = std::min(sizes[i % 8], body.size() - off);
+    if (!fake::scripted_responder::send_record(fd, kallithea_isapi::fastcgi::stdout_,
+                                               body.substr(off, n)))
+      return false;
+    off += n;
+    if (i % 16 == 15)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return fake::scripted_responder::send_record(fd, kallithea_isapi::fastcgi::stdout_, "") &&
+         fake::scripted_responder::send_record(fd, kallithea_isapi::fastcgi::end_request,
+                                               std::string(8, '\0'));
+}
+
+} // namespace
+
+// Double buffering: the bridge is read into one window while the other is written; every
+// byte must still reach the client once and in order, with a length or chunked.
+TEST_F(request_test, a_big_answer_from_a_slow_bridge_to_a_slow_client_arrives_whole_and_in_order) {
+  const std::string body = patterned(3 * 1024 * 1024 + 123);
+  start_scripted([&body](int fd, int) {
+    fcgi_request r;
+    while (scripted_responder::read_request(fd, r)) {
+      std::string head = "Status: 200 OK\r\n";
+      if (r.params["PATH_INFO"] == "/length")
+        head += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+      if (!scripted_responder::send_record(fd, kallithea_isapi::fastcgi::stdout_, head + "\r\n") ||
+          !send_unevenly(fd, body))
+        return;
+    }
+  });
+  for (const char* path : {"/length", "/chunked"}) {
+    fake::connection c;
+    c.path_info = path;
+    c.write_gate = [](std::size_t index) { // a slow client
+      if (index % 4 == 3)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    };
+    run(c);
+    EXPECT_EQ(c.status, "200 OK") << path;
+    if (std::string(path) == "/length") {
+      EXPECT_TRUE(c.output == body) << path << ": " << c.output.size() << " bytes";
+    } else {
+      bool complete = false;
+      std::string got = dechunk(c.output, complete);
+      EXPECT_TRUE(complete) << path;
+      EXPECT_TRUE(got == body) << path << ": " << got.size() << " bytes";
+    }
+    EXPECT_EQ(c.done_status, static_cast<DWORD>(HSE_STATUS_SUCCESS_AND_KEEP_CONN)) << path;
+    EXPECT_GT(c.writes, 3u) << path; // it did go through more than one window
+  }
+  EXPECT_EQ(scripted_->connections.load(), 1); // the connection went back to the pool each time
+}
+
+// While the client takes one window, the bridge's next bytes are read into the other: the
+// first write is held until the bridge sees its second record read (SIOCOUTQ: its unread
+// bytes), which never happens when the DLL reads only between writes.
+TEST_F(request_test, the_bridge_is_read_while_a_window_is_being_written) {
+  std::atomic<bool> second_read{false};
+  std::atomic<bool> released{false};
+  start_scripted([&](int fd, int) {
+    fcgi_request r;
+    if (!scripted_responder::read_request(fd, r))
+      return;
+    scripted_responder::send_record(fd, kallithea_isapi::fastcgi::stdout_,
+                                    "Status: 200 OK\r\n\r\nfirst window;");
+    // The DLL has the first record once it is written to the client (the gate holds it).
+    for (int i = 0; i < 2000 && !released.load(); ++i) {
+      int unread = 0;
+      if (ioctl(fd, SIOCOUTQ, &unread) == 0 && unread == 0)
+        break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20)); // the write is out by now
+    scripted_responder::send_record(fd, kallithea_isapi::fastcgi::stdout_, "second window");
+    for (int i = 0; i < 2000 && !released.load(); ++i) {
+      int unread = 0;
+      if (ioctl(fd, SIOCOUTQ, &unread) == 0 && unread == 0) {
+        second_read = true;
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    scripted_responder::send_record(fd, kallithea_isapi::fastcgi::stdout_, "");
+    scripted_responder::send_record(fd, kallithea_isapi::fastcgi::end_request,
+                                    std::string(8, '\0'));
+  });
+  fake::connection c;
+  c.write_gate = [&](std::size_t index) {
+    if (index != 0)
+      return;
+    for (int i = 0; i < 3000 && !second_read.load(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    released = true;
+  };
+  run(c);
+  EXPECT_TRUE(second_read.load());
+  bool complete = false;
+  EXPECT_EQ(dechunk(c.output, complete), "first window;second window");
+  EXPECT_TRUE(complete);
+}
+
+// Read-ahead: while a STDIN record waits for the bridge (which has stopped reading: its
+// socket is full), the client's next chunk is already read. With the bridge stalled, the
+// client bytes read (R) exceed the STDIN content that reached the socket (C) by more than
+// the pending record could hold: the fake host hands out at most 10,000 bytes per read.
+// The bridge then answers early, with the held chunk never sent.
+TEST_F(request_test, the_client_is_read_while_a_stdin_record_waits_for_the_bridge) {
+  std::atomic<bool> measure{false};
+  std::atomic<long long> content_in_socket{-1};
+  start_scripted([&](int fd, int) {
+    fcgi_request r;
+    if (!scripted_responder::read_request(fd, r, false))
+      return;
+    for (int i = 0; i < 10000 && !measure.load(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    int queued = 0;
+    if (ioctl(fd, SIOCINQ, &queued) != 0)
+      return;
+    // STDIN content within the queued bytes (the last record may be cut short).
+    std::string bytes(static_cast<std::size_t>(queued), '\0');
+    for (std::size_t got = 0; got < bytes.size();) {
+      ssize_t n = ::read(fd, bytes.data() + got, bytes.size() - got);
+      if (n <= 0)
+        return;
+      got += static_cast<std::size_t>(n);
+    }
+    long long content = 0;
+    for (std::size_t pos = 0; pos + 8 <= bytes.size();) {
+      auto b = [&](std::size_t k) { return static_cast<unsigned char>(bytes[pos + k]); };
+      std::size_t len = (std::size_t{b(4)} << 8) | b(5);
+      std::size_t in_queue = std::min(len, bytes.size() - pos - 8);
+      if (b(1) == kallithea_isapi::fastcgi::stdin_)
+        content += static_cast<long long>(in_queue);
+      pos += 8 + len + b(6);
+    }
+    content_in_socket = content;
+    scripted_responder::send_response(fd, "Status: 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    char rest[65536]; // as the bridge does: read on until the DLL lets the connection go
+    while (::read(fd, rest, sizeof rest) > 0) {
+    }
+  });
+  fake::connection c;
+  c.method = "POST";
+  c.body = std::string(4 * 1024 * 1024, 'u');
+  ASSERT_EQ(host_.run(c, proc), static_cast<DWORD>(HSE_STATUS_PENDING));
+  // Until the DLL stops reading the client (unchanged for 1 s): the bridge's socket is full.
+  std::size_t read = 0;
+  for (int stable = 0, i = 0; stable < 100 && i < 3000; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::lock_guard<std::mutex> lock(host_.mutex);
+    stable = c.body_offset == read && read > 0 ? stable + 1 : 0;
+    read = c.body_offset;
+  }
+  measure = true;
+  ASSERT_TRUE(host_.wait_done(c));
+  ASSERT_GE(content_in_socket.load(), 0);
+  EXPECT_GT(static_cast<long long>(read) - content_in_socket.load(), 10000)
+      << read << " bytes read from the client, " << content_in_socket.load() << " in the socket";
+  EXPECT_LT(read, c.body.size()); // the bridge did stall the upload
+  EXPECT_EQ(c.output, "ok");
+  EXPECT_EQ(c.done_calls, 1);
+  EXPECT_LE(c.max_async_in_flight, 1);
 }
