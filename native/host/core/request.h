@@ -13,6 +13,7 @@
 #include "chunk_parser.h"
 #include "events.h"
 #include "host_config.h"
+#include "write_queue.h"
 #include "server_variables.h"
 #include "verifier_policy.h"
 #include "isapi/abi.h"
@@ -47,8 +48,9 @@ public:
   bool push_body(const std::uint8_t* data, std::size_t size);
   /// The client's body ended.
   void end_body();
-  /// The socket took (ok) or refused (!ok) the bytes of the last `write` event.
-  void write_done(bool ok);
+  /// The socket took (ok) or refused (!ok) the bytes of every `write` event up to the one
+  /// numbered `seq` (the event's number). JS answers only the events flagged as awaited.
+  void write_done(std::uint32_t seq, bool ok);
   /// The client connection is gone.
   void client_gone();
 
@@ -65,7 +67,10 @@ public:
   void abandon();
 
 private:
-  enum class AsyncOp { none, read, write };
+  /// The one asynchronous operation of the request. `completing`: it finished and its
+  /// completion routine is queued; it ends when the routine starts (which may start the
+  /// next one), so a second operation before that is still a breach.
+  enum class AsyncOp { none, read, write, completing };
 
   void dispatch_locked();
   void do_extension_proc();
@@ -125,9 +130,9 @@ private:
 
   // Response.
   bool headers_sent_ = false;
-  bool write_in_flight_ = false;
-  bool write_ok_ = false;
-  bool write_is_async_ = false;
+  WriteQueue writes_;          ///< response bytes handed to JS, not yet known taken by the socket
+  bool writes_failed_ = false; ///< JS said the socket refused a write
+  std::uint32_t async_write_seq_ = 0; ///< the async write awaiting JS (async_op_ == write)
   DWORD async_write_bytes_ = 0;
   const void* async_write_buffer_ = nullptr; ///< verifier: the extension's buffer, to recheck
   std::uint64_t async_write_checksum_ = 0;   ///< verifier: its checksum at submit
