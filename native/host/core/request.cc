@@ -112,7 +112,7 @@ void Request::write_done(std::uint32_t seq, bool ok) {
   if (!ok)
     writes_failed_ = true;
   if (async_op_ == AsyncOp::write && writes_.taken_through(async_write_seq_)) {
-    async_op_ = AsyncOp::completing; // posted below, not by a failure on the way
+    async_op_ = AsyncOp::none; // its completion is posted below, not by a failure on the way
     // Just before the completion, the extension's buffer must still hold what it held at
     // submit: IIS would only now be done reading it.
     if (async_write_buffer_ != nullptr) {
@@ -151,7 +151,7 @@ void Request::abandon() {
 // Called with mutex_ held: every wait and pending operation ends as a failed I/O.
 void Request::fail_pending_io_locked(DWORD error) {
   // Sync writers wake on changed_ and see disconnected_.
-  if (async_op_ == AsyncOp::read || async_op_ == AsyncOp::write)
+  if (async_op_ != AsyncOp::none)
     post_completion_locked(0, error);
 }
 
@@ -192,10 +192,7 @@ void Request::do_extension_proc() {
 // Pool thread. The routine and context were captured when the I/O finished.
 void Request::do_completion(PFN_HSE_IO_COMPLETION routine, void* context, DWORD bytes,
                             DWORD error) {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    async_op_ = AsyncOp::none;
-  }
+  completion_queued_.store(false);
   routine(ecb_, context, bytes, error);
 }
 
@@ -207,10 +204,13 @@ void Request::post_completion_locked(DWORD bytes, DWORD error) {
   if (routine == nullptr)
     return;
   auto self = shared_from_this();
-  if (host_->run_completion([self, routine, context, bytes,
-                             error] { self->do_completion(routine, context, bytes, error); },
-                            "the I/O completion routine of " + request_line_))
-    async_op_ = AsyncOp::completing;
+  // Set before the post: the routine may start on a pool thread before run_completion
+  // returns, and clears it then.
+  completion_queued_.store(true);
+  if (!host_->run_completion([self, routine, context, bytes,
+                              error] { self->do_completion(routine, context, bytes, error); },
+                             "the I/O completion routine of " + request_line_))
+    completion_queued_.store(false);
 }
 
 void Request::maybe_resume_locked() {
@@ -353,13 +353,17 @@ bool Request::usable_locked(const char* call) {
   return false;
 }
 
+bool Request::async_in_flight_locked() const {
+  return async_op_ != AsyncOp::none || completion_queued_.load();
+}
+
 RequestFacts Request::facts_locked() const {
   RequestFacts facts;
   facts.done = done_;
   facts.given_up = given_up_;
   facts.in_extension_proc = !proc_returned_;
   facts.has_completion = completion_ != nullptr;
-  facts.async_in_flight = async_op_ != AsyncOp::none;
+  facts.async_in_flight = async_in_flight_locked();
   facts.sync_waiters = sync_waiters_;
   return facts;
 }
@@ -418,7 +422,7 @@ BOOL Request::write_client(void* buffer, DWORD* bytes, DWORD flags) {
   if (async) {
     report_locked(policy().on_async_io(facts_locked(), "WriteClient(HSE_IO_ASYNC)"));
     // Refused in both modes: the host keeps one completion routine and one operation.
-    if (completion_ == nullptr || async_op_ != AsyncOp::none)
+    if (completion_ == nullptr || async_in_flight_locked())
       return fail(ERROR_INVALID_PARAMETER);
   } else if (report_locked(policy().on_sync_io(facts_locked(), "WriteClient(HSE_IO_SYNC)"))) {
     return fail(ERROR_INVALID_PARAMETER);
@@ -506,7 +510,7 @@ BOOL Request::async_read_locked(void* buffer, DWORD* size, DWORD* flags) {
     return fail(ERROR_INVALID_PARAMETER);
   (void)flags; // HSE_IO_ASYNC is the only mode; IIS does not check it either
   report_locked(policy().on_async_io(facts_locked(), "HSE_REQ_ASYNC_READ_CLIENT"));
-  if (completion_ == nullptr || async_op_ != AsyncOp::none)
+  if (completion_ == nullptr || async_in_flight_locked())
     return fail(ERROR_INVALID_PARAMETER);
   async_op_ = AsyncOp::read;
   async_read_buffer_ = static_cast<std::uint8_t*>(buffer);

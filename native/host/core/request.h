@@ -18,6 +18,7 @@
 #include "verifier_policy.h"
 #include "isapi/abi.h"
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -67,10 +68,7 @@ public:
   void abandon();
 
 private:
-  /// The one asynchronous operation of the request. `completing`: it finished and its
-  /// completion routine is queued; it ends when the routine starts (which may start the
-  /// next one), so a second operation before that is still a breach.
-  enum class AsyncOp { none, read, write, completing };
+  enum class AsyncOp { none, read, write };
 
   void dispatch_locked();
   void do_extension_proc();
@@ -83,6 +81,8 @@ private:
   void maybe_retire_locked();
   const VerifierPolicy& policy() const;
   RequestFacts facts_locked() const;
+  /// An operation in flight, or finished with its completion routine not yet started.
+  bool async_in_flight_locked() const;
   /// Reports a breach the policy found (a violation event; the rest of the request's I/O
   /// fails as if the client had gone). True when there was one.
   bool report_locked(const std::optional<Breach>& breach);
@@ -148,6 +148,11 @@ private:
   PFN_HSE_IO_COMPLETION completion_ = nullptr;
   void* completion_context_ = nullptr;
   AsyncOp async_op_ = AsyncOp::none;
+  /// An operation finished and its completion routine is queued. The operation ends when
+  /// the routine starts (which may start the next one): a second one before that is still
+  /// a breach. Atomic, so the completion thread need not take mutex_ (the poster often
+  /// still holds it) before it runs the routine.
+  std::atomic<bool> completion_queued_{false};
   std::uint8_t* async_read_buffer_ = nullptr;
   DWORD async_read_size_ = 0;
 
