@@ -23,7 +23,8 @@
         "native/host/core/server_variables.cc",
         "native/host/core/text_encoding.cc",
         "native/host/core/thread_pool.cc",
-        "native/host/core/verifier_policy.cc"
+        "native/host/core/verifier_policy.cc",
+        "native/host/core/write_queue.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

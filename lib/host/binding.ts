@@ -43,6 +43,7 @@ export interface NativeHostOptions {
   siteId: number;
   readAhead: number;
   bodyBuffer: number;
+  writeBuffer: number;
   threads: number;
   maxThreads: number;
   blockWarnMs: number;
@@ -77,7 +78,8 @@ export interface NativeIsapiHost {
   begin(info: NativeRequestInfo): number;
   pushBody(id: number, chunk: Buffer): boolean;
   endBody(id: number): void;
-  writeDone(id: number, ok: boolean): void;
+  /** The socket took (ok) or refused the writes up to the awaited write event numbered seq. */
+  writeDone(id: number, seq: number, ok: boolean): void;
   clientGone(id: number): void;
   close(deadlineMs: number): void;
   releaseEvents(): void;

@@ -173,9 +173,14 @@ export class HostedRequest {
     if (head.body.length > 0) this.#write(head.body);
   }
 
-  onWrite(data: Buffer): void {
+  /**
+   * Bytes the extension wrote, in order. Native code acknowledged the write itself when
+   * it kept the host's share of unsent bytes within the write buffer; an `awaited` write
+   * is acknowledged here once the socket takes it (which covers every earlier write).
+   */
+  onWrite(data: Buffer, seq: number, awaited: boolean): void {
     if (this.#failed || this.#closed) {
-      this.#native.writeDone(this.id, false);
+      if (awaited) this.#native.writeDone(this.id, seq, false);
       return;
     }
     if (!this.#headersSent) {
@@ -186,14 +191,15 @@ export class HostedRequest {
       this.#headersSent = true;
     }
     const ok = this.#write(data);
+    if (!awaited) return;
     if (ok) {
-      this.#native.writeDone(this.id, true);
+      this.#native.writeDone(this.id, seq, true);
     } else {
       const socket = this.#res.socket;
       const acknowledge = (): void => {
         this.#res.off('drain', acknowledge);
         socket?.off('drain', acknowledge);
-        this.#native.writeDone(this.id, !this.#closed);
+        this.#native.writeDone(this.id, seq, !this.#closed);
       };
       if (this.#raw) socket?.once('drain', acknowledge);
       else this.#res.once('drain', acknowledge);

@@ -186,8 +186,9 @@ export class IsapiHost extends EventEmitter {
         hosted?.onHeaders(text, data ?? Buffer.alloc(0), flag);
         break;
       case NativeEventKind.write:
-        if (hosted === undefined) this.#native.writeDone(id, false);
-        else hosted.onWrite(data ?? Buffer.alloc(0));
+        // num numbers the write; flag: the extension waits for the socket to take it.
+        if (hosted !== undefined) hosted.onWrite(data ?? Buffer.alloc(0), num, flag);
+        else if (flag) this.#native.writeDone(id, num, false);
         break;
       case NativeEventKind.resume:
         hosted?.onResume();

@@ -19,8 +19,15 @@ export interface IsapiHostOptions {
   /** Body bytes the host holds per request before pausing the client; default 256 KiB. */
   bodyBuffer?: number;
   /**
+   * Response bytes per request the host takes from the extension before the socket has
+   * them: within this, WriteClient returns (or completes) at once, as IIS's does once the
+   * TCP stack took the bytes; past it, the extension waits for the socket. Default 64 KiB;
+   * 0 makes every write wait for the socket.
+   */
+  writeBuffer?: number;
+  /**
    * Threads each of the two host pools starts with (one runs HttpExtensionProc, one the
-   * I/O completions); default 2 x CPUs, at least 4.
+   * I/O completions); default one per CPU (they grow while extensions block them).
    */
   threads?: number;
   /** Each pool grows to this many threads while extensions keep its threads blocked; default 256. */
@@ -87,7 +94,8 @@ export function checkOptions(options: IsapiHostOptions): CheckedOptions {
       'C:\\inetpub\\wwwroot' + (virtualDir === '/' ? '' : virtualDir.replaceAll('/', '\\')),
     readAhead,
     bodyBuffer: positiveInteger('bodyBuffer', options.bodyBuffer, Math.max(256 * 1024, readAhead)),
-    threads: positiveInteger('threads', options.threads, Math.max(4, 2 * availableParallelism())),
+    writeBuffer: positiveInteger('writeBuffer', options.writeBuffer, 64 * 1024, 0),
+    threads: positiveInteger('threads', options.threads, availableParallelism()),
     maxThreads: positiveInteger('maxThreads', options.maxThreads, 256),
     blockWarnMs: positiveInteger('blockWarnMs', options.blockWarnMs, 10_000),
     verify: options.verify ?? false,

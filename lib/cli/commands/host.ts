@@ -20,7 +20,7 @@ const usage = `usage: kallithea-isapi host --dll FILE [options]
   --auth basic:USERS_FILE     emulate Windows auth with Basic against user:password lines
   --auth-domain NAME          domain in AUTH_USER (default CORP)
   --anonymous-fallback        with --auth: let unauthenticated requests pass anonymously
-  --threads N                 host threads (default 2 x CPUs, at least 4)
+  --threads N                 host threads each pool starts with (default one per CPU)
   --read-ahead BYTES          UploadReadAheadSize (default 49152)
   --verify                    verifier mode: report contract breaches
   --close-timeout MS          on SIGTERM/SIGINT, wait this long for outstanding requests

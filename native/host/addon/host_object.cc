@@ -104,6 +104,7 @@ HostObject::HostObject(const Napi::CallbackInfo& info) : Napi::ObjectWrap<HostOb
   config.site_id = static_cast<std::uint32_t>(number_option(options, "siteId"));
   config.read_ahead = static_cast<std::size_t>(number_option(options, "readAhead"));
   config.body_buffer = static_cast<std::size_t>(number_option(options, "bodyBuffer"));
+  config.write_buffer = static_cast<std::size_t>(number_option(options, "writeBuffer"));
   config.threads = static_cast<unsigned>(number_option(options, "threads"));
   config.max_threads = static_cast<unsigned>(number_option(options, "maxThreads"));
   config.block_warn_ms = static_cast<std::uint32_t>(number_option(options, "blockWarnMs"));
@@ -201,11 +202,12 @@ Napi::Value HostObject::JS_endBody(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// JS thread. writeDone(id, ok): the socket took the last write (or failed).
+// JS thread. writeDone(id, seq, ok): the socket took (or refused) the writes up to the
+// awaited write event numbered seq.
 Napi::Value HostObject::JS_writeDone(const Napi::CallbackInfo& info) {
   auto request = request_arg(info);
-  if (request)
-    request->write_done(info.Length() > 1 && info[1].ToBoolean().Value());
+  if (request && info.Length() > 2 && info[1].IsNumber())
+    request->write_done(info[1].As<Napi::Number>().Uint32Value(), info[2].ToBoolean().Value());
   return info.Env().Undefined();
 }
 

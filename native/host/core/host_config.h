@@ -18,6 +18,7 @@ struct HostConfig {
   std::uint32_t site_id = 1;            ///< IIS site id: APPL_MD_PATH /LM/W3SVC/<id>/ROOT...
   std::size_t read_ahead = 48 * 1024;   ///< UploadReadAheadSize: pre-read into lpbData
   std::size_t body_buffer = 256 * 1024; ///< per-request body bytes held before pausing
+  std::size_t write_buffer = 64 * 1024; ///< per-request response bytes taken without a JS ack
   unsigned threads = 4;       ///< threads each pool starts with (HttpExtensionProc, completions)
   unsigned max_threads = 256; ///< each pool grows to this many while its threads are blocked
   std::uint32_t block_warn_ms = 10000;   ///< verifier: warn when a host thread is blocked this long

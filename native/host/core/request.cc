@@ -43,7 +43,8 @@ Request::Request(std::shared_ptr<Host> host, std::uint64_t id, RequestInfo&& mov
       method_(variables_.method()), query_(variables_.query_string()),
       path_info_(variables_.path_info_ansi()), path_translated_(variables_.path_translated_ansi()),
       content_type_(variables_.content_type()), ecb_owner_(new EXTENSION_CONTROL_BLOCK{}),
-      ecb_(ecb_owner_.get()), head_request_(variables_.info().method == "HEAD") {
+      ecb_(ecb_owner_.get()), writes_(host_->config().write_buffer),
+      head_request_(variables_.info().method == "HEAD") {
   const RequestInfo& info = variables_.info();
   ecb_->cbSize = sizeof(*ecb_);
   ecb_->dwVersion = HSE_VERSION;
@@ -104,14 +105,14 @@ void Request::end_body() {
 }
 
 // JS thread.
-void Request::write_done(bool ok) {
+void Request::write_done(std::uint32_t seq, bool ok) {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (!write_in_flight_)
-    return; // already failed by a disconnect
-  write_in_flight_ = false;
-  write_ok_ = ok;
   last_activity_ = clock::now();
-  if (write_is_async_) {
+  writes_.taken(seq);
+  if (!ok)
+    writes_failed_ = true;
+  if (async_op_ == AsyncOp::write && writes_.taken_through(async_write_seq_)) {
+    async_op_ = AsyncOp::none; // its completion is posted below, not by a failure on the way
     // Just before the completion, the extension's buffer must still hold what it held at
     // submit: IIS would only now be done reading it.
     if (async_write_buffer_ != nullptr) {
@@ -149,14 +150,9 @@ void Request::abandon() {
 
 // Called with mutex_ held: every wait and pending operation ends as a failed I/O.
 void Request::fail_pending_io_locked(DWORD error) {
-  if (async_op_ == AsyncOp::read)
+  // Sync writers wake on changed_ and see disconnected_.
+  if (async_op_ != AsyncOp::none)
     post_completion_locked(0, error);
-  if (write_in_flight_) {
-    write_in_flight_ = false;
-    write_ok_ = false;
-    if (write_is_async_)
-      post_completion_locked(0, error);
-  }
 }
 
 bool Request::read_ahead_ready_locked() const {
@@ -196,6 +192,7 @@ void Request::do_extension_proc() {
 // Pool thread. The routine and context were captured when the I/O finished.
 void Request::do_completion(PFN_HSE_IO_COMPLETION routine, void* context, DWORD bytes,
                             DWORD error) {
+  completion_queued_.store(false);
   routine(ecb_, context, bytes, error);
 }
 
@@ -207,9 +204,13 @@ void Request::post_completion_locked(DWORD bytes, DWORD error) {
   if (routine == nullptr)
     return;
   auto self = shared_from_this();
-  host_->run_completion([self, routine, context, bytes,
-                         error] { self->do_completion(routine, context, bytes, error); },
-                        "the I/O completion routine of " + request_line_);
+  // Set before the post: the routine may start on a pool thread before run_completion
+  // returns, and clears it then.
+  completion_queued_.store(true);
+  if (!host_->run_completion([self, routine, context, bytes,
+                              error] { self->do_completion(routine, context, bytes, error); },
+                             "the I/O completion routine of " + request_line_))
+    completion_queued_.store(false);
 }
 
 void Request::maybe_resume_locked() {
@@ -352,13 +353,17 @@ bool Request::usable_locked(const char* call) {
   return false;
 }
 
+bool Request::async_in_flight_locked() const {
+  return async_op_ != AsyncOp::none || completion_queued_.load();
+}
+
 RequestFacts Request::facts_locked() const {
   RequestFacts facts;
   facts.done = done_;
   facts.given_up = given_up_;
   facts.in_extension_proc = !proc_returned_;
   facts.has_completion = completion_ != nullptr;
-  facts.async_in_flight = async_op_ != AsyncOp::none;
+  facts.async_in_flight = async_in_flight_locked();
   facts.sync_waiters = sync_waiters_;
   return facts;
 }
@@ -407,7 +412,8 @@ BOOL Request::get_server_variable(const char* name, void* buffer, DWORD* size) {
   return TRUE;
 }
 
-// Extension thread. Sync writes block this thread until the socket took the bytes.
+// Extension thread. A sync write returns once the host has taken the bytes: at once
+// within the write watermark, else when the socket took them (write_queue.h).
 BOOL Request::write_client(void* buffer, DWORD* bytes, DWORD flags) {
   std::unique_lock<std::mutex> lock(mutex_);
   if (!usable_locked("WriteClient"))
@@ -416,7 +422,7 @@ BOOL Request::write_client(void* buffer, DWORD* bytes, DWORD flags) {
   if (async) {
     report_locked(policy().on_async_io(facts_locked(), "WriteClient(HSE_IO_ASYNC)"));
     // Refused in both modes: the host keeps one completion routine and one operation.
-    if (completion_ == nullptr || async_op_ != AsyncOp::none)
+    if (completion_ == nullptr || async_in_flight_locked())
       return fail(ERROR_INVALID_PARAMETER);
   } else if (report_locked(policy().on_sync_io(facts_locked(), "WriteClient(HSE_IO_SYNC)"))) {
     return fail(ERROR_INVALID_PARAMETER);
@@ -426,6 +432,8 @@ BOOL Request::write_client(void* buffer, DWORD* bytes, DWORD flags) {
   if (disconnected_)
     return fail(disconnect_error_ == ERROR_OPERATION_ABORTED ? ERROR_NETNAME_DELETED
                                                              : disconnect_error_);
+  if (writes_failed_)
+    return fail(ERROR_NETNAME_DELETED);
   if (!headers_sent_) {
     // IIS sends such bytes as they are: fine if they are a whole response head of the
     // extension's own ("HTTP/1.1 200 OK\r\n..."), a breach otherwise.
@@ -434,35 +442,40 @@ BOOL Request::write_client(void* buffer, DWORD* bytes, DWORD flags) {
       return fail(ERROR_INVALID_PARAMETER);
     headers_sent_ = true;
   }
-  // One write on the socket at a time: a sync write queues behind an async one.
-  ++sync_waiters_;
-  changed_.wait(lock, [this] { return !write_in_flight_ || disconnected_; });
-  --sync_waiters_;
-  if (disconnected_)
-    return fail(disconnect_error_ == ERROR_OPERATION_ABORTED ? ERROR_NETNAME_DELETED
-                                                             : disconnect_error_);
   const DWORD count = *bytes;
   HostEvent event{HostEvent::Kind::write, id_};
   if (!frame_body_locked(static_cast<const std::uint8_t*>(buffer), count, event.data))
     return fail(ERROR_NETNAME_DELETED);
-  write_in_flight_ = true;
-  write_is_async_ = async;
+  // The events of a request reach the socket in the order they are posted here, so bytes
+  // acknowledged before the socket took them are never reordered.
+  const WriteQueue::Write write = writes_.push(event.data.size());
+  const bool awaited = write.ack == WriteQueue::Ack::awaited;
+  event.number = write.seq;
+  event.flag = awaited;
+  if (!post_locked(std::move(event)))
+    return fail(ERROR_NETNAME_DELETED);
   if (async) {
     async_op_ = AsyncOp::write;
     async_write_bytes_ = count;
+    if (!awaited) {
+      // Taken, as IIS's TCP stack takes it: complete now (on a pool thread, never inline).
+      post_completion_locked(count, ERROR_SUCCESS);
+      return TRUE;
+    }
+    async_write_seq_ = write.seq;
     if (policy().verify()) {
       async_write_buffer_ = buffer;
       async_write_checksum_ = VerifierPolicy::checksum(buffer, count);
     }
+    return TRUE;
   }
-  if (!post_locked(std::move(event)))
-    return fail(ERROR_NETNAME_DELETED);
-  if (async)
+  if (!awaited)
     return TRUE;
   ++sync_waiters_;
-  changed_.wait(lock, [this] { return !write_in_flight_; });
+  changed_.wait(
+      lock, [&] { return writes_.taken_through(write.seq) || writes_failed_ || disconnected_; });
   --sync_waiters_;
-  if (!write_ok_)
+  if (!writes_.taken_through(write.seq) || writes_failed_)
     return fail(ERROR_NETNAME_DELETED);
   return TRUE;
 }
@@ -497,7 +510,7 @@ BOOL Request::async_read_locked(void* buffer, DWORD* size, DWORD* flags) {
     return fail(ERROR_INVALID_PARAMETER);
   (void)flags; // HSE_IO_ASYNC is the only mode; IIS does not check it either
   report_locked(policy().on_async_io(facts_locked(), "HSE_REQ_ASYNC_READ_CLIENT"));
-  if (completion_ == nullptr || async_op_ != AsyncOp::none)
+  if (completion_ == nullptr || async_in_flight_locked())
     return fail(ERROR_INVALID_PARAMETER);
   async_op_ = AsyncOp::read;
   async_read_buffer_ = static_cast<std::uint8_t*>(buffer);

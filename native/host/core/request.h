@@ -13,10 +13,12 @@
 #include "chunk_parser.h"
 #include "events.h"
 #include "host_config.h"
+#include "write_queue.h"
 #include "server_variables.h"
 #include "verifier_policy.h"
 #include "isapi/abi.h"
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -47,8 +49,9 @@ public:
   bool push_body(const std::uint8_t* data, std::size_t size);
   /// The client's body ended.
   void end_body();
-  /// The socket took (ok) or refused (!ok) the bytes of the last `write` event.
-  void write_done(bool ok);
+  /// The socket took (ok) or refused (!ok) the bytes of every `write` event up to the one
+  /// numbered `seq` (the event's number). JS answers only the events flagged as awaited.
+  void write_done(std::uint32_t seq, bool ok);
   /// The client connection is gone.
   void client_gone();
 
@@ -78,6 +81,8 @@ private:
   void maybe_retire_locked();
   const VerifierPolicy& policy() const;
   RequestFacts facts_locked() const;
+  /// An operation in flight, or finished with its completion routine not yet started.
+  bool async_in_flight_locked() const;
   /// Reports a breach the policy found (a violation event; the rest of the request's I/O
   /// fails as if the client had gone). True when there was one.
   bool report_locked(const std::optional<Breach>& breach);
@@ -125,9 +130,9 @@ private:
 
   // Response.
   bool headers_sent_ = false;
-  bool write_in_flight_ = false;
-  bool write_ok_ = false;
-  bool write_is_async_ = false;
+  WriteQueue writes_;          ///< response bytes handed to JS, not yet known taken by the socket
+  bool writes_failed_ = false; ///< JS said the socket refused a write
+  std::uint32_t async_write_seq_ = 0; ///< the async write awaiting JS (async_op_ == write)
   DWORD async_write_bytes_ = 0;
   const void* async_write_buffer_ = nullptr; ///< verifier: the extension's buffer, to recheck
   std::uint64_t async_write_checksum_ = 0;   ///< verifier: its checksum at submit
@@ -143,6 +148,11 @@ private:
   PFN_HSE_IO_COMPLETION completion_ = nullptr;
   void* completion_context_ = nullptr;
   AsyncOp async_op_ = AsyncOp::none;
+  /// An operation finished and its completion routine is queued. The operation ends when
+  /// the routine starts (which may start the next one): a second one before that is still
+  /// a breach. Atomic, so the completion thread need not take mutex_ (the poster often
+  /// still holds it) before it runs the routine.
+  std::atomic<bool> completion_queued_{false};
   std::uint8_t* async_read_buffer_ = nullptr;
   DWORD async_read_size_ = 0;
 

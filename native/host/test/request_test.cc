@@ -89,8 +89,10 @@ protected:
         trace.rules.push_back(event.text);
       if (event.kind == HostEvent::Kind::write) {
         trace.body.append(event.data.begin(), event.data.end());
-        if (auto request = host_->find(id))
-          request->write_done(true);
+        // As JS does: only an awaited write is acknowledged.
+        auto request = host_->find(id);
+        if (event.flag && request)
+          request->write_done(static_cast<std::uint32_t>(event.number), true);
       }
       if (event.kind == HostEvent::Kind::finished || event.kind == HostEvent::Kind::log)
         return trace;
