@@ -157,12 +157,12 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir};
       upstream: [upstreamPid],
     });
     process.stdout.write(
-      `ratios: (2)/(1) = ${(viaIsapi.rps / viaNginx.rps).toFixed(2)} (target >= 0.33), (2)/(3) = ${(viaIsapi.rps / direct.rps).toFixed(2)}, (1)/(3) = ${(viaNginx.rps / direct.rps).toFixed(2)}\n`,
+      `ratios: (2)/(1) = ${(viaIsapi.rps / viaNginx.rps).toFixed(2)} (target >= 0.20, issue 12), (2)/(3) = ${(viaIsapi.rps / direct.rps).toFixed(2)}, (1)/(3) = ${(viaNginx.rps / direct.rps).toFixed(2)}\n`,
     );
     const nginxGiB = download(`http://127.0.0.1:${nginxPort}/big?bytes=${GiB}`);
     const isapiGiB = download(stack.url(`/big?bytes=${GiB}`));
     process.stdout.write(
-      `1 GiB download: (1) nginx ${nginxGiB.toFixed(0)} MB/s, (2) isapi path ${isapiGiB.toFixed(0)} MB/s (target >= 200)\n`,
+      `1 GiB download: (1) nginx ${nginxGiB.toFixed(0)} MB/s, (2) isapi path ${isapiGiB.toFixed(0)} MB/s (target >= 500, issue 12)\n`,
     );
     await stack.stop();
   } finally {
