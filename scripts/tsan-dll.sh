@@ -40,6 +40,19 @@ export KALLITHEA_ISAPI_BRIDGE_NODE="$PWD/$reports/bridge-node.mjs"
 if [ $# -eq 0 ]; then set -- 'dist/test/e2e/**/*.test.js'; fi
 npx mocha --timeout 600000 "$@"
 e2e_rc=$?
+# Once in a few full runs since the isapi-host and DLL changes of issue 12, a process under
+# the TSan runtime dies on the runtime's own shadow mapping ("ThreadSanitizer failed to
+# allocate ... (errno: 12)"), an error of the tool, not a report of a race; the test that had
+# the host then fails. Not yet understood: which mapping of node's asks for it. The suite is
+# run once more in that case, saying so; a second failure, or any race report, fails.
+tool_failed=$(grep -l 'ThreadSanitizer failed to allocate' "$reports"/* 2>/dev/null)
+if [ "$e2e_rc" -ne 0 ] && [ -n "$tool_failed" ] && ! grep -q 'WARNING: ThreadSanitizer' "$reports"/* 2>/dev/null; then
+  cat $tool_failed
+  echo "tsan-dll: the TSan runtime itself failed to map shadow memory (above); running the e2e suite once more"
+  mkdir -p "$reports/first-run" && mv $tool_failed "$reports/first-run/"
+  npx mocha --timeout 600000 "$@"
+  e2e_rc=$?
+fi
 found=$(grep -l 'WARNING: ThreadSanitizer' "$reports"/* 2>/dev/null)
 if [ -n "$found" ]; then
   cat $found
