@@ -13,7 +13,7 @@ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DBUILD_TESTING=ON \
   cmake --build "$build" || exit 1
 reports=.cache/tsan
 rm -rf "$reports" && mkdir -p "$reports"
-export TSAN_OPTIONS="halt_on_error=0:second_deadlock_stack=1:suppressions=$PWD/scripts/tsan-node.supp:log_path=$PWD/$reports/tsan"
+export TSAN_OPTIONS="halt_on_error=0:second_deadlock_stack=1:log_exe_name=1:suppressions=$PWD/scripts/tsan-node.supp:log_path=$PWD/$reports/tsan"
 "$build/kallithea_isapi_tests"
 unit_rc=$?
 npx tsc -p tsconfig.json || exit 1
@@ -44,11 +44,13 @@ e2e_rc=$?
 # the TSan runtime dies on the runtime's own shadow mapping ("ThreadSanitizer failed to
 # allocate ... (errno: 12)"), an error of the tool, not a report of a race; the test that had
 # the host then fails. Not yet understood: which mapping of node's asks for it. The suite is
-# run once more in that case, saying so; a second failure, or any race report, fails.
+# run once more in that case, saying so; a second failure, or any race report, fails. The
+# report files are named by executable (log_exe_name), so the one that failed is seen.
 tool_failed=$(grep -l 'ThreadSanitizer failed to allocate' "$reports"/* 2>/dev/null)
 if [ "$e2e_rc" -ne 0 ] && [ -n "$tool_failed" ] && ! grep -q 'WARNING: ThreadSanitizer' "$reports"/* 2>/dev/null; then
   cat $tool_failed
-  echo "tsan-dll: the TSan runtime itself failed to map shadow memory (above); running the e2e suite once more"
+  echo "tsan-dll: the TSan runtime itself failed to map shadow memory, in:" $tool_failed
+  echo "tsan-dll: running the e2e suite once more"
   mkdir -p "$reports/first-run" && mv $tool_failed "$reports/first-run/"
   npx mocha --timeout 600000 "$@"
   e2e_rc=$?
