@@ -448,7 +448,10 @@ BOOL Request::write_client(void* buffer, DWORD* bytes, DWORD flags) {
     return fail(ERROR_NETNAME_DELETED);
   // The events of a request reach the socket in the order they are posted here, so bytes
   // acknowledged before the socket took them are never reordered.
-  const WriteQueue::Write write = writes_.push(event.data.size());
+  // In verifier mode an asynchronous write completes only once the socket took it: acked
+  // at once, its completion could run before the extension's next call, and a second
+  // operation in flight, or a buffer changed while in flight, would be caught by timing.
+  const WriteQueue::Write write = writes_.push(event.data.size(), async && policy().verify());
   const bool awaited = write.ack == WriteQueue::Ack::awaited;
   event.number = write.seq;
   event.flag = awaited;

@@ -9,10 +9,10 @@ bool not_after(std::uint32_t seq, std::uint32_t mark) {
 }
 } // namespace
 
-WriteQueue::Write WriteQueue::push(std::size_t size) {
+WriteQueue::Write WriteQueue::push(std::size_t size, bool await) {
   const std::uint32_t seq = ++posted_;
   bytes_posted_ += size;
-  if (queued() <= watermark_)
+  if (!await && queued() <= watermark_)
     return {seq, Ack::native};
   awaited_.push_back({seq, bytes_posted_});
   return {seq, Ack::awaited};

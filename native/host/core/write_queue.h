@@ -32,8 +32,9 @@ public:
 
   explicit WriteQueue(std::size_t watermark) : watermark_(watermark) {}
 
-  /// A write of `size` bytes is handed to JavaScript.
-  Write push(std::size_t size);
+  /// A write of `size` bytes is handed to JavaScript; `await` makes it awaited whatever
+  /// the watermark says.
+  Write push(std::size_t size, bool await = false);
   /// JavaScript: the socket took every write up to `seq`.
   void taken(std::uint32_t seq);
   /// Every write up to `seq` was taken.
