@@ -13,7 +13,10 @@ export interface BridgeSettings {
   listen: string | undefined;
   /** Absolute path of Kallithea's my.ini, if named. */
   kallitheaConfig: string | undefined;
-  /** Kallithea's origin: `upstream`, else from my.ini, else http://127.0.0.1:5000. */
+  /**
+   * Kallithea's origin (http://host:port, or unix:/absolute/socket/path): `upstream`, else
+   * from my.ini, else http://127.0.0.1:5000.
+   */
   upstream: string;
   userHeader: string;
   /** Seconds. */
@@ -175,11 +178,18 @@ function check(settings: BridgeSettings, key: Key, text: string, folder: string)
       settings.userHeader = text;
       return undefined;
     case 'upstream': {
+      // A Kallithea on the same machine may listen on a Unix socket: one hop less of TCP
+      // loopback per request (the upstream client's pool takes `unix:` origins).
+      if (text.startsWith('unix:')) {
+        if (text === 'unix:') return "give the socket's path after unix:, e.g. unix:/run/kallithea.sock";
+        settings.upstream = `unix:${resolve(folder, text.slice('unix:'.length))}`;
+        return undefined;
+      }
       let url: URL;
       try {
         url = new URL(text);
       } catch {
-        return "give Kallithea's address as http://host:port, e.g. http://127.0.0.1:5000";
+        return "give Kallithea's address as http://host:port, e.g. http://127.0.0.1:5000, or unix:/path/of/its.sock";
       }
       if (url.protocol !== 'http:' || url.pathname !== '/' || url.search !== '' || url.username !== '') {
         return "give Kallithea's address as http://host:port with no path, e.g. http://127.0.0.1:5000";

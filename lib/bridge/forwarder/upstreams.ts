@@ -93,7 +93,7 @@ export class ExternalUpstream implements Upstreams {
   readonly #lease: Lease;
 
   constructor(origin: string, timeouts: UpstreamTimeouts, maxConnections: number, maxWaiting: number) {
-    this.#origin = new URL(origin).origin;
+    this.#origin = origin.startsWith('unix:') ? origin : new URL(origin).origin;
     this.#pool = new UpstreamPool(this.#origin, poolOptions(timeouts, maxConnections));
     this.#limit = maxConnections + maxWaiting;
     this.#maxConnections = maxConnections;

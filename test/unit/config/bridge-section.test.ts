@@ -238,6 +238,15 @@ describe('config: [bridge] section', () => {
     });
   });
 
+  it('takes a Unix socket upstream (unix:path, relative to the ini) and refuses unix: alone', async () => {
+    const absolute = await write('unix-abs.ini', '[bridge]\nupstream = unix:/run/kallithea.sock\n');
+    assert.equal((await readBridgeSettings(absolute)).upstream, 'unix:/run/kallithea.sock');
+    const relative = await write('unix-rel.ini', '[bridge]\nupstream = unix:run/k.sock\n');
+    assert.equal((await readBridgeSettings(relative)).upstream, `unix:${join(folder, 'run/k.sock')}`);
+    const empty = await write('unix-empty.ini', '[bridge]\nupstream = unix:\n');
+    await assert.rejects(readBridgeSettings(empty), configError(empty, '[bridge] upstream', /socket's path/));
+  });
+
   it("reads my.ini's 'key: value' lines (configparser) for the upstream", async () => {
     await write('colon-ok.ini', '[server:main]\nhost: 127.0.0.2\nport: 5124\n');
     const settings = await readBridgeSettings(

@@ -2,6 +2,10 @@
 // error mapping, and abort propagation.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import {
   ClientAbortedError,
@@ -65,6 +69,33 @@ describe('forwarder', () => {
     } finally {
       await direct.destroy();
       await rawUpstream.stop();
+    }
+  });
+
+  it('forwards to an upstream on a Unix socket (upstream = unix:/path)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'forwarder-unix-'));
+    const path = join(dir, 'kallithea.sock');
+    const server = createServer((req, res) => res.end(`${req.method} ${req.url} host=${req.headers.host}`));
+    await new Promise<void>((resolve) => server.listen(path, resolve));
+    const viaSocket = createForwarder({
+      upstream: `unix:${path}`,
+      connectTimeout: 2,
+      headersTimeout: 2,
+      bodyTimeout: 2,
+      maxConnections: 1,
+    });
+    try {
+      const captured = captureStart();
+      const body = await viaSocket.app(
+        testEnviron({ REQUEST_URI: '/repo?x=1', HTTP_HOST: 'hg.example.org' }),
+        captured.start,
+      );
+      assert.equal(captured.status, 200);
+      assert.equal((await readBody(body)).toString(), 'GET /repo?x=1 host=hg.example.org');
+    } finally {
+      await viaSocket.destroy();
+      server.close();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 
