@@ -3,6 +3,10 @@
 //   (1) nginx -> upstream (proxy_pass, keep-alive)          the reference reverse proxy
 //   (2) nginx -> bridge (FastCGI, kept alive) -> upstream     the bridge
 //   (3) upstream alone
+// and, as extra rows that leave the figures above as they were, (1) and (2) again with the
+// upstream on a Unix socket instead of TCP loopback (nginx `server unix:`, the bridge's
+// `upstream = unix:`), for this checkout's bridge only (older ones took no unix: upstream):
+//   (1u) nginx -> upstream (Unix socket)   (2u) nginx -> bridge -> upstream (Unix socket)
 // with the bridge's CPU seconds per 10,000 requests (utime + stime from /proc/<pid>/stat)
 // and its RSS after those runs; then 1 GiB through (2) on a fresh bridge process: MB/s and
 // that process's peak RSS (VmHWM), so the figure is the streaming peak alone.
@@ -32,12 +36,15 @@ const SECONDS = Number(args.positionals[0] ?? 5);
 const ROUNDS = 3;
 const GIB = 1024 ** 3;
 
-/** The upstream in its own process: 1 KiB for any path, /big?bytes=N streams N bytes. */
+/**
+ * The upstream in its own process: 1 KiB for any path, /big?bytes=N streams N bytes. One
+ * handler on TCP 127.0.0.1 and on the Unix socket argv[1]; prints the port once both listen.
+ */
 const UPSTREAM = `
 const http = require('node:http');
 const kib = Buffer.alloc(1024, 'k');
 const block = Buffer.alloc(65536, 'b');
-http.createServer((req, res) => {
+const handle = (req, res) => {
   const m = /^\\/big\\?bytes=(\\d+)/.exec(req.url);
   if (!m) { res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': 1024 }); res.end(kib); return; }
   let left = Number(m[1]);
@@ -45,7 +52,10 @@ http.createServer((req, res) => {
   const pump = () => { while (left > 0) { const n = Math.min(left, block.length); left -= n;
     if (!res.write(n === block.length ? block : block.subarray(0, n))) { res.once('drain', pump); return; } } res.end(); };
   pump();
-}).listen(0, '127.0.0.1', function () { process.stdout.write(this.address().port + '\\n'); });
+};
+http.createServer(handle).listen(process.argv[1], () => {
+  http.createServer(handle).listen(0, '127.0.0.1', function () { process.stdout.write(this.address().port + '\\n'); });
+});
 `;
 
 interface WrkResult {
@@ -179,7 +189,10 @@ interface BridgeUnderTest {
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-bridge-'));
-  const upstream = spawn(process.execPath, ['-e', UPSTREAM], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const upstreamSocket = join(dir, 'upstream.sock');
+  const upstream = spawn(process.execPath, ['-e', UPSTREAM, upstreamSocket], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const port = await new Promise<number>((resolve) =>
     upstream.stdout.once('data', (d: Buffer) => resolve(Number(d.toString()))),
   );
@@ -199,7 +212,17 @@ async function main(): Promise<void> {
         server: `location / { proxy_pass http://direct; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_buffering off; }`,
       }),
   });
+  const proxyUnix = await startNginx({
+    conf: ({ port: p, dir: d }) =>
+      httpConf({
+        port: p,
+        dir: d,
+        http: `upstream direct_unix { server unix:${upstreamSocket}; keepalive 64; }`,
+        server: `location / { proxy_pass http://direct_unix; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_buffering off; }`,
+      }),
+  });
   const under: BridgeUnderTest[] = [];
+  let unix: BridgeUnderTest | undefined;
   const stopping: Array<() => Promise<unknown>> = [];
   try {
     for (const variant of variants) {
@@ -214,17 +237,34 @@ async function main(): Promise<void> {
       stopping.push(() => nginx.stop());
       under.push({ variant, bridge, nginx, runs: [] });
     }
+    {
+      const variant = variants[0] as Variant;
+      const bridge = await startBridgeIn(
+        join(dir, 'concurrency-unix'),
+        { ...bridgeSettings, upstream: `unix:${upstreamSocket}`, access_log: join(dir, 'access-unix.log') },
+        variant,
+        profiling('unix'),
+      );
+      stopping.push(() => bridge.stop());
+      const nginx = await nginxForBridge(bridge);
+      stopping.push(() => nginx.stop());
+      unix = { variant, bridge, nginx, runs: [] };
+    }
     const direct = `http://127.0.0.1:${proxy.port}/x`;
     const alone = `${origin}/x`;
     const bridged = (u: BridgeUnderTest): string => `http://127.0.0.1:${u.nginx.port}/x`;
-    const warm = [direct, alone, ...under.map(bridged)];
+    const directUnix = `http://127.0.0.1:${proxyUnix.port}/x`;
+    const warm = [direct, alone, ...under.map(bridged), directUnix, bridged(unix)];
     for (const url of warm) wrk(url.replace(/\/x$/, '/warmup')); // pools and JIT
     const ones: WrkResult[] = [];
     const threes: WrkResult[] = [];
+    const onesUnix: WrkResult[] = [];
     for (let round = 0; round < ROUNDS; round += 1) {
       ones.push(wrk(direct));
       for (const u of under) u.runs.push(wrkWithCpu(bridged(u), u.bridge.pid));
       threes.push(wrk(alone));
+      onesUnix.push(wrk(directUnix));
+      unix.runs.push(wrkWithCpu(bridged(unix), unix.bridge.pid));
     }
     const one = median(ones);
     const three = median(threes);
@@ -236,25 +276,32 @@ async function main(): Promise<void> {
         median(u.runs),
       ]),
       ['(3) upstream alone', three],
+      ['(1u) nginx -> upstream [Unix socket]', median(onesUnix)],
+      [`(2u) nginx -> bridge -> upstream [Unix socket, ${unix.variant.label}]`, median(unix.runs)],
     ];
     for (const [name, r] of rows) {
       console.log(
         `${name.padEnd(46)} ${r.rps.toFixed(0).padStart(8)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms`,
       );
     }
-    for (const u of under) {
+    const reports: Array<[BridgeUnderTest, WrkResult, string]> = [
+      ...under.map((u): [BridgeUnderTest, WrkResult, string] => [u, one, '']),
+      [unix, median(onesUnix), 'u'],
+    ];
+    for (const [u, reference, row] of reports) {
       const two = median(u.runs);
+      const label = row === '' ? u.variant.label : `${u.variant.label}, Unix socket`;
       const cpu = u.runs.map((r) => r.cpuPer10k);
       console.log(
-        `[${u.variant.label}] ratio (2)/(1) = ${(two.rps / one.rps).toFixed(2)}   (target >= 0.30)`,
+        `[${label}] ratio (2${row})/(1${row}) = ${(two.rps / reference.rps).toFixed(2)}   (target >= 0.30)`,
       );
-      console.log(`[${u.variant.label}] ratio (2)/(3) = ${(two.rps / three.rps).toFixed(2)}`);
+      console.log(`[${label}] ratio (2${row})/(3) = ${(two.rps / three.rps).toFixed(2)}`);
       console.log(
-        `[${u.variant.label}] bridge CPU per 10,000 requests in (2): ${mid(cpu).toFixed(2)} s ` +
+        `[${label}] bridge CPU per 10,000 requests in (2${row}): ${mid(cpu).toFixed(2)} s ` +
           `(utime + stime, median of ${cpu.map((c) => c.toFixed(2)).join(' ')})   (target <= 0.45)`,
       );
       console.log(
-        `[${u.variant.label}] bridge RSS after the 64-connection runs: VmRSS ${mib(u.bridge.memoryKiB('VmRSS'))}, ` +
+        `[${label}] bridge RSS after the 64-connection runs: VmRSS ${mib(u.bridge.memoryKiB('VmRSS'))}, ` +
           `VmHWM ${mib(u.bridge.memoryKiB('VmHWM'))}`,
       );
     }
@@ -275,6 +322,7 @@ async function main(): Promise<void> {
     // nginx before its bridge: the reverse of starting.
     for (const stop of stopping.reverse()) await stop();
     await proxy.stop();
+    await proxyUnix.stop();
     upstream.kill();
     rmSync(dir, { recursive: true, force: true });
   }
