@@ -20,6 +20,11 @@ describe('middleware: access-log user field', () => {
     assert.equal(field, 'eve\\x0a2025-01-01T00:00:00.000Z_1.2.3.4_admin_\\x22GET_/\\x22\\x1b');
   });
 
+  it('turns the spaces of a name with nothing else to escape into _, and escapes a lone DEL', () => {
+    assert.equal(userField('John Smith'), 'John_Smith');
+    assert.equal(userField('x\x7f'), 'x\\x7f');
+  });
+
   it('still escapes backslashes in the quoted request field', () => {
     const line = formatAccessLine(testEnviron({ REQUEST_URI: '/a\\"b' }), 200, 0, 1, '');
     assert.match(line, / "GET \/a\\x5c\\x22b" 200 /);
