@@ -48,6 +48,25 @@ const CHUNK_SIZE = /^([0-9A-Fa-f]{1,13})[ \t]*(?:;[^\r\n]*)?$/;
 /** A chunk-size line or a trailer line longer than this is a peer playing games. */
 const MAX_LINE = 8 * 1024;
 
+const SP = 0x20;
+const HTAB = 0x09;
+
+/**
+ * The header line's value from `from` on, without the whitespace around it (RFC 9112, 5.1).
+ * A scan, not a regex replace: the replace was ~70 ns per header line, most of a head's parse.
+ */
+function fieldValue(line: string, from: number): string {
+  let start = from;
+  let end = line.length;
+  while (start < end && isOws(line.charCodeAt(start))) start += 1;
+  while (end > start && isOws(line.charCodeAt(end - 1))) end -= 1;
+  return line.slice(start, end);
+}
+
+function isOws(code: number): boolean {
+  return code === SP || code === HTAB;
+}
+
 export class ResponseParser {
   readonly #events: ResponseEvents;
   readonly #maxHeaderBytes: number;
@@ -179,7 +198,7 @@ export class ResponseParser {
       const colon = line.indexOf(':');
       const name = colon > 0 ? line.slice(0, colon) : '';
       if (!TOKEN.test(name)) throw clientError(MALFORMED_RESPONSE, `malformed header line ${i}`);
-      const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '');
+      const value = fieldValue(line, colon + 1);
       if (BAD_VALUE.test(value)) throw clientError(MALFORMED_RESPONSE, `control byte in header ${name}`);
       headers.push(name, value);
       switch (name.length === 10 || name.length === 14 || name.length === 17 ? name.toLowerCase() : '') {

@@ -38,6 +38,26 @@ describe('upstream client: response framing', () => {
     });
   });
 
+  it('takes the spaces and tabs around a header value off, and keeps those inside it', async () => {
+    const upstream = await answering(
+      'HTTP/1.1 200 OK\r\nContent-Length:2\r\nX-Padded: \t a  b\t c \t\r\nX-Empty: \t \r\nX-Bare:\r\n\r\nok',
+    );
+    await withClient(upstream, async (client) => {
+      const response = await send(client).done;
+      assert.deepEqual(response.headers, [
+        'Content-Length',
+        '2',
+        'X-Padded',
+        'a  b\t c',
+        'X-Empty',
+        '',
+        'X-Bare',
+        '',
+      ]);
+      assert.equal(response.body.toString(), 'ok');
+    });
+  });
+
   it('reads a chunked body with extensions and trailers, delivered a byte at a time', async () => {
     const response =
       'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n' +
