@@ -88,9 +88,14 @@ export function headerName(key: HeaderKey): string {
   return name;
 }
 
-/** The HTTP_* keys present in an environ, in insertion order. */
+/**
+ * The HTTP_* keys present in an environ, in insertion order. A for-in over the plain
+ * object rather than Object.keys().filter(): no array of every key per request.
+ */
 export function headerKeys(environ: Environ): HeaderKey[] {
-  return Object.keys(environ).filter(
-    (key): key is HeaderKey => key.startsWith('HTTP_') && environ[key as HeaderKey] !== undefined,
-  );
+  const keys: HeaderKey[] = [];
+  for (const key in environ) {
+    if (key.startsWith('HTTP_') && environ[key as HeaderKey] !== undefined) keys.push(key as HeaderKey);
+  }
+  return keys;
 }
