@@ -260,8 +260,26 @@ const BAD_VALUE = /[\r\n\0]/;
 /** Response names may hold `_` (the web server parses the block, no WSGI folding here). */
 const RESPONSE_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
-function responseDropped(lower: string): boolean {
-  return RESPONSE_DROPPED.has(lower) || lower.startsWith('proxy-');
+/** What happens to a response header, by its name: sent, dropped, or a Connection header. */
+type ResponseVerdict = 'keep' | 'drop' | 'connection';
+
+/**
+ * Name as sent -> its verdict, bounded like the request side's: the same few names come
+ * with every response, so each is checked, lower-cased and looked up once.
+ */
+const responseVerdicts = new Map<string, ResponseVerdict>();
+
+/** Throws CgiHeaderError for a name that is not a token. */
+function responseVerdict(name: string): ResponseVerdict {
+  let verdict = responseVerdicts.get(name);
+  if (verdict === undefined) {
+    if (!RESPONSE_TOKEN.test(name)) throw new CgiHeaderError(`header name ${JSON.stringify(name)}`);
+    const lower = name.toLowerCase();
+    if (lower === 'connection') verdict = 'connection';
+    else verdict = RESPONSE_DROPPED.has(lower) || lower.startsWith('proxy-') ? 'drop' : 'keep';
+    if (responseVerdicts.size < VERDICTS_KEPT) responseVerdicts.set(name, verdict);
+  }
+  return verdict;
 }
 
 /**
@@ -273,17 +291,14 @@ export function cgiHeaderLines(headers: ReadonlyArray<readonly [name: string, va
   let lines = '';
   let listed: Set<string> | undefined;
   for (const [name, value] of headers) {
-    if (!RESPONSE_TOKEN.test(name)) throw new CgiHeaderError(`header name ${JSON.stringify(name)}`);
+    const verdict = responseVerdict(name);
     if (BAD_VALUE.test(value)) throw new CgiHeaderError(`the value of ${name} holds CR, LF or NUL`);
-    const lower = name.toLowerCase();
-    if (responseDropped(lower)) {
-      if (lower === 'connection' && !PLAIN_CONNECTION.test(value)) {
-        listed ??= new Set();
-        for (const token of value.split(',')) listed.add(token.trim().toLowerCase());
-      }
-      continue;
+    if (verdict === 'keep') {
+      lines += `${name}: ${value}\r\n`;
+    } else if (verdict === 'connection' && !PLAIN_CONNECTION.test(value)) {
+      listed ??= new Set();
+      for (const token of value.split(',')) listed.add(token.trim().toLowerCase());
     }
-    lines += `${name}: ${value}\r\n`;
   }
   if (listed === undefined) return lines;
   const named = listed;

@@ -148,5 +148,10 @@ describe('header policy: responses (the CGI block)', () => {
     assert.throws(() => block([['X-A', 'a\r\nSet-Cookie: x']]), { code: 'ERR_CGI_HEADER' });
     assert.throws(() => block([['X-A', 'a\0']]), { code: 'ERR_CGI_HEADER' });
     assert.throws(() => block([['X A', 'a']]), { code: 'ERR_CGI_HEADER' });
+    // Verdicts are kept per name: a refused name is refused again, and a name seen before
+    // (X-A, above) still has its value checked.
+    assert.throws(() => block([['X A', 'b']]), { code: 'ERR_CGI_HEADER' });
+    assert.throws(() => block([['X-A', 'a\nb']]), { code: 'ERR_CGI_HEADER' });
+    assert.equal(block([['X-A', 'ok']]), 'Status: 404 Not Found\r\nX-A: ok\r\n\r\n');
   });
 });
