@@ -100,13 +100,38 @@ export function userHeaderCheck(userHeader: string): CheckResult {
   };
 }
 
+/**
+ * Where `check` asks Kallithea: an http:// origin, or a Unix socket (`upstream = unix:/path`,
+ * which `new URL` would read as a URL without a host).
+ */
+type UpstreamProbe = { readonly label: string } & ({ readonly url: URL } | { readonly socketPath: string });
+
+function upstreamProbe(upstream: string): UpstreamProbe {
+  if (upstream.startsWith('unix:')) return { label: `GET / on ${upstream}`, socketPath: upstream.slice(5) };
+  const url = new URL('/', upstream);
+  return { label: `GET ${url.href}`, url };
+}
+
+/** host:port of an http:// upstream, or the unix: address as written. */
+function upstreamWhere(upstream: string): string {
+  return upstream.startsWith('unix:') ? upstream : new URL(upstream).host;
+}
+
 /** GET / at the upstream; any HTTP status means Kallithea's server is up. */
-function probeHttp(url: URL, timeoutMs: number): Promise<string> {
+function probeHttp(probe: UpstreamProbe, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
-    const request = http.get(url, { timeout: timeoutMs, agent: false }, (response) => {
+    const options = { timeout: timeoutMs, agent: false };
+    const answered = (response: http.IncomingMessage): void => {
       response.resume();
       resolve(`HTTP ${response.statusCode ?? '?'}`);
-    });
+    };
+    const request =
+      'url' in probe
+        ? http.get(probe.url, options, answered)
+        : http.get(
+            { ...options, socketPath: probe.socketPath, path: '/', headers: { Host: 'localhost' } },
+            answered,
+          );
     request.on('timeout', () => request.destroy(new Error(`no answer within ${timeoutMs / 1000} s`)));
     request.on('error', reject);
   });
@@ -153,13 +178,11 @@ export async function runDeploymentChecks(options: CheckOptions): Promise<CheckR
     for (const problem of ini.kallithea?.problems ?? []) fail('my.ini', problemText(problem));
   }
 
-  let upstream: URL | undefined;
-  if (upstreamSet) {
-    upstream = new URL(bridge.settings.upstream);
-    ok('upstream', `${upstream.host} (from [bridge] upstream)`);
-  } else if (ini.upstreamFrom === 'kallithea_config') {
-    upstream = new URL(bridge.settings.upstream);
-    ok('upstream', `${upstream.host} (from ${myIni} [server:main])`);
+  let upstream: UpstreamProbe | undefined;
+  const from = upstreamSet ? '[bridge] upstream' : `${myIni} [server:main]`;
+  if (upstreamSet || ini.upstreamFrom === 'kallithea_config') {
+    upstream = upstreamProbe(bridge.settings.upstream);
+    ok('upstream', `${upstreamWhere(bridge.settings.upstream)} (from ${from})`);
   }
   if (ini.upstreamFrom === 'workers' && myIni !== undefined && facts !== undefined) {
     const python = bridge.settings.python as string;
@@ -174,12 +197,11 @@ export async function runDeploymentChecks(options: CheckOptions): Promise<CheckR
   if (upstream !== undefined) {
     const timeoutMs = options.httpTimeoutMs ?? 5000;
     try {
-      const status = await probeHttp(new URL('/', upstream), timeoutMs);
-      ok('Kallithea answers', `GET ${new URL('/', upstream).href}: ${status}`);
+      ok('Kallithea answers', `${upstream.label}: ${await probeHttp(upstream, timeoutMs)}`);
     } catch (error) {
       fail(
         'Kallithea answers',
-        `GET ${new URL('/', upstream).href}: ${(error as Error).message}; start Kallithea ` +
+        `${upstream.label}: ${(error as Error).message}; start Kallithea ` +
           `(gearbox serve -c ${myIni ?? 'my.ini'}) or fix the upstream`,
       );
     }

@@ -126,6 +126,35 @@ describe('kallithea-isapi check', function () {
     );
   });
 
+  it('asks a unix: upstream on its socket, and names the socket when nothing listens there', async () => {
+    const socketPath = path.join(dir, 'kallithea.sock');
+    const listening = http.createServer((_request, response) => response.writeHead(302).end());
+    await new Promise<void>((resolve) => listening.listen(socketPath, resolve));
+    try {
+      const up = writeIni(
+        'unix.ini',
+        goodIsapi,
+        `kallithea_config = ${myIni}\nupstream = unix:${socketPath}`,
+      );
+      const result = await runCli(['check', '--config', up]);
+      assert.match(result.stdout, /^OK +upstream +unix:\/.*kallithea\.sock \(from \[bridge\] upstream\)$/m);
+      assert.match(result.stdout, /^OK +Kallithea answers +GET \/ on unix:\/.*kallithea\.sock: HTTP 302$/m);
+    } finally {
+      await new Promise((resolve) => listening.close(resolve));
+    }
+    const down = writeIni(
+      'unix-down.ini',
+      goodIsapi,
+      `kallithea_config = ${myIni}\nupstream = unix:${socketPath}`,
+    );
+    const result = await runCli(['check', '--config', down]);
+    assert.equal(result.code, 1);
+    assert.match(
+      result.stdout,
+      /^FAIL +Kallithea answers +GET \/ on unix:\/.*kallithea\.sock: .*ENOENT.*start Kallithea/m,
+    );
+  });
+
   it('fails a DLL that is not PE, and one missing', async () => {
     const other = mkdtempSync(path.join(dir, 'nodll-'));
     const ini = path.join(other, 'kallithea-isapi.ini');
