@@ -95,6 +95,11 @@ export interface NativeIsapiHost {
   endBody(id: number): void;
   /** The socket took (ok) or refused the writes up to the awaited write event numbered seq. */
   writeDone(id: number, seq: number, ok: boolean): void;
+  /**
+   * The socket is done with a write event's Buffer: its memory goes back now rather than
+   * at a garbage collection (the Buffer is empty afterwards).
+   */
+  releaseBuffer(data: Buffer): void;
   clientGone(id: number): void;
   close(deadlineMs: number): void;
   releaseEvents(): void;

@@ -85,6 +85,7 @@ Napi::Function HostObject::define(Napi::Env env) {
                       InstanceMethod<&HostObject::JS_pushBody>("pushBody"),
                       InstanceMethod<&HostObject::JS_endBody>("endBody"),
                       InstanceMethod<&HostObject::JS_writeDone>("writeDone"),
+                      InstanceMethod<&HostObject::JS_releaseBuffer>("releaseBuffer"),
                       InstanceMethod<&HostObject::JS_clientGone>("clientGone"),
                       InstanceMethod<&HostObject::JS_close>("close"),
                       InstanceMethod<&HostObject::JS_releaseEvents>("releaseEvents"),
@@ -225,6 +226,11 @@ Napi::Value HostObject::JS_writeDone(const Napi::CallbackInfo& info) {
   if (request && info.Length() > 2 && info[1].IsNumber())
     request->write_done(info[1].As<Napi::Number>().Uint32Value(), info[2].ToBoolean().Value());
   return info.Env().Undefined();
+}
+
+// JS thread. releaseBuffer(buffer): the socket is done with a write event's Buffer.
+Napi::Value HostObject::JS_releaseBuffer(const Napi::CallbackInfo& info) {
+  return release_buffer(info);
 }
 
 // JS thread.
