@@ -89,8 +89,8 @@ export class IsapiHost extends EventEmitter {
       return;
     }
     // On the path as http.sys canonicalises it, the one the extension will see: a raw
-    // /kallithea/../other/x is /other/x, outside.
-    if (!this.#native.insideVirtualDir(target)) {
+    // /kallithea/../other/x is /other/x, outside. Nothing is outside the site's root.
+    if (this.#options.virtualDir !== '/' && !this.#native.insideVirtualDir(target)) {
       respond(res, 404, 'Not found: outside the virtual directory.');
       return;
     }
