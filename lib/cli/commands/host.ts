@@ -23,7 +23,7 @@ const usage = `usage: kallithea-isapi host --dll FILE [options]
   --threads N                 host threads each pool starts with (default one per CPU)
   --read-ahead BYTES          UploadReadAheadSize (default 49152)
   --write-buffer BYTES        response bytes per request taken before the socket has them
-                              (default 65536)
+                              (default 262144)
   --verify                    verifier mode: report contract breaches
   --close-timeout MS          on SIGTERM/SIGINT, wait this long for outstanding requests
                               before giving up on them (default 30000)
