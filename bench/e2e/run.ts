@@ -3,15 +3,37 @@
 //   (2) isapi-host -> kallithea_isapi.so -> bridge -> upstream
 //   (3) upstream alone
 // 1 KiB responses, 64 connections, wrk; requests/s, p50/p99, CPU seconds per 10,000
-// requests per process (from /proc/<pid>/stat), ratios; then 1 GiB through (1) and (2).
-// Run: npx tsc -p tsconfig.json && node dist/bench/e2e/run.js [seconds]
+// requests per process (from /proc/<pid>/stat), ratios; then 1 GiB through (1) and (2),
+// with the peak RSS (VmHWM, reset just before the download) of host, bridge and upstream.
+//
+// --rounds N: every measurement N times, interleaved (round i runs each path once), and
+//   the medians printed at the end.
+// --compare <checkout>: a second stack (2') from another built checkout (its host, addon,
+//   DLL and bridge; say, main before a change), measured in the same rounds as (2): before
+//   and after in one run, on a machine whose load swings between runs.
+// --host-arg ARG (repeatable): an argument for this checkout's host (say, --write-buffer
+//   262144), to try a setting against --compare's defaults.
+// Run: npx tsc -p tsconfig.json && node dist/bench/e2e/run.js [seconds] [--rounds N]
+//        [--compare <checkout>] [--host-arg ARG]...
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startStack, waitForBridge } from '../../test/e2e/support/stack.js';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import * as thisCheckout from '../../test/e2e/support/stack.js';
+import type { Stack } from '../../test/e2e/support/stack.js';
 
-const seconds = Number(process.argv[2] ?? '10');
+const args = parseArgs({
+  allowPositionals: true,
+  options: {
+    rounds: { type: 'string', default: '1' },
+    compare: { type: 'string' },
+    'host-arg': { type: 'string', multiple: true, default: [] },
+  },
+});
+const seconds = Number(args.positionals[0] ?? '10');
+const ROUNDS = Number(args.values.rounds);
 const CONNECTIONS = 64;
 const GiB = 1024 * 1024 * 1024;
 const TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
@@ -75,24 +97,60 @@ function wrk(url: string): WrkResult {
   return { rps, p50, p99, requests };
 }
 
-function measure(name: string, url: string, processes: Record<string, number[]>): WrkResult {
-  const before = Object.fromEntries(
-    Object.entries(processes).map(([k, pids]) => [k, pids.reduce((s, p) => s + cpuSeconds(p), 0)]),
-  );
+/** CPU seconds per 10,000 requests, by process name. */
+type CpuPer10k = Record<string, number>;
+
+function measure(
+  name: string,
+  url: string,
+  processes: Record<string, number[]>,
+): WrkResult & { cpu: CpuPer10k } {
+  const used = (pids: number[]): number => pids.reduce((s, p) => s + cpuSeconds(p), 0);
+  const before = Object.fromEntries(Object.entries(processes).map(([k, pids]) => [k, used(pids)]));
   const r = wrk(url);
-  const cpu = Object.entries(processes)
-    .map(([k, pids]) => {
-      const used = pids.reduce((s, p) => s + cpuSeconds(p), 0) - (before[k] ?? 0);
-      return `${k} ${((used * 10_000) / r.requests).toFixed(3)}s`;
-    })
+  const cpu: CpuPer10k = {};
+  for (const [k, pids] of Object.entries(processes))
+    cpu[k] = ((used(pids) - (before[k] ?? 0)) * 10_000) / r.requests;
+  const text = Object.entries(cpu)
+    .map(([k, s]) => `${k} ${s.toFixed(3)}s`)
     .join(', ');
   process.stdout.write(
-    `${name.padEnd(34)} ${r.rps.toFixed(0).padStart(8)} req/s  p50 ${r.p50.padStart(8)}  p99 ${r.p99.padStart(8)}  CPU/10k: ${cpu}\n`,
+    `${name.padEnd(38)} ${r.rps.toFixed(0).padStart(8)} req/s  p50 ${r.p50.padStart(8)}  p99 ${r.p99.padStart(8)}  CPU/10k: ${text}\n`,
   );
-  return r;
+  return { ...r, cpu };
 }
 
-function download(url: string): number {
+/** VmHWM (peak RSS; clearPeak() starts it again from the current RSS) or VmRSS, in MiB. */
+function memoryMiB(pid: number, field: 'VmHWM' | 'VmRSS'): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    return Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) / 1024;
+  } catch {
+    return NaN;
+  }
+}
+
+function clearPeak(pid: number): void {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+  } catch {
+    // gone, or not ours: its figure will be the lifetime peak
+  }
+}
+
+interface Download {
+  mbs: number;
+  /** Each process's RSS before the download, and its peak during it (MiB). */
+  before: Record<string, number>;
+  peak: Record<string, number>;
+}
+
+/** MB/s of a 1 GiB download, and the RSS of each process before and at its peak during it. */
+function download(url: string, processes: Record<string, number> = {}): Download {
+  const before = Object.fromEntries(
+    Object.entries(processes).map(([k, pid]) => [k, memoryMiB(pid, 'VmRSS')]),
+  );
+  for (const pid of Object.values(processes)) clearPeak(pid);
   const out = execFileSync('curl', [
     '-s',
     '-o',
@@ -103,12 +161,44 @@ function download(url: string): number {
   ]).toString();
   const [speed, size] = out.split(' ').map(Number);
   if (size !== GiB) process.stdout.write(`warning: ${url} gave ${size} bytes\n`);
-  return (speed ?? 0) / 1e6;
+  const peak = Object.fromEntries(Object.entries(processes).map(([k, pid]) => [k, memoryMiB(pid, 'VmHWM')]));
+  return { mbs: (speed ?? 0) / 1e6, before, peak };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
+}
+
+type StackModule = typeof thisCheckout;
+
+/** One isapi path under test: this checkout's, or --compare's. */
+interface Variant {
+  label: string;
+  stack: Stack;
+  /** Its figures, one per round. */
+  rps: number[];
+  hostCpu: number[];
+  bridgeCpu: number[];
+  mbs: number[];
+  peaks: Record<string, number>[];
+}
+
+async function startVariant(
+  label: string,
+  module: StackModule,
+  upstream: string,
+  hostArgs: string[] = [],
+): Promise<Variant> {
+  const stack = await module.startStack({ upstream, verify: false, hostArgs });
+  await module.waitForBridge(stack);
+  return { label, stack, rps: [], hostCpu: [], bridgeCpu: [], mbs: [], peaks: [] };
 }
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'kallithea-isapi-bench-'));
   const children: ChildProcess[] = [];
+  const variants: Variant[] = [];
   try {
     const upstream = spawn(process.execPath, ['-e', upstreamSource], {
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -134,38 +224,73 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir};
       stdio: 'inherit',
     });
     children.push(nginx);
-    const stack = await startStack({ upstream: `http://127.0.0.1:${upstreamPort}`, verify: false });
-    await waitForBridge(stack);
+    const upstreamUrl = `http://127.0.0.1:${upstreamPort}`;
+    variants.push(await startVariant('this', thisCheckout, upstreamUrl, args.values['host-arg']));
+    if (args.values.compare !== undefined) {
+      const other = resolve(args.values.compare, 'dist/test/e2e/support/stack.js');
+      const module = (await import(pathToFileURL(other).href)) as StackModule;
+      variants.push(await startVariant(`compare (${args.values.compare})`, module, upstreamUrl));
+    }
     await new Promise((done) => setTimeout(done, 500));
-    const hostPid = stack.host.child.pid ?? 0;
-    const bridgePid = stack.bridgePid() ?? 0;
     const upstreamPid = upstream.pid ?? 0;
     process.stdout.write(
-      `kallithea-isapi bench/e2e: 1 KiB responses, ${CONNECTIONS} connections, ${seconds} s each, ${TICKS} ticks/s\n`,
+      `kallithea-isapi bench/e2e: 1 KiB responses, ${CONNECTIONS} connections, ${seconds} s each, ` +
+        `${ROUNDS} round(s), ${TICKS} ticks/s\n`,
     );
     wrk(`http://127.0.0.1:${nginxPort}/warm`); // warm-up
-    const direct = measure('(3) upstream alone', `http://127.0.0.1:${upstreamPort}/`, {
-      upstream: [upstreamPid],
-    });
-    const viaNginx = measure('(1) nginx -> upstream', `http://127.0.0.1:${nginxPort}/`, {
-      nginx: family(nginx.pid ?? 0),
-      upstream: [upstreamPid],
-    });
-    const viaIsapi = measure('(2) host -> DLL -> bridge -> upstream', stack.url('/'), {
-      host: [hostPid],
-      bridge: [bridgePid],
-      upstream: [upstreamPid],
-    });
+    const nginxRps: number[] = [];
+    const nginxMbs: number[] = [];
+    for (let round = 1; round <= ROUNDS; round++) {
+      process.stdout.write(`round ${round}\n`);
+      measure('(3) upstream alone', `${upstreamUrl}/`, { upstream: [upstreamPid] });
+      nginxRps.push(
+        measure('(1) nginx -> upstream', `http://127.0.0.1:${nginxPort}/`, {
+          nginx: family(nginx.pid ?? 0),
+          upstream: [upstreamPid],
+        }).rps,
+      );
+      for (const v of variants) {
+        const r = measure(`(2) ${v.label}`, v.stack.url('/'), {
+          host: [v.stack.host.child.pid ?? 0],
+          bridge: [v.stack.bridgePid() ?? 0],
+          upstream: [upstreamPid],
+        });
+        v.rps.push(r.rps);
+        v.hostCpu.push(r.cpu['host'] ?? NaN);
+        v.bridgeCpu.push(r.cpu['bridge'] ?? NaN);
+      }
+      nginxMbs.push(download(`http://127.0.0.1:${nginxPort}/big?bytes=${GiB}`).mbs);
+      for (const v of variants) {
+        const d = download(v.stack.url(`/big?bytes=${GiB}`), {
+          host: v.stack.host.child.pid ?? 0,
+          bridge: v.stack.bridgePid() ?? 0,
+          upstream: upstreamPid,
+        });
+        v.mbs.push(d.mbs);
+        v.peaks.push(d.peak);
+        const peaks = Object.entries(d.peak)
+          .map(([k, m]) => `${k} ${m.toFixed(0)} (from ${d.before[k]?.toFixed(0)})`)
+          .join(', ');
+        process.stdout.write(
+          `1 GiB (2) ${v.label}: ${d.mbs.toFixed(0)} MB/s (nginx ${nginxMbs.at(-1)?.toFixed(0)}); peak RSS MiB: ${peaks}\n`,
+        );
+      }
+    }
     process.stdout.write(
-      `ratios: (2)/(1) = ${(viaIsapi.rps / viaNginx.rps).toFixed(2)} (target >= 0.20, issue 12), (2)/(3) = ${(viaIsapi.rps / direct.rps).toFixed(2)}, (1)/(3) = ${(viaNginx.rps / direct.rps).toFixed(2)}\n`,
+      `medians of ${ROUNDS}: (1) nginx ${median(nginxRps).toFixed(0)} req/s, 1 GiB ${median(nginxMbs).toFixed(0)} MB/s\n`,
     );
-    const nginxGiB = download(`http://127.0.0.1:${nginxPort}/big?bytes=${GiB}`);
-    const isapiGiB = download(stack.url(`/big?bytes=${GiB}`));
-    process.stdout.write(
-      `1 GiB download: (1) nginx ${nginxGiB.toFixed(0)} MB/s, (2) isapi path ${isapiGiB.toFixed(0)} MB/s (target >= 500, issue 12)\n`,
-    );
-    await stack.stop();
+    for (const v of variants) {
+      const ratios = v.rps.map((r, i) => r / (nginxRps[i] ?? NaN));
+      const peak = (k: string): string => median(v.peaks.map((p) => p[k] ?? NaN)).toFixed(0);
+      process.stdout.write(
+        `  (2) ${v.label}: ${median(v.rps).toFixed(0)} req/s, (2)/(1) ${median(ratios).toFixed(3)} (target >= 0.20), ` +
+          `CPU/10k host ${median(v.hostCpu).toFixed(3)}s (target <= 0.70) bridge ${median(v.bridgeCpu).toFixed(3)}s; ` +
+          `1 GiB ${median(v.mbs).toFixed(0)} MB/s (target >= 500), peak RSS MiB host ${peak('host')} ` +
+          `bridge ${peak('bridge')} upstream ${peak('upstream')} (target < 100 each)\n`,
+      );
+    }
   } finally {
+    for (const v of variants) await v.stack.stop();
     for (const c of children) c.kill('SIGTERM');
     rmSync(dir, { recursive: true, force: true });
   }

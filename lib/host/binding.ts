@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BridgeError } from '../bridge/errors.js';
+import type { TlsFacts } from './tls-facts.js';
 
 /** The request facts the native side turns into an ECB and server variables. */
 export interface NativeRequestInfo {
@@ -26,14 +27,10 @@ export interface NativeRequestInfo {
   keepAlive: boolean;
   lengthKnown: boolean;
   contentLength: number;
-  tls: boolean;
-  tlsKeySize: number;
-  tlsSecretKeySize: number;
-  tlsServerIssuer: string;
-  tlsServerSubject: string;
+  /** HTTPS only. */
+  tls: TlsFacts | undefined;
   authType: string;
   authUser: string;
-  authPassword: string;
 }
 
 export interface NativeHostOptions {
@@ -74,12 +71,35 @@ export type NativeEventHandler = (
   text2: string,
 ) => void;
 
+/** begin()'s flags, as native/host/addon/host_object.cc reads them. */
+const BeginFlag = { keepAlive: 1, lengthKnown: 2 } as const;
+
 export interface NativeIsapiHost {
-  begin(info: NativeRequestInfo): number;
+  /** beginRequest() lays the arguments out; the id, 0 when the host is closing. */
+  begin(
+    method: string,
+    target: string,
+    httpVersion: string,
+    headers: string,
+    remoteAddress: string,
+    remotePort: number,
+    localAddress: string,
+    localPort: number,
+    flags: number,
+    contentLength: number,
+    authType: string,
+    authUser: string,
+    tls: TlsFacts | undefined,
+  ): number;
   pushBody(id: number, chunk: Buffer): boolean;
   endBody(id: number): void;
   /** The socket took (ok) or refused the writes up to the awaited write event numbered seq. */
   writeDone(id: number, seq: number, ok: boolean): void;
+  /**
+   * The socket is done with a write event's Buffer: its memory goes back now rather than
+   * at a garbage collection (the Buffer is empty afterwards).
+   */
+  releaseBuffer(data: Buffer): void;
   clientGone(id: number): void;
   close(deadlineMs: number): void;
   releaseEvents(): void;
@@ -90,6 +110,30 @@ export interface NativeIsapiHost {
   extension(): { version?: number; description?: string };
 }
 
+/**
+ * Hands a request to native code: its id, 0 when the host is closing. The facts cross as
+ * positional arguments, which native code reads by index; an object's properties would
+ * be a lookup by name each, on every request.
+ */
+export function beginRequest(native: NativeIsapiHost, info: NativeRequestInfo): number {
+  const flags = (info.keepAlive ? BeginFlag.keepAlive : 0) | (info.lengthKnown ? BeginFlag.lengthKnown : 0);
+  return native.begin(
+    info.method,
+    info.target,
+    info.httpVersion,
+    info.headers,
+    info.remoteAddress,
+    info.remotePort,
+    info.localAddress,
+    info.localPort,
+    flags,
+    info.contentLength,
+    info.authType,
+    info.authUser,
+    info.tls,
+  );
+}
+
 export interface IsapiHostBinding {
   NativeIsapiHost: new (options: NativeHostOptions, onEvent: NativeEventHandler) => NativeIsapiHost;
   abiVersion: number;
@@ -97,7 +141,7 @@ export interface IsapiHostBinding {
   retiredEcbsPoisoned: boolean;
 }
 
-const expectedAbiVersion = 1;
+const expectedAbiVersion = 2;
 let loaded: IsapiHostBinding | undefined;
 
 /** The package root: the nearest folder above this file with binding.gyp. */

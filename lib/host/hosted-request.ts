@@ -15,6 +15,12 @@ import { parseResponseHead } from './header-block.js';
 // did not read: http.sys drains it for DrainEntityBody, 2 minutes by default.
 const DRAIN_LIMIT_MS = 120_000;
 
+// Writes this big give their Buffer back to native code once the socket wrote them. Big
+// writes arrive as external Buffers, whose size V8 does not see: left to the garbage
+// collector, a download kept tens of MiB of them alive. Below this, a callback per write
+// would cost more than it saves.
+const RELEASE_AT = 16 * 1024;
+
 export interface RequestRecord {
   method: string;
   url: string;
@@ -190,7 +196,7 @@ export class HostedRequest {
       this.#keepAlive = false;
       this.#headersSent = true;
     }
-    const ok = this.#write(data);
+    const ok = this.#write(data, data.length >= RELEASE_AT);
     if (!awaited) return;
     if (ok) {
       this.#native.writeDone(this.id, seq, true);
@@ -206,10 +212,12 @@ export class HostedRequest {
     }
   }
 
-  #write(data: Buffer): boolean {
+  /** `release`: the Buffer is the request's own (a write event's), freed once written. */
+  #write(data: Buffer, release = false): boolean {
     this.record.bytes += data.length;
-    if (this.#raw) return this.#res.socket?.write(data) ?? true;
-    return this.#res.write(data);
+    const written = release ? (): void => this.#native.releaseBuffer(data) : undefined;
+    if (this.#raw) return this.#res.socket?.write(data, written) ?? true;
+    return this.#res.write(data, written);
   }
 
   onDone(status: number, sessionOk: boolean, logParameter: string): void {

@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TLSSocket } from 'node:tls';
 import { Authenticator } from './auth.js';
 import {
+  beginRequest,
   loadBinding,
   NativeEventKind,
   type NativeEventHandler,
@@ -44,7 +45,7 @@ export class IsapiHost extends EventEmitter {
     this.#options = checkOptions(options);
     this.#auth = new Authenticator(this.#options.auth);
     const { NativeIsapiHost } = loadBinding();
-    this.#native = new NativeIsapiHost(this.#options, (...event) => this.#onEvent(...event));
+    this.#native = new NativeIsapiHost(this.#options, this.#onEvent);
   }
 
   /** GetExtensionVersion's answer. */
@@ -88,8 +89,8 @@ export class IsapiHost extends EventEmitter {
       return;
     }
     // On the path as http.sys canonicalises it, the one the extension will see: a raw
-    // /kallithea/../other/x is /other/x, outside.
-    if (!this.#native.insideVirtualDir(target)) {
+    // /kallithea/../other/x is /other/x, outside. Nothing is outside the site's root.
+    if (this.#options.virtualDir !== '/' && !this.#native.insideVirtualDir(target)) {
       respond(res, 404, 'Not found: outside the virtual directory.');
       return;
     }
@@ -99,7 +100,7 @@ export class IsapiHost extends EventEmitter {
       return;
     }
     const info = requestInfo(req, target, decision.result.authType, decision.result.authUser);
-    const id = this.#native.begin(info);
+    const id = beginRequest(this.#native, info);
     if (id === 0) {
       respond(res, 503, 'The host is shutting down.');
       return;
@@ -165,21 +166,22 @@ export class IsapiHost extends EventEmitter {
     this.#options.accessLog?.(lines.join('\n'));
   }
 
-  #onEvent(...event: Parameters<NativeEventHandler>): void {
-    const [kind, id] = event;
-    // Called from native code: an exception thrown here would cross the N-API callback
-    // boundary (and abort the process during teardown). Record it and end the request.
+  // Called from native code with each event's values as arguments (no rest and spread:
+  // this runs for every event of every request). An exception thrown here would cross the
+  // N-API callback boundary (and abort the process during teardown): it is recorded and
+  // ends the request.
+  readonly #onEvent: NativeEventHandler = (kind, id, text, data, flag, num, text2) => {
     try {
-      this.#dispatch(...event);
+      this.#dispatch(kind, id, text, data, flag, num, text2);
     } catch (error) {
       const caught = error instanceof Error ? error : new Error(String(error));
       this.#handlerErrors.push(caught);
       process.emitWarning(`isapi-host: event ${kind} of request ${id}: ${caught.message}`);
       this.#requests.get(id)?.abort();
     }
-  }
+  };
 
-  #dispatch(...[kind, id, text, data, flag, num, text2]: Parameters<NativeEventHandler>): void {
+  readonly #dispatch: NativeEventHandler = (kind, id, text, data, flag, num, text2) => {
     const hosted = this.#requests.get(id);
     switch (kind) {
       case NativeEventKind.headers:
@@ -227,7 +229,7 @@ export class IsapiHost extends EventEmitter {
         this.#resolveClosed?.();
         break;
     }
-  }
+  };
 }
 
 function respond(
@@ -275,13 +277,8 @@ function requestInfo(
     keepAlive: clientWantsKeepAlive(req),
     lengthKnown: !chunked,
     contentLength: chunked || contentLength === undefined ? 0 : Number(contentLength),
-    tls: tls !== undefined,
-    tlsKeySize: tls?.keySize ?? 0,
-    tlsSecretKeySize: tls?.secretKeySize ?? 0,
-    tlsServerIssuer: tls?.issuer ?? '',
-    tlsServerSubject: tls?.subject ?? '',
+    tls,
     authType,
     authUser,
-    authPassword: '',
   };
 }

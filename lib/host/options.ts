@@ -21,7 +21,7 @@ export interface IsapiHostOptions {
   /**
    * Response bytes per request the host takes from the extension before the socket has
    * them: within this, WriteClient returns (or completes) at once, as IIS's does once the
-   * TCP stack took the bytes; past it, the extension waits for the socket. Default 64 KiB;
+   * TCP stack took the bytes; past it, the extension waits for the socket. Default 256 KiB;
    * 0 makes every write wait for the socket.
    */
   writeBuffer?: number;
@@ -94,7 +94,7 @@ export function checkOptions(options: IsapiHostOptions): CheckedOptions {
       'C:\\inetpub\\wwwroot' + (virtualDir === '/' ? '' : virtualDir.replaceAll('/', '\\')),
     readAhead,
     bodyBuffer: positiveInteger('bodyBuffer', options.bodyBuffer, Math.max(256 * 1024, readAhead)),
-    writeBuffer: positiveInteger('writeBuffer', options.writeBuffer, 64 * 1024, 0),
+    writeBuffer: positiveInteger('writeBuffer', options.writeBuffer, 256 * 1024, 0),
     threads: positiveInteger('threads', options.threads, availableParallelism()),
     maxThreads: positiveInteger('maxThreads', options.maxThreads, 256),
     blockWarnMs: positiveInteger('blockWarnMs', options.blockWarnMs, 10_000),

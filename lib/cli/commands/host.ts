@@ -22,6 +22,8 @@ const usage = `usage: kallithea-isapi host --dll FILE [options]
   --anonymous-fallback        with --auth: let unauthenticated requests pass anonymously
   --threads N                 host threads each pool starts with (default one per CPU)
   --read-ahead BYTES          UploadReadAheadSize (default 49152)
+  --write-buffer BYTES        response bytes per request taken before the socket has them
+                              (default 262144)
   --verify                    verifier mode: report contract breaches
   --close-timeout MS          on SIGTERM/SIGINT, wait this long for outstanding requests
                               before giving up on them (default 30000)
@@ -44,6 +46,7 @@ export async function run(args: string[]): Promise<number> {
       'anonymous-fallback': { type: 'boolean', default: false },
       threads: { type: 'string' },
       'read-ahead': { type: 'string' },
+      'write-buffer': { type: 'string' },
       verify: { type: 'boolean', default: false },
       'close-timeout': { type: 'string' },
     },
@@ -73,6 +76,7 @@ export async function run(args: string[]): Promise<number> {
     physicalPath: values['physical-path'],
     threads: number(values.threads),
     readAhead: number(values['read-ahead']),
+    writeBuffer: number(values['write-buffer']),
     verify: values.verify,
     closeTimeoutMs: number(values['close-timeout']),
     auth,

@@ -20,6 +20,10 @@
 
 namespace isapi_host {
 
+/// JS thread. releaseBuffer(buffer): frees a write event's Buffer once the socket is done
+/// with it (its memory is detached; the Buffer is empty afterwards).
+Napi::Value release_buffer(const Napi::CallbackInfo& info);
+
 class ThreadSafeSink;
 void call_js_event(Napi::Env env, Napi::Function on_event, ThreadSafeSink* sink, HostEvent* unused);
 

@@ -42,6 +42,10 @@ bool bool_field(const Napi::Object& object, const char* key) {
   return value.IsBoolean() && value.As<Napi::Boolean>().Value();
 }
 
+// begin()'s flags argument (lib/host/binding.ts BeginFlag).
+constexpr std::uint32_t begin_keep_alive = 1;
+constexpr std::uint32_t begin_length_known = 2;
+
 // The request-target and the header block travel as Latin-1 strings, one character per
 // byte as sent, so every byte survives; V8 copies them out in one call each.
 std::string latin1(const Napi::Value& value) {
@@ -81,6 +85,7 @@ Napi::Function HostObject::define(Napi::Env env) {
                       InstanceMethod<&HostObject::JS_pushBody>("pushBody"),
                       InstanceMethod<&HostObject::JS_endBody>("endBody"),
                       InstanceMethod<&HostObject::JS_writeDone>("writeDone"),
+                      InstanceMethod<&HostObject::JS_releaseBuffer>("releaseBuffer"),
                       InstanceMethod<&HostObject::JS_clientGone>("clientGone"),
                       InstanceMethod<&HostObject::JS_close>("close"),
                       InstanceMethod<&HostObject::JS_releaseEvents>("releaseEvents"),
@@ -151,35 +156,47 @@ std::shared_ptr<Request> HostObject::request_arg(const Napi::CallbackInfo& info)
   return host_->find(static_cast<std::uint64_t>(info[0].As<Napi::Number>().DoubleValue()));
 }
 
-// JS thread. begin(info) -> id (0 when closing).
+// JS thread. begin(method, target, httpVersion, headers, remoteAddress, remotePort,
+// localAddress, localPort, flags, contentLength, authType, authUser, tls) -> id (0 when
+// closing). Positional, as lib/host/binding.ts beginRequest() lays them out: an argument
+// is an index, where a property of an info object is a lookup by name, and this runs
+// once per request.
 Napi::Value HostObject::JS_begin(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!host_)
     return Napi::Number::New(env, 0);
-  if (info.Length() < 1 || !info[0].IsObject())
-    throw Napi::TypeError::New(env, "begin(info)");
-  Napi::Object object = info[0].As<Napi::Object>();
+  if (info.Length() < 12 || !info[1].IsString() || !info[3].IsString())
+    throw Napi::TypeError::New(env, "begin(method, target, httpVersion, headers, ...)");
+  const auto text = [&](std::size_t i) {
+    return info[i].IsString() ? info[i].As<Napi::String>().Utf8Value() : std::string();
+  };
+  const auto number = [&](std::size_t i) {
+    return info[i].IsNumber() ? info[i].As<Napi::Number>().DoubleValue() : 0;
+  };
   RequestInfo request;
-  request.method = string_field(object, "method");
-  request.raw_target = latin1(object.Get("target"));
-  request.http_version = string_field(object, "httpVersion");
-  request.headers = header_pairs(latin1(object.Get("headers")));
-  request.remote_addr = string_field(object, "remoteAddress");
-  request.remote_port = static_cast<std::uint16_t>(number_field(object, "remotePort"));
-  request.local_addr = string_field(object, "localAddress");
-  request.local_port = static_cast<std::uint16_t>(number_field(object, "localPort"));
-  request.client_keep_alive = bool_field(object, "keepAlive");
-  request.length_known = bool_field(object, "lengthKnown");
-  request.content_length = static_cast<std::uint64_t>(number_field(object, "contentLength"));
-  request.tls = bool_field(object, "tls");
-  request.tls_key_size = static_cast<std::uint32_t>(number_field(object, "tlsKeySize"));
-  request.tls_secret_key_size =
-      static_cast<std::uint32_t>(number_field(object, "tlsSecretKeySize"));
-  request.tls_server_issuer = string_field(object, "tlsServerIssuer");
-  request.tls_server_subject = string_field(object, "tlsServerSubject");
-  request.auth_type = string_field(object, "authType");
-  request.auth_user = string_field(object, "authUser");
-  request.auth_password = string_field(object, "authPassword");
+  request.method = text(0);
+  request.raw_target = latin1(info[1]);
+  request.http_version = text(2);
+  request.headers = header_pairs(latin1(info[3]));
+  request.remote_addr = text(4);
+  request.remote_port = static_cast<std::uint16_t>(number(5));
+  request.local_addr = text(6);
+  request.local_port = static_cast<std::uint16_t>(number(7));
+  const auto flags = static_cast<std::uint32_t>(number(8));
+  request.client_keep_alive = (flags & begin_keep_alive) != 0;
+  request.length_known = (flags & begin_length_known) != 0;
+  request.content_length = static_cast<std::uint64_t>(number(9));
+  request.auth_type = text(10);
+  request.auth_user = text(11);
+  // TLS facts: an object, on TLS connections only.
+  if (info.Length() > 12 && info[12].IsObject()) {
+    Napi::Object tls = info[12].As<Napi::Object>();
+    request.tls = true;
+    request.tls_key_size = static_cast<std::uint32_t>(number_field(tls, "keySize"));
+    request.tls_secret_key_size = static_cast<std::uint32_t>(number_field(tls, "secretKeySize"));
+    request.tls_server_issuer = string_field(tls, "issuer");
+    request.tls_server_subject = string_field(tls, "subject");
+  }
   const std::uint64_t id = host_->begin(std::move(request));
   if (id != 0)
     sink_->hold(env); // until its `finished` event is delivered
@@ -209,6 +226,11 @@ Napi::Value HostObject::JS_writeDone(const Napi::CallbackInfo& info) {
   if (request && info.Length() > 2 && info[1].IsNumber())
     request->write_done(info[1].As<Napi::Number>().Uint32Value(), info[2].ToBoolean().Value());
   return info.Env().Undefined();
+}
+
+// JS thread. releaseBuffer(buffer): the socket is done with a write event's Buffer.
+Napi::Value HostObject::JS_releaseBuffer(const Napi::CallbackInfo& info) {
+  return release_buffer(info);
 }
 
 // JS thread.
