@@ -404,6 +404,26 @@ TEST_F(request_test, early_answer_while_the_body_is_being_written_frees_nothing_
   }
 }
 
+// A close-framed answer (HTTP/1.0, no length) that fits one window: the head, the body and
+// the close in one vector send (HSE_IO_DISCONNECT_AFTER_SEND, no keep-alive).
+TEST_F(request_test, a_small_close_framed_answer_goes_in_one_vector_send_that_disconnects) {
+  start_scripted([](int fd, int) {
+    fcgi_request r;
+    while (scripted_responder::read_request(fd, r))
+      scripted_responder::send_response(fd,
+                                        "Status: 200 OK\r\nContent-Type: text/plain\r\n\r\nshort");
+  });
+  fake::connection c;
+  c.path_info = "/short";
+  c.variables["SERVER_PROTOCOL"] = "HTTP/1.0";
+  run(c);
+  EXPECT_EQ(c.status, "200 OK");
+  EXPECT_EQ(c.output, "short");
+  EXPECT_EQ(c.vector_sends, 1);
+  EXPECT_FALSE(c.keep_conn_header);
+  EXPECT_EQ(c.done_status, static_cast<DWORD>(HSE_STATUS_SUCCESS));
+}
+
 // Invariant: bytes after END_REQUEST never become the next request's response.
 TEST_F(request_test, bytes_after_end_request_keep_the_connection_out_of_the_pool) {
   start_scripted([](int fd, int index) {
