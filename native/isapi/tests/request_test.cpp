@@ -782,8 +782,10 @@ TEST_F(request_test, a_big_answer_from_a_slow_bridge_to_a_slow_client_arrives_wh
       EXPECT_TRUE(got == body) << path << ": " << got.size() << " bytes";
     }
     EXPECT_EQ(c.done_status, static_cast<DWORD>(HSE_STATUS_SUCCESS_AND_KEEP_CONN)) << path;
-    EXPECT_GT(c.writes, 3u) << path;      // it did go through more than one window
-    EXPECT_EQ(c.vector_sends, 1) << path; // the head with the first window only
+    EXPECT_GT(c.writes, 3u) << path; // it did go through more than one window
+    // The head goes once: with the first window, or alone when it came in a record of its
+    // own and no body byte was there yet.
+    EXPECT_LE(c.vector_sends, 1) << path;
   }
   EXPECT_EQ(scripted_->connections.load(), 1); // the connection went back to the pool each time
 }
