@@ -20,6 +20,7 @@
         "native/host/core/host.cc",
         "native/host/core/request.cc",
         "native/host/core/response_head.cc",
+        "native/host/core/response_vector.cc",
         "native/host/core/server_variables.cc",
         "native/host/core/text_encoding.cc",
         "native/host/core/thread_pool.cc",

@@ -1,6 +1,6 @@
 // ServerSupportFunction requests beyond headers and DONE: redirect, MAP_URL_TO_PATH,
 // IS_KEEP_CONN/IS_CONNECTED, CLOSE_CONNECTION, APPEND_LOG_PARAMETER, the deprecated
-// SEND_RESPONSE_HEADER with a body in the header string, HSE_STATUS_ERROR, and
+// SEND_RESPONSE_HEADER with a body in the header string, HSE_STATUS_ERROR, VECTOR_SEND, and
 // FALSE + ERROR_INVALID_PARAMETER for anything unsupported.
 import assert from 'node:assert/strict';
 import { eventually, fetchBuffer, rawExchange, startHost, type RunningHost } from './support/harness.js';
@@ -39,6 +39,31 @@ describe('isapi-host ServerSupportFunction', () => {
     const raw = await rawExchange(running.port, 'GET /kallithea/x?op=close HTTP/1.1\r\nHost: t\r\n\r\n');
     assert.match(raw.toString('latin1'), /^HTTP\/1\.1 200 OK/);
     assert.match(raw.toString('latin1'), /bye\n$/);
+  });
+
+  it('VECTOR_SEND sends the head, then the buffers in order, and keeps the connection', async () => {
+    const twice = 'GET /kallithea/x?op=vector HTTP/1.1\r\nHost: t\r\n\r\n'.repeat(2);
+    const raw = (
+      await rawExchange(running.port, twice, (got) => got.toString('latin1').split('vector!').length === 3)
+    ).toString('latin1');
+    const answers = raw.split(/(?=HTTP\/1\.1 )/);
+    assert.equal(answers.length, 2, raw);
+    for (const answer of answers) {
+      assert.match(answer, /^HTTP\/1\.1 200 OK\r\n/);
+      assert.match(answer, /\r\nContent-Length: 7\r\n/i);
+      assert.ok(answer.endsWith('\r\n\r\nvector!'), answer);
+    }
+  });
+
+  it('VECTOR_SEND with HSE_IO_DISCONNECT_AFTER_SEND closes the connection after the response', async () => {
+    const twice = 'GET /kallithea/x?op=vector_close HTTP/1.1\r\nHost: t\r\n\r\n'.repeat(2);
+    const raw = (await rawExchange(running.port, twice)).toString('latin1');
+    assert.equal(raw.split('vector!').length, 2, raw); // one answer, then the close
+    assert.match(raw, /\r\nConnection: close\r\n/i);
+  });
+
+  it('VECTOR_SEND refuses a file-handle element with ERROR_INVALID_PARAMETER, sending nothing', async () => {
+    assert.equal((await op('vector_file')).body.toString(), 'refused:87');
   });
 
   it('unsupported requests fail with ERROR_INVALID_PARAMETER', async () => {

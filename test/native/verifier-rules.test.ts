@@ -102,6 +102,21 @@ describe('isapi-host verifier rules (issue 9)', function () {
     );
   });
 
+  it('a malformed HSE_REQ_VECTOR_SEND: an unknown element type, a null status with SEND_HEADERS', async () => {
+    assert.match((await stalled('vector_bad_type', 'bad_response_vector')).message, /unknown type 7/);
+    assert.match(
+      (await stalled('vector_null_status', 'bad_response_vector')).message,
+      /HSE_IO_SEND_HEADERS and a null status/,
+    );
+  });
+
+  it('HSE_REQ_VECTOR_SEND while an asynchronous write is in flight', async () => {
+    assert.match(
+      (await stalled('vector_during_async', 'two_async_io')).message,
+      /HSE_REQ_VECTOR_SEND\(HSE_IO_ASYNC\) while another/,
+    );
+  });
+
   // ECB fields read after DONE (ecb_field_after_done): test/native/retired-ecb.test.ts, in a
   // host process of its own, as the ASan build aborts on the read.
 

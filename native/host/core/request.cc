@@ -3,6 +3,7 @@
 #include "connections.h"
 #include "host.h"
 #include "response_head.h"
+#include "response_vector.h"
 #include "text_encoding.h"
 #include "verifier_policy.h"
 
@@ -412,21 +413,39 @@ BOOL Request::get_server_variable(const char* name, void* buffer, DWORD* size) {
   return TRUE;
 }
 
-// Extension thread. A sync write returns once the host has taken the bytes: at once
-// within the write watermark, else when the socket took them (write_queue.h).
+// Extension thread.
 BOOL Request::write_client(void* buffer, DWORD* bytes, DWORD flags) {
   std::unique_lock<std::mutex> lock(mutex_);
   if (!usable_locked("WriteClient"))
     return FALSE;
   const bool async = (flags & HSE_IO_ASYNC) != 0;
+  if (!io_allowed_locked(async, async ? "WriteClient(HSE_IO_ASYNC)" : "WriteClient(HSE_IO_SYNC)"))
+    return FALSE;
+  HSE_VECTOR_ELEMENT one{};
+  one.ElementType = HSE_VECTOR_ELEMENT_TYPE_MEMORY_BUFFER;
+  one.pvContext = buffer;
+  one.cbSize = *bytes;
+  return write_locked(lock, &one, 1, async);
+}
+
+// The one-operation rule of asynchronous I/O, and no synchronous I/O during it.
+bool Request::io_allowed_locked(bool async, const char* call) {
   if (async) {
-    report_locked(policy().on_async_io(facts_locked(), "WriteClient(HSE_IO_ASYNC)"));
+    report_locked(policy().on_async_io(facts_locked(), call));
     // Refused in both modes: the host keeps one completion routine and one operation.
     if (completion_ == nullptr || async_in_flight_locked())
-      return fail(ERROR_INVALID_PARAMETER);
-  } else if (report_locked(policy().on_sync_io(facts_locked(), "WriteClient(HSE_IO_SYNC)"))) {
-    return fail(ERROR_INVALID_PARAMETER);
+      return fail(ERROR_INVALID_PARAMETER) != FALSE;
+  } else if (report_locked(policy().on_sync_io(facts_locked(), call))) {
+    return fail(ERROR_INVALID_PARAMETER) != FALSE;
   }
+  return true;
+}
+
+// Extension thread: WriteClient's buffer, or a vector send's memory buffers, as one write.
+// A sync write returns once the host has taken the bytes: at once within the write
+// watermark, else when the socket took them (write_queue.h).
+BOOL Request::write_locked(std::unique_lock<std::mutex>& lock, const HSE_VECTOR_ELEMENT* elements,
+                           DWORD count, bool async) {
   // A write to a client that is gone fails as such, whatever else is wrong with it (an
   // extension that ignored its failed header call is not breaking the contract here).
   if (disconnected_)
@@ -437,15 +456,21 @@ BOOL Request::write_client(void* buffer, DWORD* bytes, DWORD flags) {
   if (!headers_sent_) {
     // IIS sends such bytes as they are: fine if they are a whole response head of the
     // extension's own ("HTTP/1.1 200 OK\r\n..."), a breach otherwise.
-    const bool own_head = *bytes >= 5 && std::memcmp(buffer, "HTTP/", 5) == 0;
+    const bool own_head =
+        count > 0 && elements[0].cbSize >= 5 && std::memcmp(elements[0].pvContext, "HTTP/", 5) == 0;
     if (report_locked(policy().on_write_before_headers(own_head)))
       return fail(ERROR_INVALID_PARAMETER);
     headers_sent_ = true;
   }
-  const DWORD count = *bytes;
+  DWORD total = 0;
   HostEvent event{HostEvent::Kind::write, id_};
-  if (!frame_body_locked(static_cast<const std::uint8_t*>(buffer), count, event.data))
-    return fail(ERROR_NETNAME_DELETED);
+  for (DWORD i = 0; i < count; ++i) {
+    const auto size = static_cast<DWORD>(elements[i].cbSize);
+    total += size;
+    if (!frame_body_locked(static_cast<const std::uint8_t*>(elements[i].pvContext), size,
+                           event.data))
+      return fail(ERROR_NETNAME_DELETED);
+  }
   // The events of a request reach the socket in the order they are posted here, so bytes
   // acknowledged before the socket took them are never reordered.
   // In verifier mode an asynchronous write completes only once the socket took it: acked
@@ -459,16 +484,16 @@ BOOL Request::write_client(void* buffer, DWORD* bytes, DWORD flags) {
     return fail(ERROR_NETNAME_DELETED);
   if (async) {
     async_op_ = AsyncOp::write;
-    async_write_bytes_ = count;
+    async_write_bytes_ = total;
     if (!awaited) {
       // Taken, as IIS's TCP stack takes it: complete now (on a pool thread, never inline).
-      post_completion_locked(count, ERROR_SUCCESS);
+      post_completion_locked(total, ERROR_SUCCESS);
       return TRUE;
     }
     async_write_seq_ = write.seq;
-    if (policy().verify()) {
-      async_write_buffer_ = buffer;
-      async_write_checksum_ = VerifierPolicy::checksum(buffer, count);
+    if (policy().verify() && count == 1) {
+      async_write_buffer_ = elements[0].pvContext;
+      async_write_checksum_ = VerifierPolicy::checksum(async_write_buffer_, total);
     }
     return TRUE;
   }
@@ -481,6 +506,30 @@ BOOL Request::write_client(void* buffer, DWORD* bytes, DWORD flags) {
   if (!writes_.taken_through(write.seq) || writes_failed_)
     return fail(ERROR_NETNAME_DELETED);
   return TRUE;
+}
+
+// Extension thread. HSE_REQ_VECTOR_SEND: checked whole before anything goes out, then the
+// head (HSE_IO_SEND_HEADERS) and the buffers as one write; HSE_IO_DISCONNECT_AFTER_SEND
+// sends the head without keep-alive.
+BOOL Request::vector_send_locked(std::unique_lock<std::mutex>& lock,
+                                 const HSE_RESPONSE_VECTOR* vector) {
+  const std::string problem = check_response_vector(vector);
+  if (!problem.empty()) {
+    report_locked(policy().on_bad_vector(problem));
+    return fail(ERROR_INVALID_PARAMETER);
+  }
+  if (has_file_element(*vector))
+    return fail(ERROR_INVALID_PARAMETER);
+  const DWORD flags = vector->dwFlags;
+  const bool async = (flags & HSE_IO_ASYNC) != 0;
+  if (!io_allowed_locked(async, async ? "HSE_REQ_VECTOR_SEND(HSE_IO_ASYNC)"
+                                      : "HSE_REQ_VECTOR_SEND(HSE_IO_SYNC)"))
+    return FALSE;
+  if ((flags & HSE_IO_SEND_HEADERS) != 0 &&
+      !send_headers_locked(vector->pszStatus, vector->pszHeaders,
+                           (flags & HSE_IO_DISCONNECT_AFTER_SEND) == 0))
+    return FALSE;
+  return write_locked(lock, vector->lpElementArray, vector->nElementCount, async);
 }
 
 // Extension thread. Blocks this thread until body bytes arrive, the body ends or the
@@ -624,6 +673,8 @@ BOOL Request::server_support_function(DWORD request, void* buffer, DWORD* size, 
     return TRUE;
   case HSE_REQ_ASYNC_READ_CLIENT:
     return async_read_locked(buffer, size, data_type);
+  case HSE_REQ_VECTOR_SEND:
+    return vector_send_locked(lock, static_cast<const HSE_RESPONSE_VECTOR*>(buffer));
   case HSE_REQ_IS_KEEP_CONN:
     if (buffer == nullptr)
       return fail(ERROR_INVALID_PARAMETER);

@@ -100,6 +100,13 @@ private:
   void close_connection_locked();
   BOOL done_with_session_locked(const DWORD* status);
   BOOL async_read_locked(void* buffer, DWORD* size, DWORD* flags);
+  /// The rules of one asynchronous operation at a time (reported, and refused) and of no
+  /// synchronous I/O while it is in flight. False: refused (last error set).
+  bool io_allowed_locked(bool async, const char* call);
+  /// Writes memory buffers as one write (WriteClient's one, a vector send's elements).
+  BOOL write_locked(std::unique_lock<std::mutex>& lock, const HSE_VECTOR_ELEMENT* elements,
+                    DWORD count, bool async);
+  BOOL vector_send_locked(std::unique_lock<std::mutex>& lock, const HSE_RESPONSE_VECTOR* vector);
 
   std::shared_ptr<Host> host_;
   const std::uint64_t id_;

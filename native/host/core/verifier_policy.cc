@@ -28,6 +28,8 @@ const char* rule_name(Rule rule) {
     return "write_before_headers";
   case Rule::bad_response_head:
     return "bad_response_head";
+  case Rule::bad_response_vector:
+    return "bad_response_vector";
   case Rule::broken_chunking:
     return "broken_chunking";
   case Rule::content_length_mismatch:
@@ -99,6 +101,10 @@ std::optional<Breach> VerifierPolicy::on_write_before_headers(bool own_head) con
 
 std::optional<Breach> VerifierPolicy::on_bad_head(const std::string& problem) const {
   return breach(Rule::bad_response_head, problem);
+}
+
+std::optional<Breach> VerifierPolicy::on_bad_vector(const std::string& problem) const {
+  return breach(Rule::bad_response_vector, problem);
 }
 
 std::optional<Breach> VerifierPolicy::on_broken_chunking(const std::string& problem) const {

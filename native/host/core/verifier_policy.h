@@ -29,6 +29,7 @@ enum class Rule {
   async_buffer_reused,      ///< an async WriteClient buffer changed before its completion
   write_before_headers,     ///< WriteClient before any header, without a head of its own
   bad_response_head,        ///< a status or header block Node (and a client) cannot take
+  bad_response_vector,      ///< a malformed HSE_REQ_VECTOR_SEND (check_response_vector)
   broken_chunking,          ///< the extension's own chunked framing is broken
   content_length_mismatch,  ///< body bytes written differ from the declared Content-Length
 };
@@ -71,6 +72,8 @@ public:
   /// A response head check_response_head() refused (reported in both modes: the host
   /// cannot send it).
   std::optional<Breach> on_bad_head(const std::string& problem) const;
+  /// An HSE_REQ_VECTOR_SEND check_response_vector() refused (the call fails in both modes).
+  std::optional<Breach> on_bad_vector(const std::string& problem) const;
   /// The chunk parser refused the extension's framing.
   std::optional<Breach> on_broken_chunking(const std::string& problem) const;
   /// Body bytes so far against a declared Content-Length; `ended` at the session's end.

@@ -93,7 +93,13 @@ using HCONN = void*;
 #define HSE_IO_DISCONNECT_AFTER_SEND 0x00000004
 #define HSE_IO_SEND_HEADERS 0x00000008
 #define HSE_IO_FINAL_SEND 0x00000010
+#define HSE_IO_CACHE_RESPONSE 0x00000020
+#define HSE_IO_TRY_SKIP_CUSTOM_ERRORS 0x00000040
 #define HSE_IO_NODELAY 0x00001000
+
+// HSE_VECTOR_ELEMENT::ElementType.
+#define HSE_VECTOR_ELEMENT_TYPE_MEMORY_BUFFER 0
+#define HSE_VECTOR_ELEMENT_TYPE_FILE_HANDLE 1
 
 // TerminateExtension flags: the SDK values (Apache's mod_isapi.h has them swapped).
 #define HSE_TERM_ADVISORY_UNLOAD 0x00000001
@@ -154,6 +160,26 @@ struct HSE_SEND_HEADER_EX_INFO {
 };
 using LPHSE_SEND_HEADER_EX_INFO = HSE_SEND_HEADER_EX_INFO*;
 
+/// HSE_REQ_VECTOR_SEND: one piece of the response (a memory buffer, or a file's range).
+struct HSE_VECTOR_ELEMENT {
+  DWORD ElementType;
+  LPVOID pvContext; ///< the buffer, or the file handle
+  std::uint64_t cbOffset;
+  std::uint64_t cbSize;
+};
+using LPHSE_VECTOR_ELEMENT = HSE_VECTOR_ELEMENT*;
+
+/// HSE_REQ_VECTOR_SEND's lpvBuffer: with HSE_IO_SEND_HEADERS the status and header block
+/// (non-null, headers ending in an extra CRLF) go out first, then the elements in order.
+struct HSE_RESPONSE_VECTOR {
+  DWORD dwFlags;
+  LPSTR pszStatus;
+  LPSTR pszHeaders;
+  DWORD nElementCount;
+  LPHSE_VECTOR_ELEMENT lpElementArray;
+};
+using LPHSE_RESPONSE_VECTOR = HSE_RESPONSE_VECTOR*;
+
 struct HSE_URL_MAPEX_INFO {
   char lpszPath[260];
   DWORD dwFlags;
@@ -179,6 +205,8 @@ static_assert(sizeof(DWORD) == 4, "DWORD must be 32-bit as on Windows");
 // Same offsets as the Windows x64 SDK layout (shared/reference/isapi.md section 2).
 static_assert(sizeof(EXTENSION_CONTROL_BLOCK) == 192, "ECB layout differs from Windows x64");
 static_assert(sizeof(HSE_SEND_HEADER_EX_INFO) == 32, "HSE_SEND_HEADER_EX_INFO layout");
+static_assert(sizeof(HSE_RESPONSE_VECTOR) == 40, "HSE_RESPONSE_VECTOR layout");
+static_assert(sizeof(HSE_VECTOR_ELEMENT) == 32, "HSE_VECTOR_ELEMENT layout");
 #endif
 static_assert(sizeof(HSE_VERSION_INFO) == 260, "HSE_VERSION_INFO layout");
 

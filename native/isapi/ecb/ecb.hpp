@@ -34,6 +34,14 @@ public:
   /// Starts an async WriteClient; the completion callback reports it. False: not started.
   bool async_write(const void* data, std::size_t size) const;
 
+  /// Starts one async HSE_REQ_VECTOR_SEND of the response head and the first body bytes:
+  /// one IIS call (and one completion) instead of SEND_RESPONSE_HEADER_EX + WriteClient.
+  /// `status` and `header_block` must live until the completion. `last`: the whole
+  /// response (HSE_IO_FINAL_SEND). !keep_conn: the connection closes after it.
+  bool async_send_with_head(const std::string& status, const std::string& header_block,
+                            bool keep_conn, unsigned status_code, const void* data,
+                            std::size_t size, bool last);
+
   /// Starts HSE_REQ_ASYNC_READ_CLIENT into `data`. False: not started.
   bool async_read(void* data, std::size_t size) const;
 
@@ -49,6 +57,10 @@ public:
 
 private:
   EXTENSION_CONTROL_BLOCK* ecb_;
+  // What async_send_with_head hands the host, kept until its completion (a host may read
+  // the vector after the call returns).
+  HSE_VECTOR_ELEMENT element_{};
+  HSE_RESPONSE_VECTOR vector_{};
 };
 
 } // namespace kallithea_isapi

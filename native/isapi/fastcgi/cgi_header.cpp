@@ -1,5 +1,6 @@
 #include "fastcgi/cgi_header.hpp"
 
+#include <array>
 #include <cctype>
 #include <charconv>
 #include <cstdio>
@@ -9,13 +10,17 @@
 namespace kallithea_isapi::fastcgi {
 namespace {
 
-bool iequals(std::string_view a, const char* b) {
-  std::size_t n = std::strlen(b);
-  if (a.size() != n)
+/// ASCII only, as header names are (no locale call per byte: this runs for every header
+/// against every name the parser knows).
+char ascii_lower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size())
     return false;
-  for (std::size_t i = 0; i < n; ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i])))
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (ascii_lower(a[i]) != ascii_lower(b[i]))
       return false;
   return true;
 }
@@ -29,10 +34,15 @@ std::string_view trim(std::string_view s) {
   return s.substr(b, e - b);
 }
 
+/// RFC 9110 tchar, looked up in a table built once.
 bool is_token_char(char c) {
-  static const char* specials = "()<>@,;:\\\"/[]?={} \t";
-  return static_cast<unsigned char>(c) > 32 && static_cast<unsigned char>(c) < 127 &&
-         !std::strchr(specials, c);
+  static const auto table = [] {
+    std::array<bool, 256> t{};
+    for (int i = 33; i < 127; ++i)
+      t[static_cast<std::size_t>(i)] = std::strchr("()<>@,;:\\\"/[]?={}", i) == nullptr;
+    return t;
+  }();
+  return table[static_cast<unsigned char>(c)];
 }
 
 const char* reason_for(unsigned status) {
@@ -96,8 +106,10 @@ header_result cgi_header_parser::feed(const std::uint8_t* data, std::size_t size
                       (n >= 4 && at(n - 2) == '\r' && at(n - 3) == '\n' && at(n - 4) == '\r');
     if (empty_line) {
       consumed = n - old;
+      if (old == 0) // the whole block in this feed (the usual case): parsed where it is
+        return parse_block(std::string_view(reinterpret_cast<const char*>(data), consumed));
       block_.append(reinterpret_cast<const char*>(data), consumed);
-      return parse_block();
+      return parse_block(block_);
     }
     p = lf + 1;
   }
@@ -110,10 +122,9 @@ header_result cgi_header_parser::feed(const std::uint8_t* data, std::size_t size
   return header_result::again;
 }
 
-header_result cgi_header_parser::parse_block() {
+header_result cgi_header_parser::parse_block(std::string_view block) {
   std::size_t pos = 0;
   bool have_status = false, have_location = false;
-  const std::string_view block = block_;
   while (pos < block.size()) {
     std::size_t eol = block.find('\n', pos);
     std::string_view line = block.substr(pos, eol - pos);

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -36,7 +37,8 @@ public:
   const char* error() const { return error_; }
 
 private:
-  header_result parse_block();
+  /// Parses the whole block (block_, or the fed bytes when they held all of it).
+  header_result parse_block(std::string_view block);
 
   std::size_t max_size_;
   std::string block_;

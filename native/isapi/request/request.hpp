@@ -279,7 +279,7 @@ private:
   std::vector<std::uint8_t> out_sending_;
   std::size_t out_write_ = 0; ///< body bytes in the WriteClient outstanding
   bool last_chunk_sent_ = false;
-  bool headers_sent_ = false; ///< SEND_RESPONSE_HEADER_EX went out (a page is then impossible)
+  bool headers_sent_ = false; ///< the head is out or goes with the write out (no page then)
   std::uint64_t body_sent_ = 0;
   std::string stderr_line_;
   unsigned status_code_ = 0;

@@ -164,22 +164,10 @@ void request::process_bridge_bytes() {
 }
 
 void request::do_write_client() {
-  if (!headers_sent_) {
-    headers_sent_ = true;
-    if (!ecb_.send_headers(plan_.status, plan_.header_block, plan_.keep_conn, status_code_)) {
-      download_ = download::idle;
-      fail_client("host refused SEND_RESPONSE_HEADER_EX");
-      return;
-    }
-  }
   bool ending = response_ == response::end_seen && piece_used_ >= piece_.size;
-  if (ending && lifecycle_ == lifecycle::connected &&
-      plan_.framing == fastcgi::body_framing::length &&
-      body_sent_ + out_len_ < plan_.content_length) {
-    download_ = download::idle;
-    on_bridge_failure("bridge ended the response before its Content-Length");
-    return;
-  }
+  bool short_end = ending && lifecycle_ == lifecycle::connected &&
+                   plan_.framing == fastcgi::body_framing::length &&
+                   body_sent_ + out_len_ < plan_.content_length;
   std::size_t begin = prefix_room;
   std::size_t end = prefix_room + out_len_;
   if (plan_.framing == fastcgi::body_framing::chunked) {
@@ -196,6 +184,23 @@ void request::do_write_client() {
       end += 5;
       last_chunk_sent_ = true;
     }
+  }
+  // The head goes with the first body bytes in one IIS call (HSE_REQ_VECTOR_SEND), unless
+  // there are none yet, or the connection must close after the response and this window
+  // is not all of it (the vector's disconnect would come after this window).
+  bool head_pending = !headers_sent_;
+  bool head_with_body = head_pending && end != begin && !short_end && (plan_.keep_conn || ending);
+  headers_sent_ = true; // committed: a page is impossible from here
+  if (head_pending && !head_with_body &&
+      !ecb_.send_headers(plan_.status, plan_.header_block, plan_.keep_conn, status_code_)) {
+    download_ = download::idle;
+    fail_client("host refused SEND_RESPONSE_HEADER_EX");
+    return;
+  }
+  if (short_end) {
+    download_ = download::idle;
+    on_bridge_failure("bridge ended the response before its Content-Length");
+    return;
   }
   if (end == begin) {
     if (download_ == download::awaiting_slot)
@@ -221,10 +226,14 @@ void request::do_write_client() {
   if (download_ == download::awaiting_slot)
     download_ = download::idle; // (a bridge read may be out: it goes on)
   isapi_self_ = shared_from_this();
-  if (!ecb_.async_write(data, end - begin)) {
+  bool started = head_with_body
+                     ? ecb_.async_send_with_head(plan_.status, plan_.header_block, plan_.keep_conn,
+                                                 status_code_, data, end - begin, ending)
+                     : ecb_.async_write(data, end - begin);
+  if (!started) {
     sending_ = sending::nothing;
     isapi_self_.reset();
-    fail_client("host refused WriteClient");
+    fail_client(head_with_body ? "host refused HSE_REQ_VECTOR_SEND" : "host refused WriteClient");
     return;
   }
   if (!ending && download_ == download::idle && lifecycle_ == lifecycle::connected)

@@ -57,19 +57,22 @@ void begin_async(connection* c) {
     c->max_async_in_flight = c->async_in_flight;
 }
 
-BOOL WINAPI write_client(HCONN h, LPVOID buf, LPDWORD bytes, DWORD flags) {
-  connection* c = conn_of(h);
-  if (!(flags & HSE_IO_ASYNC))
-    return FALSE; // the DLL never writes synchronously
+/// An async write of memory buffers (WriteClient's one, or a vector send's elements): taken
+/// at once, completed on the host thread.
+BOOL deliver(connection* c, const HSE_VECTOR_ELEMENT* elements, DWORD count) {
   begin_async(c);
-  DWORD n = *bytes;
+  DWORD n = 0;
+  for (DWORD i = 0; i < count; ++i)
+    n += static_cast<DWORD>(elements[i].cbSize);
   {
     std::lock_guard<std::mutex> lock(the_host->mutex);
     if (c->closed || c->output.size() + n > c->write_fails_after) {
       complete(c, 0, ERROR_NETNAME_DELETED);
       return TRUE;
     }
-    c->output.append(static_cast<const char*>(buf), n);
+    for (DWORD i = 0; i < count; ++i)
+      c->output.append(static_cast<const char*>(elements[i].pvContext),
+                       static_cast<std::size_t>(elements[i].cbSize));
   }
   if (c->write_gate) {
     std::size_t index = c->writes++;
@@ -77,6 +80,44 @@ BOOL WINAPI write_client(HCONN h, LPVOID buf, LPDWORD bytes, DWORD flags) {
   }
   complete(c, n, 0);
   return TRUE;
+}
+
+BOOL WINAPI write_client(HCONN h, LPVOID buf, LPDWORD bytes, DWORD flags) {
+  if (!(flags & HSE_IO_ASYNC))
+    return FALSE; // the DLL never writes synchronously
+  HSE_VECTOR_ELEMENT one{HSE_VECTOR_ELEMENT_TYPE_MEMORY_BUFFER, buf, 0, *bytes};
+  return deliver(conn_of(h), &one, 1);
+}
+
+/// HSE_REQ_VECTOR_SEND, as the DLL uses it: async, memory buffers; the head (if any) is
+/// recorded as SEND_RESPONSE_HEADER_EX records it, the elements go out as one write.
+BOOL vector_send(connection* c, const HSE_RESPONSE_VECTOR* v) {
+  bool with_head = (v->dwFlags & HSE_IO_SEND_HEADERS) != 0;
+  if (!(v->dwFlags & HSE_IO_ASYNC) || with_head != (v->pszStatus != nullptr) ||
+      with_head != (v->pszHeaders != nullptr) || (v->nElementCount > 0 && !v->lpElementArray)) {
+    isapi_set_last_error(ERROR_INVALID_PARAMETER);
+    return FALSE;
+  }
+  for (DWORD i = 0; i < v->nElementCount; ++i) {
+    const HSE_VECTOR_ELEMENT& e = v->lpElementArray[i];
+    if (e.ElementType != HSE_VECTOR_ELEMENT_TYPE_MEMORY_BUFFER || e.cbOffset != 0 ||
+        (e.cbSize > 0 && !e.pvContext)) {
+      isapi_set_last_error(ERROR_INVALID_PARAMETER);
+      return FALSE;
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(the_host->mutex);
+    ++c->vector_sends;
+    if (with_head) {
+      if (!c->status.empty())
+        return FALSE;
+      c->status = v->pszStatus;
+      c->headers = v->pszHeaders;
+      c->keep_conn_header = !(v->dwFlags & HSE_IO_DISCONNECT_AFTER_SEND);
+    }
+  }
+  return deliver(c, v->lpElementArray, v->nElementCount);
 }
 
 BOOL WINAPI read_client(HCONN, LPVOID, LPDWORD) {
@@ -102,6 +143,8 @@ BOOL WINAPI support(HCONN h, DWORD req, LPVOID buf, LPDWORD size, LPDWORD data_t
     c->keep_conn_header = info->fKeepConn != FALSE;
     return TRUE;
   }
+  case HSE_REQ_VECTOR_SEND:
+    return vector_send(c, static_cast<const HSE_RESPONSE_VECTOR*>(buf));
   case HSE_REQ_ASYNC_READ_CLIENT: {
     begin_async(c);
     std::lock_guard<std::mutex> lock(the_host->mutex);

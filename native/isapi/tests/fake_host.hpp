@@ -31,11 +31,12 @@ struct connection {
   /// Runs on the completion thread before the completion of WriteClient number `index`
   /// (from 0) is reported: a slow client sleeps here, a test holds a write here.
   std::function<void(std::size_t index)> write_gate;
-  std::size_t writes = 0; ///< WriteClient calls so far
+  std::size_t writes = 0; ///< writes (WriteClient or HSE_REQ_VECTOR_SEND) so far
 
   // What the extension did.
   std::string status, headers, output;
   bool keep_conn_header = false;
+  int vector_sends = 0; ///< HSE_REQ_VECTOR_SEND calls (the head with the first body bytes)
   bool closed = false;
   int done_calls = 0;
   DWORD done_status = 0;

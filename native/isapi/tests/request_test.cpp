@@ -113,6 +113,9 @@ TEST_F(request_test, get_relays_status_headers_and_body) {
   EXPECT_NE(c.headers.find("Content-Length: 5\r\n"), std::string::npos);
   EXPECT_EQ(c.output, "hello");
   EXPECT_EQ(c.done_status, static_cast<DWORD>(HSE_STATUS_SUCCESS_AND_KEEP_CONN));
+  // Head and body in one IIS call (HSE_REQ_VECTOR_SEND), keep-alive kept.
+  EXPECT_EQ(c.vector_sends, 1);
+  EXPECT_TRUE(c.keep_conn_header);
 }
 
 TEST_F(request_test, the_server_variables_are_read_inside_httpextensionproc) {
@@ -169,6 +172,7 @@ TEST_F(request_test, response_without_length_is_chunked_for_http11) {
   EXPECT_EQ(dechunk(c.output, complete), "abcd" + std::string(70000, 'e'));
   EXPECT_TRUE(complete);
   EXPECT_TRUE(c.keep_conn_header);
+  EXPECT_EQ(c.vector_sends, 1); // the head with the first window; the rest by WriteClient
 }
 
 TEST_F(request_test, response_without_length_ends_by_close_for_http10) {
@@ -181,6 +185,9 @@ TEST_F(request_test, response_without_length_ends_by_close_for_http10) {
   EXPECT_EQ(c.output, "abcd" + std::string(70000, 'e'));
   EXPECT_FALSE(c.keep_conn_header);
   EXPECT_EQ(c.done_status, static_cast<DWORD>(HSE_STATUS_SUCCESS));
+  // Ends by close and spans windows: a vector send with HSE_IO_DISCONNECT_AFTER_SEND would
+  // close after the first window, so the head goes alone.
+  EXPECT_EQ(c.vector_sends, 0);
 }
 
 TEST_F(request_test, head_gets_no_body_and_no_chunking) {
@@ -191,6 +198,8 @@ TEST_F(request_test, head_gets_no_body_and_no_chunking) {
   run(c);
   EXPECT_EQ(c.headers.find("Transfer-Encoding"), std::string::npos);
   EXPECT_EQ(c.output, "");
+  EXPECT_EQ(c.status, "200 OK");
+  EXPECT_EQ(c.vector_sends, 0); // no body to go with the head
 }
 
 TEST_F(request_test, bridge_stderr_goes_to_the_log) {
@@ -387,11 +396,32 @@ TEST_F(request_test, early_answer_while_the_body_is_being_written_frees_nothing_
     run(c);
     ASSERT_EQ(c.status, "503 Service Unavailable") << "iteration " << i;
     ASSERT_EQ(c.output, "busy");
+    ASSERT_EQ(c.vector_sends, 1);
     // Unless the whole body was read after all, the client connection must not be kept.
     if (c.body_offset < c.body.size()) {
       ASSERT_EQ(c.done_status, static_cast<DWORD>(HSE_STATUS_SUCCESS)) << "iteration " << i;
     }
   }
+}
+
+// A close-framed answer (HTTP/1.0, no length) that fits one window: the head, the body and
+// the close in one vector send (HSE_IO_DISCONNECT_AFTER_SEND, no keep-alive).
+TEST_F(request_test, a_small_close_framed_answer_goes_in_one_vector_send_that_disconnects) {
+  start_scripted([](int fd, int) {
+    fcgi_request r;
+    while (scripted_responder::read_request(fd, r))
+      scripted_responder::send_response(fd,
+                                        "Status: 200 OK\r\nContent-Type: text/plain\r\n\r\nshort");
+  });
+  fake::connection c;
+  c.path_info = "/short";
+  c.variables["SERVER_PROTOCOL"] = "HTTP/1.0";
+  run(c);
+  EXPECT_EQ(c.status, "200 OK");
+  EXPECT_EQ(c.output, "short");
+  EXPECT_EQ(c.vector_sends, 1);
+  EXPECT_FALSE(c.keep_conn_header);
+  EXPECT_EQ(c.done_status, static_cast<DWORD>(HSE_STATUS_SUCCESS));
 }
 
 // Invariant: bytes after END_REQUEST never become the next request's response.
@@ -753,6 +783,9 @@ TEST_F(request_test, a_big_answer_from_a_slow_bridge_to_a_slow_client_arrives_wh
     }
     EXPECT_EQ(c.done_status, static_cast<DWORD>(HSE_STATUS_SUCCESS_AND_KEEP_CONN)) << path;
     EXPECT_GT(c.writes, 3u) << path; // it did go through more than one window
+    // The head goes once: with the first window, or alone when it came in a record of its
+    // own and no body byte was there yet.
+    EXPECT_LE(c.vector_sends, 1) << path;
   }
   EXPECT_EQ(scripted_->connections.load(), 1); // the connection went back to the pool each time
 }
