@@ -29,7 +29,10 @@ describe('e2e: 10,000 requests in a row', function () {
     }
     const after = running.stack.usage();
     agent.destroy();
-    assert.ok(after.threads <= before.threads, `threads ${before.threads} -> ${after.threads}`);
+    // The host's two pools start one thread per CPU and grow when a task has waited 50 ms
+    // with no thread idle (as IIS's do): on a loaded machine (a sanitizer run) a thread or
+    // two may come, or not. A thread kept per request or per retry would be thousands.
+    assert.ok(after.threads <= before.threads + 2, `threads ${before.threads} -> ${after.threads}`);
     assert.ok(after.fds <= before.fds + 4, `fds ${before.fds} -> ${after.fds}`);
     // A per-request leak grows with every batch; garbage-collector noise goes up and down.
     // So the last sample must not exceed the first by more than the noise allowance.
