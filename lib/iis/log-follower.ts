@@ -44,7 +44,10 @@ export class LogFollower {
   #onEvent: (event: FollowEvent) => void;
   #intervalMs: number;
   #timer: NodeJS.Timeout | undefined;
-  #busy = false;
+  // The poll in flight, if any: stop() waits for it before closing the files it reads, so no
+  // read lands on a closed handle (that rejection, unobserved, ended `trace` with exit code 1).
+  #polling: Promise<void> | undefined;
+  #state: 'idle' | 'following' | 'stopped' = 'idle';
 
   /** `startAt` maps a file to the offset to start from (default: its current end). */
   constructor(
@@ -66,26 +69,41 @@ export class LogFollower {
   }
 
   start(): void {
-    void this.#tick();
-    this.#timer = setInterval(() => void this.#tick(), this.#intervalMs);
+    if (this.#state !== 'idle') return;
+    this.#state = 'following';
+    this.#tick();
+    this.#timer = setInterval(() => this.#tick(), this.#intervalMs);
   }
 
   async stop(): Promise<void> {
+    this.#state = 'stopped';
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
+    await this.#polling;
     for (const followed of this.#files) {
       await followed.handle?.close().catch(() => undefined);
       followed.handle = undefined;
     }
   }
 
-  async #tick(): Promise<void> {
-    if (this.#busy) return;
-    this.#busy = true;
-    try {
-      for (const followed of this.#files) await this.#poll(followed);
-    } finally {
-      this.#busy = false;
+  #tick(): void {
+    if (this.#polling !== undefined || this.#state !== 'following') return;
+    this.#polling = this.#pollAll().finally(() => {
+      this.#polling = undefined;
+    });
+  }
+
+  async #pollAll(): Promise<void> {
+    for (const followed of this.#files) {
+      if (this.#state !== 'following') return;
+      try {
+        await this.#poll(followed);
+      } catch (error) {
+        // A file that vanishes or cannot be read mid-poll is a fact to show, not a reason to stop
+        // following the others; the next poll starts over from stat().
+        const reason = error instanceof Error ? error.message : String(error);
+        this.#onEvent({ kind: 'notice', file: followed.file, message: `could not be read: ${reason}` });
+      }
     }
   }
 
@@ -141,7 +159,7 @@ export class LogFollower {
     const handle = followed.handle;
     if (handle === undefined) return;
     const buffer = Buffer.alloc(64 * 1024);
-    for (;;) {
+    while (this.#state === 'following') {
       const { bytesRead } = await handle.read(buffer, 0, buffer.length, followed.position);
       if (bytesRead === 0) break;
       followed.position += bytesRead;
