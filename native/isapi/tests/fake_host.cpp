@@ -175,9 +175,14 @@ BOOL WINAPI support(HCONN h, DWORD req, LPVOID buf, LPDWORD size, LPDWORD data_t
     return TRUE;
   }
   case HSE_REQ_DONE_WITH_SESSION: {
-    std::lock_guard<std::mutex> lock(the_host->mutex);
-    ++c->done_calls;
-    c->done_status = buf ? *static_cast<DWORD*>(buf) : 0;
+    {
+      std::lock_guard<std::mutex> lock(the_host->mutex);
+      ++c->done_calls;
+      c->done_status = buf ? *static_cast<DWORD*>(buf) : 0;
+    }
+    if (c->on_done)
+      c->on_done();
+    // After unlocking: a waiter woken under the lock would at once sleep again on it.
     the_host->changed.notify_all();
     return TRUE;
   }

@@ -17,7 +17,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <dirent.h>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <new>
 #include <pthread.h>
@@ -131,6 +133,25 @@ void reuse(fake::connection& c) {
   c.context = nullptr;
 }
 
+/// Voluntary context switches (sleeps, each a wake-up to come) of every thread of this
+/// process, by thread id: where the handoffs of a request are.
+std::map<long, long> sleeps_by_thread() {
+  std::map<long, long> m;
+  DIR* d = opendir("/proc/self/task");
+  if (!d)
+    return m;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] == '.')
+      continue;
+    std::ifstream status(std::string("/proc/self/task/") + e->d_name + "/status");
+    for (std::string line; std::getline(status, line);)
+      if (line.rfind("voluntary_ctxt_switches:", 0) == 0)
+        m[std::atol(e->d_name)] = std::atol(line.c_str() + 24);
+  }
+  closedir(d);
+  return m;
+}
+
 double seconds(const timeval& t) {
   return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
 }
@@ -148,9 +169,11 @@ struct sample {
   double host_us = 0;     ///< of it, the fake host's completion thread
   double driver_us = 0;   ///< of it, the driver thread (HttpExtensionProc runs there)
   double switches = 0;    ///< context switches per request, process-wide
+  double waits = 0;       ///< of them, voluntary: a thread slept (a wake-up to come)
   double wall_us = 0;     ///< wall time per request (noisy on a shared machine)
   double allocations = 0; ///< operator new calls per request, process-wide
   unsigned failures = 0;  ///< responses that were not "hello"
+  std::string sleeps;     ///< voluntary switches per request of each busy thread
 };
 
 /// Runs `n` requests with `k` in flight.
@@ -161,6 +184,7 @@ sample run(fake::host& host, std::vector<fake::connection>& conns, unsigned k, u
   timespec wall_before{}, wall_after{};
   clock_gettime(CLOCK_MONOTONIC, &wall_before);
   std::uint64_t allocations_before = allocations.load();
+  std::map<long, long> sleeps_before = sleeps_by_thread();
   getrusage(RUSAGE_SELF, &before);
   unsigned started = 0, finished = 0, failures = 0;
   std::vector<fake::connection*> ready;
@@ -191,6 +215,7 @@ sample run(fake::host& host, std::vector<fake::connection>& conns, unsigned k, u
     }
   }
   getrusage(RUSAGE_SELF, &after);
+  std::map<long, long> sleeps_after = sleeps_by_thread();
   std::uint64_t allocations_after = allocations.load();
   clock_gettime(CLOCK_MONOTONIC, &wall_after);
   sample s;
@@ -202,10 +227,19 @@ sample run(fake::host& host, std::vector<fake::connection>& conns, unsigned k, u
   s.switches = static_cast<double>((after.ru_nvcsw + after.ru_nivcsw) -
                                    (before.ru_nvcsw + before.ru_nivcsw)) /
                n;
+  s.waits = static_cast<double>(after.ru_nvcsw - before.ru_nvcsw) / n;
   s.wall_us = (static_cast<double>(wall_after.tv_sec - wall_before.tv_sec) * 1e6 +
                static_cast<double>(wall_after.tv_nsec - wall_before.tv_nsec) / 1e3) /
               n;
   s.allocations = static_cast<double>(allocations_after - allocations_before) / n;
+  for (auto& [tid, count] : sleeps_after) {
+    double per = static_cast<double>(count - sleeps_before[tid]) / n;
+    if (per >= 0.01) {
+      char item[48];
+      std::snprintf(item, sizeof item, " %s%ld:%.2f", tid == getpid() ? "driver " : "", tid, per);
+      s.sleeps += item;
+    }
+  }
   s.failures = failures;
   return s;
 }
@@ -269,7 +303,7 @@ int main(int argc, char** argv) {
                 "threads = %s\n",
                 o.requests, o.runs, o.threads ? std::to_string(o.threads).c_str() : "default");
     for (unsigned k : o.in_flight) {
-      std::vector<double> cpu, host_cpu, driver, switches, wall, allocs;
+      std::vector<double> cpu, host_cpu, driver, switches, waits, wall, allocs;
       unsigned failures = 0;
       for (unsigned r = 0; r < o.runs; ++r) {
         sample s = run(host, conns, k, o.requests);
@@ -277,17 +311,19 @@ int main(int argc, char** argv) {
         host_cpu.push_back(s.host_us);
         driver.push_back(s.driver_us);
         switches.push_back(s.switches);
+        waits.push_back(s.waits);
         wall.push_back(s.wall_us);
         allocs.push_back(s.allocations);
         failures += s.failures;
         std::printf("  in flight %2u run %u: cpu %.2f us/req (fake host %.2f, driver %.2f), "
-                    "%.2f switches/req, %.1f allocations/req, wall %.2f us/req\n",
-                    k, r + 1, s.cpu_us, s.host_us, s.driver_us, s.switches, s.allocations,
-                    s.wall_us);
+                    "%.2f switches/req (%.2f voluntary), %.1f allocations/req, wall %.2f us/req; "
+                    "sleeps/req by thread:%s\n",
+                    k, r + 1, s.cpu_us, s.host_us, s.driver_us, s.switches, s.waits, s.allocations,
+                    s.wall_us, s.sleeps.c_str());
       }
       std::printf("in flight %2u median: cpu %.2f us/req (fake host %.2f, driver %.2f), "
-                  "%.2f switches/req, %.1f allocations/req, wall %.2f us/req%s\n",
-                  k, median(cpu), median(host_cpu), median(driver), median(switches),
+                  "%.2f switches/req (%.2f voluntary), %.1f allocations/req, wall %.2f us/req%s\n",
+                  k, median(cpu), median(host_cpu), median(driver), median(switches), median(waits),
                   median(allocs), median(wall), failures ? " FAILURES" : "");
       if (failures)
         status = 1;
