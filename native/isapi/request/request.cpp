@@ -46,11 +46,7 @@ request::request(runtime& rt, EXTENSION_CONTROL_BLOCK* ecb)
 
 request::~request() {
   assert(lifecycle_ == lifecycle::done && "a request ended without DONE_WITH_SESSION");
-  rt_.windows().put(std::move(up_));
-  rt_.windows().put(std::move(up_next_));
-  rt_.windows().put(std::move(rx_));
-  rt_.windows().put(std::move(out_));
-  rt_.windows().put(std::move(out_sending_));
+  give_back_windows(); // those still held: a connection was held at DONE
 }
 
 void WINAPI request::on_isapi_complete(EXTENSION_CONTROL_BLOCK*, LPVOID context, DWORD cb,

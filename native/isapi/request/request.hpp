@@ -185,6 +185,8 @@ private:
   void fail_client(const std::string& why);
   void finish(outcome o);
   void do_done();
+  /// Returns every window to the pool (moved-from vectors are empty: put ignores them).
+  void give_back_windows();
   void release_connection(bool reusable);
   void on_internal_error(const char* what) noexcept;
   /// Runs one step; an exception fails this request (logged, DONE_WITH_SESSION) instead of

@@ -89,8 +89,21 @@ void request::do_done() {
   if (lifecycle_ != lifecycle::finishing)
     return;
   lifecycle_ = lifecycle::done;
-  ecb_.done(keep_conn_);
+  // Everything shared goes back before DONE_WITH_SESSION: the host may start the next
+  // request on the woken thread at once, and it would wait for the locks held here.
+  // (runtime::stop still waits for this step: it is counted.)
+  if (!conn_)
+    give_back_windows(); // with a connection held, a STDIN write may still use up_
   rt_.untrack(this);
+  ecb_.done(keep_conn_);
+}
+
+void request::give_back_windows() {
+  rt_.windows().put(std::move(up_));
+  rt_.windows().put(std::move(up_next_));
+  rt_.windows().put(std::move(rx_));
+  rt_.windows().put(std::move(out_));
+  rt_.windows().put(std::move(out_sending_));
 }
 
 void request::release_connection(bool reusable) {

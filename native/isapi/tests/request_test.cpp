@@ -118,6 +118,24 @@ TEST_F(request_test, get_relays_status_headers_and_body) {
   EXPECT_TRUE(c.keep_conn_header);
 }
 
+// What the request shares (its place in the runtime's table, its windows) is given back
+// before DONE_WITH_SESSION: the host may start the next request at once on the thread DONE
+// wakes, which would otherwise wait for the locks the ending request still holds.
+TEST_F(request_test, a_request_gives_back_what_it_shares_before_done_with_session) {
+  start();
+  fake::connection c;
+  c.path_info = "/hello";
+  std::size_t in_flight_at_done = 99, windows_at_done = 99;
+  c.on_done = [&] {
+    in_flight_at_done = runtime_->in_flight();
+    windows_at_done = runtime_->windows().in_use();
+  };
+  run(c);
+  EXPECT_EQ(c.output, "hello");
+  EXPECT_EQ(in_flight_at_done, 0u);
+  EXPECT_EQ(windows_at_done, 0u);
+}
+
 TEST_F(request_test, the_server_variables_are_read_inside_httpextensionproc) {
   // The start runs on the IIS thread: no hop to an io thread before the bridge is written.
   start();
