@@ -40,7 +40,7 @@ struct bridge_pool::attempt {
 };
 
 bridge_pool::bridge_pool(io_threads& ios, const config& cfg, logger& log)
-    : ios_(ios), config_(cfg), log_(log) {}
+    : ios_(ios), config_(cfg), log_(log), sweep_(ios.next()) {}
 
 bridge_pool::ticket bridge_pool::acquire(acquire_handler handler) {
   std::unique_lock<std::mutex> lock(mutex_);
@@ -72,7 +72,9 @@ bridge_pool::ticket bridge_pool::acquire(acquire_handler handler) {
     // answer arrives, ahead of the request's read, on the connection's io thread. Cancelling
     // it here would wake that thread for nothing on every request.
     if (c->readable_now()) {
-      drop_locked(c); // the bridge wrote or closed while the watch's news was on its way
+      // Bytes after END_REQUEST not yet read when the request ended, or the bridge wrote
+      // or closed while the watch's news was on its way.
+      drop_unexpected_locked(c);
       continue;
     }
     lock.unlock();
@@ -116,6 +118,12 @@ void bridge_pool::release(connection c, bool reusable) {
     return;
   }
   ++c->uses;
+  if (!waiters_.empty() && c->readable_now()) {
+    // As in acquire: what the bridge sent after END_REQUEST must not reach the next request.
+    drop_unexpected_locked(c);
+    hand_slot_to_waiter(lock);
+    return;
+  }
   if (!waiters_.empty()) {
     acquire_handler next = std::move(waiters_.front().handler);
     waiters_.pop_front();
@@ -131,8 +139,49 @@ void bridge_pool::park_locked(connection c) {
   idle_.push_back(std::move(c));
   if (watched->watching)
     return; // the watch armed when it was last idle is still out (no byte came since)
+  if (!watched->watch_consumes()) {
+    // A socket: the sweep arms it if it is still idle then (see the header). One timer for
+    // the pool, armed only if it is not already: no wake-up per request.
+    if (!sweep_armed_) {
+      sweep_armed_ = true;
+      sweep_.expires_after(watch_delay);
+      sweep_.async_wait([this](std::error_code ec) {
+        if (!ec)
+          on_sweep();
+      });
+    }
+    return;
+  }
   watched->watching = true;
   watched->async_watch([this, watched](bool cancelled) { on_watch(watched, cancelled); });
+}
+
+void bridge_pool::on_sweep() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  sweep_armed_ = false;
+  unsigned dropped = 0;
+  for (auto it = idle_.begin(); it != idle_.end();) {
+    connection c = *it;
+    if (c->readable_now()) {
+      // Closed or written into while idle and unwatched: what the watch would have seen.
+      it = idle_.erase(it);
+      drop_locked(c);
+      ++dropped;
+      log_.info("an idle bridge connection was closed by the bridge or received unexpected "
+                "bytes; dropped");
+      continue;
+    }
+    if (!c->watching) {
+      c->watching = true;
+      c->async_watch([this, c](bool cancelled) { on_watch(c, cancelled); });
+    }
+    ++it;
+  }
+  for (; dropped > 0; --dropped) {
+    if (!lock.owns_lock())
+      lock.lock();
+    hand_slot_to_waiter(lock); // unlocks when it hands one
+  }
 }
 
 void bridge_pool::on_watch(const connection& c, bool cancelled) {
@@ -161,6 +210,12 @@ void bridge_pool::on_watch(const connection& c, bool cancelled) {
   log_.info("an idle bridge connection was closed by the bridge or received unexpected bytes; "
             "dropped");
   hand_slot_to_waiter(lock);
+}
+
+void bridge_pool::drop_unexpected_locked(const connection& c) {
+  drop_locked(c);
+  log_.warn("bridge sent bytes after END_REQUEST or closed the connection; the connection is "
+            "not reused");
 }
 
 void bridge_pool::drop_locked(const connection& c) {
@@ -294,6 +349,7 @@ void bridge_pool::shutdown() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
+    sweep_.cancel();
     failed.swap(waiters_);
     for (auto& c : idle_)
       drop_locked(c);

@@ -5,10 +5,13 @@
 // still starting); once a connect gives up, every waiter is failed at once, since they
 // would all wait for the same unreachable bridge.
 //
-// Idle connections keep a watch armed (bridge_stream::async_watch): bytes or EOF from the
+// Idle connections get a watch armed (bridge_stream::async_watch): bytes or EOF from the
 // bridge drop the connection, so a connection the bridge closed or wrote into while idle is
-// never handed to a request. The pool lives as long as the runtime; shutdown() fails every
-// waiter.
+// never handed to a request (and one handed out is checked once more: readable_now). A
+// socket's watch is armed by a sweep up to watch_delay after it went idle, not as it goes
+// idle: a connection back in use within that time (the busy case) never arms one, which
+// would cost a syscall per request and a completion with each answer. The pool lives as long as the
+// runtime; shutdown() fails every waiter.
 #pragma once
 
 #include "config/config.hpp"
@@ -60,6 +63,9 @@ public:
   /// Names a queued acquire, so its request can leave the queue (0: not queued).
   using ticket = std::uint64_t;
 
+  /// How long a socket may sit idle unwatched (see above).
+  static constexpr std::chrono::milliseconds watch_delay{10};
+
   /// Each new connection is bound to the next of `ios` (its completions run on that thread).
   bridge_pool(io_threads& ios, const config& cfg, logger& log);
 
@@ -104,7 +110,11 @@ private:
   /// Puts `c` in idle_ and arms its watch (under the lock, so no acquire sees it unwatched).
   void park_locked(connection c);
   void on_watch(const connection& c, bool cancelled);
+  /// Arms watches on the idle sockets that have none (sweep_ fired).
+  void on_sweep();
   void drop_locked(const connection& c);
+  /// Drops a connection found readable as it was handed out, and says so.
+  void drop_unexpected_locked(const connection& c);
 
   io_threads& ios_;
   const config& config_;
@@ -121,6 +131,8 @@ private:
   bool stopping_ = false;
   std::chrono::steady_clock::time_point last_unreachable_log_{};
   std::uint32_t last_server_pid_ = 0; ///< guarded by mutex_
+  asio::steady_timer sweep_;          ///< arms the watches of idle sockets (on_sweep)
+  bool sweep_armed_ = false;          ///< sweep_ waits (guarded by mutex_)
 };
 
 } // namespace kallithea_isapi

@@ -127,17 +127,6 @@ public:
   /// Cancels outstanding operations (they complete with operation_aborted).
   void cancel();
 
-  /// Bytes readable right now without waiting (0 when unknown, e.g. a pipe).
-  std::size_t available() {
-    std::error_code ec;
-    std::size_t n = 0;
-    if (unix_)
-      n = unix_->available(ec);
-    else if (tcp_)
-      n = tcp_->available(ec);
-    return ec ? 0 : n;
-  }
-
   /// Closes the handle; outstanding operations complete with operation_aborted.
   void close();
 

@@ -75,14 +75,14 @@ bool request::on_end_request() {
   if (receiving_ == receiving::wanted || receiving_ == receiving::holding)
     receiving_ = receiving::nothing; // (a ReadClient out ends in on_client_read)
   // Anything after END_REQUEST (beyond its padding) would become the next request's answer:
-  // such a connection is never pooled.
+  // such a connection is never pooled. What is in rx_ is judged here; what is still in the
+  // socket, by the pool as it hands the connection out (bridge_stream::readable_now).
   const std::uint8_t* p = rx_.data() + rx_pos_;
   const std::uint8_t* end = rx_.data() + rx_end_;
   fastcgi::record_piece extra;
   fastcgi::parse_result r = parser_.parse(p, end, extra);
   rx_pos_ = rx_end_;
-  conn_tail_clean_ = r == fastcgi::parse_result::again && p == end &&
-                     parser_.at_record_boundary() && conn_->available() == 0;
+  conn_tail_clean_ = r == fastcgi::parse_result::again && p == end && parser_.at_record_boundary();
   if (!conn_tail_clean_)
     rt_.log().warn("bridge sent bytes after END_REQUEST; the connection is not reused");
   return true;
