@@ -165,10 +165,8 @@ void bridge_pool::on_sweep() {
     if (c->readable_now()) {
       // Closed or written into while idle and unwatched: what the watch would have seen.
       it = idle_.erase(it);
-      drop_locked(c);
+      drop_unexpected_locked(c);
       ++dropped;
-      log_.info("an idle bridge connection was closed by the bridge or received unexpected "
-                "bytes; dropped");
       continue;
     }
     if (!c->watching) {
