@@ -177,11 +177,11 @@ BOOL WINAPI support(HCONN h, DWORD req, LPVOID buf, LPDWORD size, LPDWORD data_t
   case HSE_REQ_DONE_WITH_SESSION: {
     {
       std::lock_guard<std::mutex> lock(the_host->mutex);
+      if (c->on_done)
+        c->on_done(); // under the lock: what it records is seen by wait_done's caller
       ++c->done_calls;
       c->done_status = buf ? *static_cast<DWORD*>(buf) : 0;
     }
-    if (c->on_done)
-      c->on_done();
     // After unlocking: a waiter woken under the lock would at once sleep again on it.
     the_host->changed.notify_all();
     return TRUE;

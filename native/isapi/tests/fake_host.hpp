@@ -32,7 +32,7 @@ struct connection {
   /// (from 0) is reported: a slow client sleeps here, a test holds a write here.
   std::function<void(std::size_t index)> write_gate;
   std::size_t writes = 0; ///< writes (WriteClient or HSE_REQ_VECTOR_SEND) so far
-  /// Runs inside HSE_REQ_DONE_WITH_SESSION, on the extension's thread, before it returns:
+  /// Runs inside HSE_REQ_DONE_WITH_SESSION, on the extension's thread, under host::mutex:
   /// what the host could do next at once (start another request) sees the DLL's state here.
   std::function<void()> on_done;
 
