@@ -40,7 +40,7 @@ struct bridge_pool::attempt {
 };
 
 bridge_pool::bridge_pool(io_threads& ios, const config& cfg, logger& log)
-    : ios_(ios), config_(cfg), log_(log), sweep_(ios.next()) {}
+    : ios_(ios), config_(cfg), log_(log), sweep_(ios.first()) {}
 
 bridge_pool::ticket bridge_pool::acquire(acquire_handler handler) {
   std::unique_lock<std::mutex> lock(mutex_);

@@ -34,6 +34,10 @@ public:
   /// The io_context the next connection (or timer) is bound to. Any thread.
   asio::io_context& next();
 
+  /// The first io_context, without advancing next()'s round robin (for a long-lived timer
+  /// that should not change which threads the connections are bound to). Any thread.
+  asio::io_context& first() { return *contexts_.front(); }
+
   std::size_t size() const { return contexts_.size(); }
 
 private:
