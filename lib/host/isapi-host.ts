@@ -37,6 +37,7 @@ export class IsapiHost extends EventEmitter {
   readonly #violations: Violation[] = [];
   readonly #handlerErrors: Error[] = [];
   #logBatch: RequestRecord[] = [];
+  #wakeArmed = false;
   #closing: Promise<void> | undefined;
   #resolveClosed: (() => void) | undefined;
 
@@ -105,6 +106,7 @@ export class IsapiHost extends EventEmitter {
       respond(res, 503, 'The host is shutting down.');
       return;
     }
+    this.#dispatched();
     const record = {
       method: req.method ?? 'GET',
       url,
@@ -122,6 +124,7 @@ export class IsapiHost extends EventEmitter {
       record,
       this.#options.verify,
       info.keepAlive,
+      this.#dispatched,
     );
     this.#requests.set(id, hosted);
     // Without a body the native side has already dispatched it (nothing to feed; Node
@@ -142,6 +145,23 @@ export class IsapiHost extends EventEmitter {
     }
     return this.#closing;
   }
+
+  /**
+   * A request may have been dispatched (begin, pushBody, endBody): its HttpExtensionProc
+   * waits for wakeDispatches(), called once at the end of this turn of the event loop
+   * (setImmediate runs before the loop waits for I/O again), so the requests of one turn
+   * wake one host thread between them.
+   */
+  readonly #dispatched = (): void => {
+    if (this.#wakeArmed) return;
+    this.#wakeArmed = true;
+    setImmediate(this.#wakeDispatches);
+  };
+
+  readonly #wakeDispatches = (): void => {
+    this.#wakeArmed = false;
+    this.#native.wakeDispatches();
+  };
 
   #finished(hosted: HostedRequest): void {
     this.#requests.delete(hosted.id);

@@ -87,6 +87,7 @@ Napi::Function HostObject::define(Napi::Env env) {
                       InstanceMethod<&HostObject::JS_writeDone>("writeDone"),
                       InstanceMethod<&HostObject::JS_releaseBuffer>("releaseBuffer"),
                       InstanceMethod<&HostObject::JS_clientGone>("clientGone"),
+                      InstanceMethod<&HostObject::JS_wakeDispatches>("wakeDispatches"),
                       InstanceMethod<&HostObject::JS_close>("close"),
                       InstanceMethod<&HostObject::JS_releaseEvents>("releaseEvents"),
                       InstanceMethod<&HostObject::JS_liveRequests>("liveRequests"),
@@ -115,6 +116,8 @@ HostObject::HostObject(const Napi::CallbackInfo& info) : Napi::ObjectWrap<HostOb
   config.block_warn_ms = static_cast<std::uint32_t>(number_option(options, "blockWarnMs"));
   config.verify = bool_field(options, "verify");
   config.done_timeout_ms = static_cast<std::uint32_t>(number_option(options, "doneTimeoutMs"));
+  // lib/host calls wakeDispatches() once per turn of the event loop that began requests.
+  config.batch_dispatches = true;
 
   virtual_dir_ = config.virtual_dir;
   sink_ = ThreadSafeSink::create(env, info[1].As<Napi::Function>());
@@ -237,6 +240,14 @@ Napi::Value HostObject::JS_releaseBuffer(const Napi::CallbackInfo& info) {
 Napi::Value HostObject::JS_clientGone(const Napi::CallbackInfo& info) {
   if (auto request = request_arg(info))
     request->client_gone();
+  return info.Env().Undefined();
+}
+
+// JS thread, once per turn of the event loop that dispatched requests (pushBody, endBody
+// and begin may): they get a pool thread now.
+Napi::Value HostObject::JS_wakeDispatches(const Napi::CallbackInfo& info) {
+  if (host_)
+    host_->wake_dispatches();
   return info.Env().Undefined();
 }
 
