@@ -107,6 +107,8 @@ export interface NativeIsapiHost {
    * thread for the batch instead of one per request).
    */
   wakeDispatches(): void;
+  /** Gives back what a burst of requests left in the heaps (V8's and malloc's). */
+  releaseMemory(): void;
   close(deadlineMs: number): void;
   releaseEvents(): void;
   liveRequests(): number;

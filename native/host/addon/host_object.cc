@@ -3,6 +3,14 @@
 #include "../core/request.h"
 #include "../core/text_encoding.h"
 
+// The addon's one V8 call (JS_releaseMemory): N-API cannot ask for a memory-reducing
+// collection, and one that shrinks the young generation is what gives the memory back.
+#include <v8.h>
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include <stdexcept>
 #include <utility>
 #include <vector>
@@ -88,6 +96,7 @@ Napi::Function HostObject::define(Napi::Env env) {
                       InstanceMethod<&HostObject::JS_releaseBuffer>("releaseBuffer"),
                       InstanceMethod<&HostObject::JS_clientGone>("clientGone"),
                       InstanceMethod<&HostObject::JS_wakeDispatches>("wakeDispatches"),
+                      InstanceMethod<&HostObject::JS_releaseMemory>("releaseMemory"),
                       InstanceMethod<&HostObject::JS_close>("close"),
                       InstanceMethod<&HostObject::JS_releaseEvents>("releaseEvents"),
                       InstanceMethod<&HostObject::JS_liveRequests>("liveRequests"),
@@ -248,6 +257,16 @@ Napi::Value HostObject::JS_clientGone(const Napi::CallbackInfo& info) {
 Napi::Value HostObject::JS_wakeDispatches(const Napi::CallbackInfo& info) {
   if (host_)
     host_->wake_dispatches();
+  return info.Env().Undefined();
+}
+
+// JS thread, when the host has been idle a while after a burst of requests.
+Napi::Value HostObject::JS_releaseMemory(const Napi::CallbackInfo& info) {
+  if (v8::Isolate* isolate = v8::Isolate::GetCurrent())
+    isolate->MemoryPressureNotification(v8::MemoryPressureLevel::kCritical);
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
   return info.Env().Undefined();
 }
 
