@@ -101,6 +101,14 @@ export interface NativeIsapiHost {
    */
   releaseBuffer(data: Buffer): void;
   clientGone(id: number): void;
+  /**
+   * The requests begin(), pushBody() and endBody() dispatched get a pool thread: call it
+   * once per turn of the event loop in which any of them was called (one wake of a host
+   * thread for the batch instead of one per request).
+   */
+  wakeDispatches(): void;
+  /** Gives back what a burst of requests left in the heaps (V8's and malloc's). */
+  releaseMemory(): void;
   close(deadlineMs: number): void;
   releaseEvents(): void;
   liveRequests(): number;
@@ -141,7 +149,7 @@ export interface IsapiHostBinding {
   retiredEcbsPoisoned: boolean;
 }
 
-const expectedAbiVersion = 2;
+const expectedAbiVersion = 3;
 let loaded: IsapiHostBinding | undefined;
 
 /** The package root: the nearest folder above this file with binding.gyp. */

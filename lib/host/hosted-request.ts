@@ -38,6 +38,8 @@ export class HostedRequest {
   readonly #req: IncomingMessage;
   readonly #res: ServerResponse;
   readonly #verify: boolean;
+  /** After pushBody or endBody, which may dispatch the request (IsapiHost wakes a thread). */
+  readonly #dispatched: () => void;
   #headersSent = false;
   /** The connection stays open after this response (else it closes, once the body is in). */
   #keepAlive: boolean;
@@ -56,6 +58,7 @@ export class HostedRequest {
     record: RequestRecord,
     verify: boolean,
     clientKeepAlive: boolean,
+    dispatched: () => void,
   ) {
     this.id = id;
     this.#native = native;
@@ -64,6 +67,7 @@ export class HostedRequest {
     this.record = record;
     this.#verify = verify;
     this.#keepAlive = clientKeepAlive;
+    this.#dispatched = dispatched;
     res.on('close', () => this.#socketClosed());
   }
 
@@ -71,9 +75,13 @@ export class HostedRequest {
   pumpBody(): void {
     this.#onBody = (chunk: Buffer): void => {
       if (!this.#native.pushBody(this.id, chunk)) this.#req.pause();
+      this.#dispatched();
     };
     this.#req.on('data', this.#onBody);
-    this.#req.on('end', () => this.#native.endBody(this.id));
+    this.#req.on('end', () => {
+      this.#native.endBody(this.id);
+      this.#dispatched();
+    });
   }
 
   /**

@@ -4,6 +4,7 @@
 // while its threads are blocked (as IIS's does). Ordering, not timing: the GET and the
 // asynchronous completion must finish while the four uploads are still blocked.
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { eventually, fetchBuffer, startHost } from './support/harness.js';
 
@@ -69,6 +70,28 @@ describe('isapi-host thread model (issue 9)', function () {
       assert.deepEqual(running.host.violations(), []);
     } finally {
       for (const upload of uploads) upload.socket.destroy();
+      await running.stop();
+    }
+  });
+
+  // HttpExtensionProc calls wait for one wake per turn of the event loop (IsapiHost
+  // schedules it with setImmediate): requests handed over outside an I/O callback, and
+  // bodies that complete the read-ahead, must still get a thread.
+  it('dispatches requests handed over from timers, and uploads once their body is in', async () => {
+    const running = await startHost('echo_sync', {}, (handler) =>
+      createServer((q, s) => setTimeout(() => handler(q, s), 5)),
+    );
+    try {
+      const gets = await Promise.all(
+        [1, 2, 3].map(() => fetchBuffer(running.url('/kallithea/g?generate=100'))),
+      );
+      for (const get of gets) assert.equal(get.body.length, 100);
+      const upload = await blockedUpload(running.port);
+      upload.finish();
+      await upload.answered;
+      upload.socket.destroy();
+      assert.deepEqual(running.host.violations(), []);
+    } finally {
       await running.stop();
     }
   });

@@ -3,6 +3,14 @@
 #include "../core/request.h"
 #include "../core/text_encoding.h"
 
+// The addon's one V8 call (JS_releaseMemory): N-API cannot ask for a memory-reducing
+// collection, and one that shrinks the young generation is what gives the memory back.
+#include <v8.h>
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include <stdexcept>
 #include <utility>
 #include <vector>
@@ -87,6 +95,8 @@ Napi::Function HostObject::define(Napi::Env env) {
                       InstanceMethod<&HostObject::JS_writeDone>("writeDone"),
                       InstanceMethod<&HostObject::JS_releaseBuffer>("releaseBuffer"),
                       InstanceMethod<&HostObject::JS_clientGone>("clientGone"),
+                      InstanceMethod<&HostObject::JS_wakeDispatches>("wakeDispatches"),
+                      InstanceMethod<&HostObject::JS_releaseMemory>("releaseMemory"),
                       InstanceMethod<&HostObject::JS_close>("close"),
                       InstanceMethod<&HostObject::JS_releaseEvents>("releaseEvents"),
                       InstanceMethod<&HostObject::JS_liveRequests>("liveRequests"),
@@ -115,6 +125,8 @@ HostObject::HostObject(const Napi::CallbackInfo& info) : Napi::ObjectWrap<HostOb
   config.block_warn_ms = static_cast<std::uint32_t>(number_option(options, "blockWarnMs"));
   config.verify = bool_field(options, "verify");
   config.done_timeout_ms = static_cast<std::uint32_t>(number_option(options, "doneTimeoutMs"));
+  // lib/host calls wakeDispatches() once per turn of the event loop that began requests.
+  config.batch_dispatches = true;
 
   virtual_dir_ = config.virtual_dir;
   sink_ = ThreadSafeSink::create(env, info[1].As<Napi::Function>());
@@ -237,6 +249,24 @@ Napi::Value HostObject::JS_releaseBuffer(const Napi::CallbackInfo& info) {
 Napi::Value HostObject::JS_clientGone(const Napi::CallbackInfo& info) {
   if (auto request = request_arg(info))
     request->client_gone();
+  return info.Env().Undefined();
+}
+
+// JS thread, once per turn of the event loop that dispatched requests (pushBody, endBody
+// and begin may): they get a pool thread now.
+Napi::Value HostObject::JS_wakeDispatches(const Napi::CallbackInfo& info) {
+  if (host_)
+    host_->wake_dispatches();
+  return info.Env().Undefined();
+}
+
+// JS thread, when the host has been idle a while after a burst of requests.
+Napi::Value HostObject::JS_releaseMemory(const Napi::CallbackInfo& info) {
+  if (v8::Isolate* isolate = v8::Isolate::GetCurrent())
+    isolate->MemoryPressureNotification(v8::MemoryPressureLevel::kCritical);
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
   return info.Env().Undefined();
 }
 

@@ -29,6 +29,8 @@ private:
   Napi::Value JS_writeDone(const Napi::CallbackInfo& info);
   Napi::Value JS_releaseBuffer(const Napi::CallbackInfo& info);
   Napi::Value JS_clientGone(const Napi::CallbackInfo& info);
+  Napi::Value JS_wakeDispatches(const Napi::CallbackInfo& info);
+  Napi::Value JS_releaseMemory(const Napi::CallbackInfo& info);
   Napi::Value JS_close(const Napi::CallbackInfo& info);
   Napi::Value JS_releaseEvents(const Napi::CallbackInfo& info);
   Napi::Value JS_liveRequests(const Napi::CallbackInfo& info);

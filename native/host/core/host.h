@@ -50,10 +50,16 @@ public:
     return extension_->http_extension_proc(ecb);
   }
   /// HttpExtensionProc calls: their own pool, so that extensions blocked in them never
-  /// hold up a completion.
+  /// hold up a completion. Posted on the JavaScript thread; with config().batch_dispatches
+  /// they wait for wake_dispatches().
   bool run_extension_proc(std::function<void()> task, std::string label) {
-    return proc_pool_->post(std::move(task), std::move(label));
+    return proc_pool_->post(std::move(task), std::move(label),
+                            config_.batch_dispatches ? ThreadPool::Wake::later
+                                                     : ThreadPool::Wake::now);
   }
+  /// JS thread, where the event loop turns: the requests dispatched since the last call
+  /// get a pool thread (one wake for the batch, not one per request).
+  void wake_dispatches() { proc_pool_->wake(); }
   bool run_completion(std::function<void()> task, std::string label) {
     return completion_pool_->post(std::move(task), std::move(label));
   }

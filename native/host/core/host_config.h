@@ -24,6 +24,9 @@ struct HostConfig {
   std::uint32_t block_warn_ms = 10000;   ///< verifier: warn when a host thread is blocked this long
   bool verify = false;                   ///< verifier mode: contract breaches become violations
   std::uint32_t done_timeout_ms = 60000; ///< verifier: PENDING without DONE after this
+  /// HttpExtensionProc calls queued on the JavaScript thread wake a pool thread only at
+  /// Host::wake_dispatches(), once per turn of the event loop (the addon turns it on).
+  bool batch_dispatches = false;
 };
 
 /// One request as the Node server received it.

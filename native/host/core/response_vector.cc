@@ -21,15 +21,16 @@ std::string check_response_vector(const HSE_RESPONSE_VECTOR* vector) {
   std::uint64_t total = 0;
   for (DWORD i = 0; i < vector->nElementCount; ++i) {
     const HSE_VECTOR_ELEMENT& e = vector->lpElementArray[i];
-    const std::string which = "HSE_REQ_VECTOR_SEND element " + std::to_string(i);
+    // Named only in a refusal: this runs for every element of every send.
+    const auto which = [i] { return "HSE_REQ_VECTOR_SEND element " + std::to_string(i); };
     if (e.ElementType == HSE_VECTOR_ELEMENT_TYPE_FILE_HANDLE)
       continue;
     if (e.ElementType != HSE_VECTOR_ELEMENT_TYPE_MEMORY_BUFFER)
-      return which + " has the unknown type " + std::to_string(e.ElementType);
+      return which() + " has the unknown type " + std::to_string(e.ElementType);
     if (e.pvContext == nullptr && e.cbSize > 0)
-      return which + " is a null buffer of " + std::to_string(e.cbSize) + " bytes";
+      return which() + " is a null buffer of " + std::to_string(e.cbSize) + " bytes";
     if (e.cbOffset != 0)
-      return which + " is a memory buffer with an offset (" + std::to_string(e.cbOffset) + ")";
+      return which() + " is a memory buffer with an offset (" + std::to_string(e.cbOffset) + ")";
     total += e.cbSize;
     if (total > 0xFFFFFFFFull)
       return "HSE_REQ_VECTOR_SEND of more than 4 GiB at once";

@@ -2,6 +2,10 @@
 
 #include <algorithm>
 
+#if defined(__linux__)
+#include <sched.h>
+#endif
+
 namespace isapi_host {
 
 namespace {
@@ -9,6 +13,19 @@ namespace {
 // supervisor looks.
 constexpr auto inject_after = std::chrono::milliseconds(50);
 constexpr auto supervise_every = std::chrono::milliseconds(20);
+
+// On Linux a pool thread runs as SCHED_BATCH: woken by a post, it waits for a free CPU (or
+// the next scheduler tick) instead of preempting the poster, most often the JavaScript
+// thread, which then goes on through the rest of its batch of requests and events instead
+// of being switched out and back for each one. bench/e2e measured ~2 context switches
+// per request fewer and less host CPU per request. Best effort: a refusal leaves the
+// default policy.
+void run_as_batch() {
+#if defined(__linux__)
+  sched_param param{};
+  sched_setscheduler(0, SCHED_BATCH, &param);
+#endif
+}
 } // namespace
 
 ThreadPool::ThreadPool(unsigned min_threads, unsigned max_threads)
@@ -29,15 +46,25 @@ void ThreadPool::start_worker_locked() {
   worker->thread = std::thread([this, worker] { run(worker); });
 }
 
-bool ThreadPool::post(std::function<void()> task, std::string label) {
+bool ThreadPool::post(std::function<void()> task, std::string label, Wake wake) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (stopping_)
       return false;
     tasks_.push_back(Task{std::move(task), std::move(label), clock::now()});
   }
-  wake_.notify_one();
+  if (wake == Wake::now)
+    wake_.notify_one();
   return true;
+}
+
+void ThreadPool::wake() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (tasks_.empty() || idle_ == 0)
+      return; // nothing waits, or every thread is busy and takes it when done
+  }
+  wake_.notify_one();
 }
 
 void ThreadPool::stop() {
@@ -100,6 +127,7 @@ std::vector<ThreadPool::Blocked> ThreadPool::newly_blocked(clock::duration limit
 }
 
 void ThreadPool::run(Worker* self) {
+  run_as_batch();
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
     ++idle_;
@@ -109,11 +137,16 @@ void ThreadPool::run(Worker* self) {
       return; // stopping and drained
     Task task = std::move(tasks_.front());
     tasks_.pop_front();
+    // More waiting (a batch posted with one wake): the next idle thread takes them, so a
+    // task that blocks in the extension holds up none of those behind it.
+    const bool pass_on = !tasks_.empty() && idle_ > 0;
     self->busy = true;
     self->reported = false;
     self->busy_since = clock::now();
     self->label = std::move(task.label);
     lock.unlock();
+    if (pass_on)
+      wake_.notify_one();
     task.run();
     task.run = nullptr; // what the task captured goes before the thread counts as idle
     lock.lock();

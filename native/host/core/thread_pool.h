@@ -30,9 +30,20 @@ public:
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
 
+  /// How post() treats the pool's sleeping threads.
+  enum class Wake {
+    now,  ///< wake one for the task
+    later ///< leave them asleep: the poster calls wake() soon, once for a batch of posts
+  };
+
   /// Any thread. `label` names the task in a blocked-thread warning. Returns false once
   /// stop() has begun (the task is dropped).
-  bool post(std::function<void()> task, std::string label);
+  bool post(std::function<void()> task, std::string label, Wake wake = Wake::now);
+
+  /// Any thread: wakes a sleeping thread when tasks posted with Wake::later are waiting.
+  /// A thread that takes a task and finds more queued wakes the next one, so a batch
+  /// spreads over the idle threads without one wake per task.
+  void wake();
 
   /// Runs the queued tasks, then joins the threads. Not from a pool thread.
   void stop();

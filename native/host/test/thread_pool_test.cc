@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <future>
 #include <string>
 #include <thread>
@@ -42,6 +43,32 @@ TEST(ThreadPool, GrowsWhileItsThreadsAreBlocked) {
   ASSERT_TRUE(pool.post([&ran] { ran.set_value(); }, "free"));
   ran.get_future().wait();
   EXPECT_GE(pool.size(), 5u);
+  release.set_value();
+  pool.stop();
+}
+
+// Tasks posted with Wake::later sleep until wake(); then one wake serves the batch, and a
+// task that blocks holds up none of those behind it (the next idle thread takes them).
+TEST(ThreadPool, ABatchRunsAfterOneWakeAndPassesOnPastABlockedTask) {
+  ThreadPool pool(2, 2);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50)); // both threads asleep
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<bool> started{false};
+  ASSERT_TRUE(pool.post(
+      [released, &started] {
+        started = true;
+        released.wait();
+      },
+      "blocked", ThreadPool::Wake::later));
+  std::promise<void> ran;
+  ASSERT_TRUE(pool.post([&ran] { ran.set_value(); }, "free", ThreadPool::Wake::later));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(started); // no wake yet: nothing ran
+  pool.wake();
+  ran.get_future().wait(); // while the first task is still blocked
+  EXPECT_TRUE(started);
+  EXPECT_EQ(pool.size(), 2u); // passed on to the idle thread, not a new one
   release.set_value();
   pool.stop();
 }
