@@ -32,6 +32,8 @@ describe('FastCGI responder: small responses', () => {
   let address: string;
   let seen: FastCgiRequest | undefined;
   let body: () => AsyncIterable<Uint8Array>;
+  /** Read stdin even when the request is known to have no body. */
+  let readAnyway = false;
 
   beforeEach(async () => {
     server = new FastCgiServer({
@@ -40,13 +42,17 @@ describe('FastCGI responder: small responses', () => {
       handler: async (request): Promise<CgiResponse> => {
         seen = request;
         const chunks: Buffer[] = [];
-        if (!request.stdinEmpty) for await (const chunk of request.stdin) chunks.push(chunk as Buffer);
+        if (!request.stdinEmpty || readAnyway)
+          for await (const chunk of request.stdin) chunks.push(chunk as Buffer);
         return { status: 200, headers: [['X-Body', String(Buffer.concat(chunks).length)]], body: body() };
       },
     });
     address = await server.listen('tcp:127.0.0.1:0');
   });
-  afterEach(() => server.close(1000));
+  afterEach(() => {
+    readAnyway = false;
+    return server.close(1000);
+  });
 
   it('knows a GET has no body, and answers it with one write', async () => {
     body = async function* () {
@@ -65,6 +71,21 @@ describe('FastCGI responder: small responses', () => {
     const cgi = parseCgiResponse(response.stdout);
     assert.equal(cgi.body.toString(), 'hello');
     assert.equal(writes.count(), 1);
+    client.close();
+  });
+
+  it("ends a GET's stdin, empty, when a handler reads it anyway", async () => {
+    readAnyway = true;
+    body = async function* () {
+      yield Buffer.from('read');
+    };
+    const client = await FastCgiTestClient.connect(address);
+    const response = await client.request({ params: { REQUEST_METHOD: 'GET' } }, SECRET);
+    assert.equal(seen?.stdinEmpty, true);
+    assert.equal(response.ended, true);
+    const cgi = parseCgiResponse(response.stdout);
+    assert.equal(cgi.headers.get('x-body'), '0');
+    assert.equal(cgi.body.toString(), 'read');
     client.close();
   });
 
