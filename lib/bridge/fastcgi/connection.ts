@@ -321,7 +321,7 @@ export class FastCgiConnection {
   async #respond(request: ActiveRequest): Promise<void> {
     const writer = request.writer;
     let response: CgiResponse;
-    let head: Buffer;
+    let head: string;
     try {
       response = await this.#options.handler(request);
       head = formatHeaderBlock(response);

@@ -74,6 +74,27 @@ describe('FastCGI responder: small responses', () => {
     client.close();
   });
 
+  it("sends a small response's header block and body in one STDOUT record", async () => {
+    body = async function* () {
+      yield Buffer.from('hel');
+      yield Buffer.from('lo');
+    };
+    const client = await FastCgiTestClient.connect(address);
+    client.send(FastCgiTestClient.encodeRequest({ params: { REQUEST_METHOD: 'GET' } }, SECRET));
+    const kinds: string[] = [];
+    for (let record = await client.nextRecord(); record !== null; record = await client.nextRecord()) {
+      if (record.kind === 'stream') kinds.push(`stdout ${JSON.stringify(record.content.toString('latin1'))}`);
+      else kinds.push(record.kind);
+      if (record.kind === 'end-request') break;
+    }
+    assert.deepEqual(kinds, [
+      `stdout ${JSON.stringify('Status: 200 OK\r\nX-Body: 0\r\n\r\nhello')}`,
+      'stdout ""',
+      'end-request',
+    ]);
+    client.close();
+  });
+
   it("ends a GET's stdin, empty, when a handler reads it anyway", async () => {
     readAnyway = true;
     body = async function* () {
