@@ -310,6 +310,8 @@ export class FastCgiConnection {
       else if (!made.destroyed && !made.readableEnded) made.push(null);
       return;
     }
+    // STDIN already ended (the empty record came first): later bytes are not part of the body.
+    if (request.stdinEnded) return;
     const stdin = request.stdin;
     if (stdin.destroyed || stdin.readableEnded) return; // the handler gave up on the body
     // The window: when the handler does not keep up, stop reading the web server.

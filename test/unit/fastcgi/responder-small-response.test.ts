@@ -5,6 +5,8 @@
 import assert from 'node:assert/strict';
 import { Socket } from 'node:net';
 import type { CgiResponse, FastCgiRequest } from '../../../lib/bridge/fastcgi/handler.js';
+import { RecordType } from '../../../lib/bridge/fastcgi/protocol.js';
+import { encodeStream } from '../../../lib/bridge/fastcgi/records.js';
 import { FastCgiServer } from '../../../lib/bridge/fastcgi/server.js';
 import { FastCgiTestClient, parseCgiResponse } from '../../support/fastcgi-client.js';
 
@@ -107,6 +109,24 @@ describe('FastCGI responder: small responses', () => {
     const cgi = parseCgiResponse(response.stdout);
     assert.equal(cgi.headers.get('x-body'), '0');
     assert.equal(cgi.body.toString(), 'read');
+    client.close();
+  });
+
+  it('ignores STDIN bytes after the empty record that ended it', async () => {
+    readAnyway = true;
+    body = async function* () {
+      yield Buffer.from('ok');
+    };
+    const client = await FastCgiTestClient.connect(address);
+    client.send(
+      Buffer.concat([
+        FastCgiTestClient.encodeRequest({ params: { REQUEST_METHOD: 'GET' } }, SECRET),
+        encodeStream(RecordType.Stdin, 1, Buffer.from('late')),
+      ]),
+    );
+    const response = await client.readResponse(1);
+    assert.equal(response.ended, true);
+    assert.equal(parseCgiResponse(response.stdout).headers.get('x-body'), '0');
     client.close();
   });
 
