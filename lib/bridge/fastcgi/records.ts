@@ -130,6 +130,41 @@ export function writeStream(
 }
 
 /**
+ * Writes one stream record at `at` whose content is `parts` in order (`length` bytes in all, at
+ * most 65535; a string is latin1 text, one byte per character), padded to 8 bytes when asked:
+ * a small response's head and body in one record, and no intermediate buffer for the head.
+ * `target` needs FCGI_HEADER_LEN + length + padding bytes there; returns the end.
+ */
+export function writeStreamRecord(
+  target: Buffer,
+  at: number,
+  type: number,
+  requestId: number,
+  parts: ReadonlyArray<Uint8Array | string>,
+  length: number,
+  padTo8: boolean,
+): number {
+  if (length > FCGI_MAX_CONTENT) throw new FastCgiRecordTooLargeError(length);
+  const padding = paddingFor(length, padTo8);
+  at = writeHeader(target, at, type, requestId, length, padding);
+  for (const part of parts) {
+    if (typeof part === 'string') {
+      at += target.write(part, at, 'latin1');
+    } else {
+      target.set(part, at);
+      at += part.length;
+    }
+  }
+  if (padding > 0) target.fill(0, at, at + padding);
+  return at + padding;
+}
+
+/** The bytes writeStreamRecord() writes for `length` bytes of content. */
+export function measureStreamRecord(length: number, padTo8: boolean): number {
+  return FCGI_HEADER_LEN + length + paddingFor(length, padTo8);
+}
+
+/**
  * A stream (STDIN, STDOUT, STDERR, DATA) chunk as records of at most 65535 bytes each, in
  * one buffer. An empty `data` gives the empty record that ends the stream.
  */

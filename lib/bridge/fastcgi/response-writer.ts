@@ -6,9 +6,11 @@
 //
 // STDOUT data is queued, not written, until the response is complete, FLUSH_BYTES are
 // queued, or the body has nothing more to give in this turn of the event loop (flushSoon):
-// a small response — header block, body, empty STDOUT and END_REQUEST — is encoded into one
-// buffer and leaves in one write() (one syscall, no writev bookkeeping), so the web server
-// is woken once per response. Large chunks are not copied: their records reference them.
+// a small response — header block and body in one STDOUT record, the empty STDOUT and
+// END_REQUEST — is encoded into one buffer (the header block written into it as text, never
+// a buffer of its own) and leaves in one write() (one syscall, no writev bookkeeping), so the
+// web server is woken once per response. Large chunks are not copied: their records
+// reference them.
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { CgiHeaderError } from '../errors.js';
@@ -18,9 +20,10 @@ import {
   END_REQUEST_LEN,
   encodeStream,
   encodeStreamParts,
-  measureStream,
+  measureStreamRecord,
   writeEndRequest,
   writeStream,
+  writeStreamRecord,
 } from './records.js';
 import { FCGI_HEADER_LEN, ProtocolStatus, RecordType } from './protocol.js';
 
@@ -28,18 +31,15 @@ const BAD_VALUE = /[\r\n\0]/;
 
 /**
  * `Status: 200 OK`, the headers the header policy lets through (headers/policy.ts) and a
- * blank line, as latin1 bytes. Throws CgiHeaderError.
+ * blank line, as latin1 text (one character per byte). Throws CgiHeaderError.
  */
-export function formatHeaderBlock(response: Pick<CgiResponse, 'status' | 'reason' | 'headers'>): Buffer {
+export function formatHeaderBlock(response: Pick<CgiResponse, 'status' | 'reason' | 'headers'>): string {
   if (!Number.isInteger(response.status) || response.status < 100 || response.status > 999) {
     throw new CgiHeaderError(`status ${response.status}`);
   }
   const reason = response.reason ?? STATUS_CODES[response.status] ?? 'Unknown';
   if (BAD_VALUE.test(reason)) throw new CgiHeaderError('the reason phrase holds CR, LF or NUL');
-  return Buffer.from(
-    `Status: ${response.status} ${reason}\r\n${cgiHeaderLines(response.headers)}\r\n`,
-    'latin1',
-  );
+  return `Status: ${response.status} ${reason}\r\n${cgiHeaderLines(response.headers)}\r\n`;
 }
 
 /** Queued STDOUT bytes that are written at once rather than held for more. */
@@ -48,8 +48,8 @@ const FLUSH_BYTES = 16 * 1024;
 export class ResponseWriter {
   readonly #socket: Socket;
   readonly #requestId: number;
-  /** STDOUT data queued in order (header block, body chunks), not yet encoded. */
-  #queued: Uint8Array[] = [];
+  /** STDOUT data queued in order (the header block as latin1 text, body chunks), not yet encoded. */
+  #queued: Array<Uint8Array | string> = [];
   #queuedBytes = 0;
   #flushScheduled = false;
 
@@ -58,8 +58,11 @@ export class ResponseWriter {
     this.#requestId = requestId;
   }
 
-  /** Queues body bytes as STDOUT. False: wait for 'drain' before the next chunk. */
-  stdout(data: Uint8Array): boolean {
+  /**
+   * Queues STDOUT: body bytes, or the header block as latin1 text (formatHeaderBlock). False:
+   * wait for 'drain' before the next chunk.
+   */
+  stdout(data: Uint8Array | string): boolean {
     if (data.length === 0) return !this.#socket.writableNeedDrain;
     this.#queued.push(data);
     this.#queuedBytes += data.length;
@@ -109,8 +112,8 @@ export class ResponseWriter {
 
   /**
    * Writes the queued STDOUT data and `tail` bytes of ending records (0: none; END_REQUEST
-   * alone; the empty STDOUT and END_REQUEST). Small: one buffer. Large: one writev of
-   * record headers around the caller's chunks (cork), so no body byte is copied.
+   * alone; the empty STDOUT and END_REQUEST). Small: one buffer, one STDOUT record. Large:
+   * one writev of record headers around the caller's chunks (cork), so no body byte is copied.
    */
   #write(tail: number, appStatus: number): boolean {
     const queued = this.#queued;
@@ -119,16 +122,14 @@ export class ResponseWriter {
     this.#queuedBytes = 0;
     const id = this.#requestId;
     if (bytes <= FLUSH_BYTES) {
-      let size = tail;
-      for (const data of queued) size += measureStream(data.length, true);
-      const out = Buffer.allocUnsafe(size);
-      let at = 0;
-      for (const data of queued) at = writeStream(out, at, RecordType.Stdout, id, data, true);
+      const out = Buffer.allocUnsafe(measureStreamRecord(bytes, true) + tail);
+      const at = writeStreamRecord(out, 0, RecordType.Stdout, id, queued, bytes, true);
       this.#writeEnding(out, at, tail, appStatus);
       return this.#socket.write(out);
     }
     this.#socket.cork();
-    for (const data of queued) {
+    for (const queuedData of queued) {
+      const data = typeof queuedData === 'string' ? Buffer.from(queuedData, 'latin1') : queuedData;
       for (const part of encodeStreamParts(RecordType.Stdout, id, data, { padTo8: true })) {
         this.#socket.write(part);
       }

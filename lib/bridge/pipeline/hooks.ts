@@ -27,6 +27,13 @@ export interface Hooks {
   readonly name: string;
   /** Before the App (outermost hook first): may change the environ. */
   readonly request?: (environ: Environ) => void;
+  /**
+   * Right after this hook's `request`: answer the request here instead of passing it on (the
+   * status page), by calling startResponse and returning the Body, or a promise of it; or
+   * undefined to pass it on. The hooks inside this one then never see the request; those
+   * outside see the answer as they would the App's, and its failure as they would the App's.
+   */
+  readonly answer?: (environ: Environ, startResponse: StartResponse) => Body | Promise<Body> | undefined;
   /** The response starts (innermost first): may change its status, headers and reason. */
   readonly response?: (environ: Environ, response: ResponseState) => void;
   /**
@@ -56,10 +63,12 @@ export function isHooked(middleware: Middleware): middleware is HookedMiddleware
 
 /** One layer for `hooks` (outermost first), as a Middleware. */
 export function hookLayer(hooks: readonly Hooks[]): Middleware {
-  const ends = hooks.filter((h) => h.end !== undefined);
   return function hooks_(environ: Environ, startResponse: StartResponse, next: Next): Promise<Body> {
-    for (const h of hooks) h.request?.(environ);
     const response: ResponseState = { status: 0, headers: [], reason: undefined, bytes: 0 };
+    /** Hooks that saw the request: all of them, or up to the one that answered it. */
+    let reached = hooks.length;
+    /** Hooks a failure came from inside of: the answering hook is outside its own answer. */
+    let inside = hooks.length;
     /** The start for an answer from hook `from`: the hooks outside it see it first. */
     const startFrom =
       (from: number): StartResponse =>
@@ -71,13 +80,14 @@ export function hookLayer(hooks: readonly Hooks[]): Middleware {
         startResponse(response.status, response.headers, response.reason);
       };
     const finish = (error: unknown): void => {
-      for (let i = ends.length - 1; i >= 0; i -= 1) (ends[i] as Hooks).end?.(environ, response, error);
+      for (let i = reached - 1; i >= 0; i -= 1) (hooks[i] as Hooks).end?.(environ, response, error);
     };
-    const answered = (body: Body): Body => (ends.length === 0 ? body : watched(body, response, finish));
+    const answered = (body: Body): Body => (hasEnd(hooks, reached) ? watched(body, response, finish) : body);
+    /** A failure inside the hooks that saw the request: the error hooks outside it may answer. */
     const failed = (error: unknown): Body => {
       let failure = error;
       if (response.status === 0) {
-        for (let i = hooks.length - 1; i >= 0; i -= 1) {
+        for (let i = inside - 1; i >= 0; i -= 1) {
           const answer = (hooks[i] as Hooks).error;
           if (answer === undefined) continue;
           try {
@@ -90,14 +100,36 @@ export function hookLayer(hooks: readonly Hooks[]): Middleware {
       finish(failure);
       throw failure;
     };
-    let inner: Promise<Body>;
-    try {
-      inner = next(environ, startFrom(hooks.length - 1));
-    } catch (error) {
-      inner = Promise.reject(error);
+    let inner: Promise<Body> | undefined;
+    for (let i = 0; i < hooks.length && inner === undefined; i += 1) {
+      const h = hooks[i] as Hooks;
+      h.request?.(environ);
+      if (h.answer === undefined) continue;
+      try {
+        const body = h.answer(environ, startFrom(i - 1));
+        if (body !== undefined) inner = Promise.resolve(body);
+      } catch (error) {
+        inner = Promise.reject(error);
+      }
+      if (inner === undefined) continue;
+      reached = i + 1;
+      inside = i;
+    }
+    if (inner === undefined) {
+      try {
+        inner = next(environ, startFrom(hooks.length - 1));
+      } catch (error) {
+        inner = Promise.reject(error);
+      }
     }
     return inner.then(answered, failed);
   };
+}
+
+/** Whether any of the first `count` hooks wants the end. */
+function hasEnd(hooks: readonly Hooks[], count: number): boolean {
+  for (let i = 0; i < count; i += 1) if ((hooks[i] as Hooks).end !== undefined) return true;
+  return false;
 }
 
 /**

@@ -4,7 +4,10 @@
 // Reads land in one 64 KiB buffer shared by every connection (net's `onread`): the parser
 // works on it synchronously and the body bytes handed on are copied out, so no per-read
 // buffer is allocated and left to the garbage collector (with undici, a 1 GiB transfer
-// grew the bridge by ~85 MiB of such buffers before a full GC freed them).
+// grew the bridge by ~85 MiB of such buffers before a full GC freed them). The body bytes
+// of one read are copied out together, as one chunk, however many chunks of a chunked
+// body they hold: Kallithea's hg and git output comes in 4 KiB chunks, and a chunk each
+// cost a promise, a FastCGI record and (past the writer's flush size) a socket write.
 //
 // The connection goes back to the pool only after a complete response to a completely
 // written request, with nothing extra read; anything else (abort, error, early response,
@@ -70,6 +73,9 @@ export class Connection {
   #writer: BodyWriter | null = null;
   #requestWritten = false;
   #paused = false;
+  /** Body bytes of the read being parsed: views of READ_BUFFER, copied out as one chunk after it. */
+  readonly #views: Buffer[] = [];
+  #viewBytes = 0;
 
   // One timer per phase, made once and re-armed with refresh(); `#phase` says which counts.
   #phase = Phase.None;
@@ -178,9 +184,12 @@ export class Connection {
     try {
       end = this.#parser.execute(READ_BUFFER, 0, n);
     } catch (error) {
+      // What came before the malformed bytes is handed on, as it was when each chunk went alone.
+      this.#handOnBody();
       this.#fail(error as Error);
       return false;
     }
+    this.#handOnBody();
     if (this.#handler !== null && this.#parser.done) this.#complete(end === n);
     return !this.#paused;
   }
@@ -196,10 +205,21 @@ export class Connection {
   }
 
   #onBody(view: Buffer): void {
+    if (this.#handler === null || view.length === 0) return;
+    this.#views.push(view);
+    this.#viewBytes += view.length;
+  }
+
+  /** The body bytes of this read, as one copy: the views are overwritten by the next read. */
+  #handOnBody(): void {
+    const views = this.#views;
+    if (views.length === 0) return;
+    const chunk =
+      views.length === 1 ? Buffer.from(views[0] as Buffer) : Buffer.concat(views, this.#viewBytes);
+    views.length = 0;
+    this.#viewBytes = 0;
     const handler = this.#handler;
-    if (handler === null || view.length === 0) return;
-    // A copy: the view is the shared read buffer, overwritten by the next read.
-    if (!handler.onData(Buffer.from(view))) this.#pause();
+    if (handler !== null && !handler.onData(chunk)) this.#pause();
   }
 
   #pause(): void {

@@ -5,6 +5,8 @@
 import assert from 'node:assert/strict';
 import { Socket } from 'node:net';
 import type { CgiResponse, FastCgiRequest } from '../../../lib/bridge/fastcgi/handler.js';
+import { RecordType } from '../../../lib/bridge/fastcgi/protocol.js';
+import { encodeStream } from '../../../lib/bridge/fastcgi/records.js';
 import { FastCgiServer } from '../../../lib/bridge/fastcgi/server.js';
 import { FastCgiTestClient, parseCgiResponse } from '../../support/fastcgi-client.js';
 
@@ -32,6 +34,8 @@ describe('FastCGI responder: small responses', () => {
   let address: string;
   let seen: FastCgiRequest | undefined;
   let body: () => AsyncIterable<Uint8Array>;
+  /** Read stdin even when the request is known to have no body. */
+  let readAnyway = false;
 
   beforeEach(async () => {
     server = new FastCgiServer({
@@ -40,13 +44,17 @@ describe('FastCGI responder: small responses', () => {
       handler: async (request): Promise<CgiResponse> => {
         seen = request;
         const chunks: Buffer[] = [];
-        if (!request.stdinEmpty) for await (const chunk of request.stdin) chunks.push(chunk as Buffer);
+        if (!request.stdinEmpty || readAnyway)
+          for await (const chunk of request.stdin) chunks.push(chunk as Buffer);
         return { status: 200, headers: [['X-Body', String(Buffer.concat(chunks).length)]], body: body() };
       },
     });
     address = await server.listen('tcp:127.0.0.1:0');
   });
-  afterEach(() => server.close(1000));
+  afterEach(() => {
+    readAnyway = false;
+    return server.close(1000);
+  });
 
   it('knows a GET has no body, and answers it with one write', async () => {
     body = async function* () {
@@ -65,6 +73,60 @@ describe('FastCGI responder: small responses', () => {
     const cgi = parseCgiResponse(response.stdout);
     assert.equal(cgi.body.toString(), 'hello');
     assert.equal(writes.count(), 1);
+    client.close();
+  });
+
+  it("sends a small response's header block and body in one STDOUT record", async () => {
+    body = async function* () {
+      yield Buffer.from('hel');
+      yield Buffer.from('lo');
+    };
+    const client = await FastCgiTestClient.connect(address);
+    client.send(FastCgiTestClient.encodeRequest({ params: { REQUEST_METHOD: 'GET' } }, SECRET));
+    const kinds: string[] = [];
+    for (let record = await client.nextRecord(); record !== null; record = await client.nextRecord()) {
+      if (record.kind === 'stream') kinds.push(`stdout ${JSON.stringify(record.content.toString('latin1'))}`);
+      else kinds.push(record.kind);
+      if (record.kind === 'end-request') break;
+    }
+    assert.deepEqual(kinds, [
+      `stdout ${JSON.stringify('Status: 200 OK\r\nX-Body: 0\r\n\r\nhello')}`,
+      'stdout ""',
+      'end-request',
+    ]);
+    client.close();
+  });
+
+  it("ends a GET's stdin, empty, when a handler reads it anyway", async () => {
+    readAnyway = true;
+    body = async function* () {
+      yield Buffer.from('read');
+    };
+    const client = await FastCgiTestClient.connect(address);
+    const response = await client.request({ params: { REQUEST_METHOD: 'GET' } }, SECRET);
+    assert.equal(seen?.stdinEmpty, true);
+    assert.equal(response.ended, true);
+    const cgi = parseCgiResponse(response.stdout);
+    assert.equal(cgi.headers.get('x-body'), '0');
+    assert.equal(cgi.body.toString(), 'read');
+    client.close();
+  });
+
+  it('ignores STDIN bytes after the empty record that ended it', async () => {
+    readAnyway = true;
+    body = async function* () {
+      yield Buffer.from('ok');
+    };
+    const client = await FastCgiTestClient.connect(address);
+    client.send(
+      Buffer.concat([
+        FastCgiTestClient.encodeRequest({ params: { REQUEST_METHOD: 'GET' } }, SECRET),
+        encodeStream(RecordType.Stdin, 1, Buffer.from('late')),
+      ]),
+    );
+    const response = await client.readResponse(1);
+    assert.equal(response.ended, true);
+    assert.equal(parseCgiResponse(response.stdout).headers.get('x-body'), '0');
     client.close();
   });
 

@@ -110,7 +110,7 @@ describe('header policy: requests', () => {
 
 describe('header policy: responses (the CGI block)', () => {
   function block(headers: Array<[string, string]>, status = 404): string {
-    return formatHeaderBlock({ status, headers }).toString('latin1');
+    return formatHeaderBlock({ status, headers });
   }
 
   it('an upstream Status header cannot replace the real status', () => {

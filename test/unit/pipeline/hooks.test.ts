@@ -4,8 +4,14 @@
 import assert from 'node:assert/strict';
 import { UpstreamTimeoutError } from '../../../lib/bridge/errors.js';
 import { compose } from '../../../lib/bridge/pipeline/compose.js';
-import { hooked, type ResponseState } from '../../../lib/bridge/pipeline/hooks.js';
-import { bodyOf, type App, type Middleware } from '../../../lib/bridge/pipeline/types.js';
+import { hooked, type Hooks, type ResponseState } from '../../../lib/bridge/pipeline/hooks.js';
+import {
+  bodyOf,
+  type App,
+  type Body,
+  type Middleware,
+  type StartResponse,
+} from '../../../lib/bridge/pipeline/types.js';
 import { captureStart, readBody, testEnviron } from '../../support/environ.js';
 
 describe('pipeline: hooked middleware', () => {
@@ -117,6 +123,89 @@ describe('pipeline: hooked middleware', () => {
     assert.deepEqual(ends, [
       [0, 0, 'refused'],
       [200, 3, 'cut'],
+    ]);
+  });
+
+  it('lets a hook answer by itself: the hooks inside it and the App never see the request', async () => {
+    const trace: string[] = [];
+    const tracing = (name: string): Hooks => ({
+      name,
+      request: () => void trace.push(`request ${name}`),
+      response: (_environ, response) => void trace.push(`response ${name} ${response.status}`),
+      error: (error) => {
+        trace.push(`error ${name}`);
+        throw error;
+      },
+      end: (_environ, response, error) =>
+        void trace.push(`end ${name} ${response.bytes} ${error instanceof Error ? error.name : 'none'}`),
+    });
+    const mark = (name: string) => hooked(tracing(name));
+    /** Answers /mine with `answer`, passes anything else on. */
+    const answering = (answer: (startResponse: StartResponse) => Body | Promise<Body>) =>
+      hooked({
+        ...tracing('answering'),
+        answer: (environ, startResponse) =>
+          environ.PATH_INFO === '/mine' ? answer(startResponse) : undefined,
+      });
+    const app: App = async (_environ, startResponse) => {
+      trace.push('app');
+      startResponse(200, []);
+      return bodyOf('app');
+    };
+    const own = answering((startResponse) => {
+      startResponse(203, []);
+      return bodyOf('mine');
+    });
+    const captured = captureStart();
+    const body = await compose([mark('outer'), own, mark('inner')], app)(
+      testEnviron({ PATH_INFO: '/mine' }),
+      captured.start,
+    );
+    assert.equal((await readBody(body)).toString(), 'mine');
+    assert.equal(captured.status, 203);
+    assert.deepEqual(trace, [
+      'request outer',
+      'request answering',
+      'response outer 203',
+      'end answering 4 none',
+      'end outer 4 none',
+    ]);
+
+    trace.length = 0;
+    const passed = await compose([mark('outer'), own, mark('inner')], app)(
+      testEnviron({ PATH_INFO: '/other' }),
+      captureStart().start,
+    );
+    assert.equal((await readBody(passed)).toString(), 'app');
+    assert.deepEqual(trace, [
+      'request outer',
+      'request answering',
+      'request inner',
+      'app',
+      'response inner 200',
+      'response answering 200',
+      'response outer 200',
+      'end inner 3 none',
+      'end answering 3 none',
+      'end outer 3 none',
+    ]);
+
+    // An answer that fails goes to the error hooks outside the answering one only.
+    trace.length = 0;
+    const failing = answering(() => Promise.reject(new UpstreamTimeoutError('http://x', 1)));
+    await assert.rejects(
+      compose([mark('outer'), failing, mark('inner')], app, { onError: rethrow })(
+        testEnviron({ PATH_INFO: '/mine' }),
+        captureStart().start,
+      ),
+      UpstreamTimeoutError,
+    );
+    assert.deepEqual(trace, [
+      'request outer',
+      'request answering',
+      'error outer',
+      'end answering 0 UpstreamTimeoutError',
+      'end outer 0 UpstreamTimeoutError',
     ]);
   });
 

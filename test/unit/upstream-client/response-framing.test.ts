@@ -4,7 +4,7 @@
 // and closes the connection (the next request gets a fresh one).
 import assert from 'node:assert/strict';
 import { ScriptedUpstream, type ScriptedConnection } from '../../support/scripted-upstream.js';
-import { pool, send, withClient } from './exchange-support.js';
+import { Collector, pool, send, withClient } from './exchange-support.js';
 
 /** An upstream that answers every request on a connection with the next scripted reply. */
 async function answering(...replies: Array<string | ((c: ScriptedConnection) => Promise<void> | void)>) {
@@ -74,6 +74,27 @@ describe('upstream client: response framing', () => {
       assert.equal(first.body.toString(), 'hello 0123456789');
       assert.equal((await send(client).done).status, 204);
       assert.equal(upstream.connections.length, 1, 'the chunked response left the connection reusable');
+    });
+  });
+
+  it('hands the body bytes of one read on as one chunk, however many chunks of a chunked body they hold', async () => {
+    // Kallithea's hg and git output: many 4 KiB chunks per read of the bridge.
+    const chunks = Array.from({ length: 10 }, (_, i) => `4\r\nab${i}d\r\n`).join('');
+    const upstream = await answering(
+      `HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n${chunks}0\r\n\r\n`,
+    );
+    await withClient(upstream, async (client) => {
+      const calls: number[] = [];
+      const handler = new (class extends Collector {
+        override onData(chunk: Buffer): boolean {
+          calls.push(chunk.length);
+          return super.onData(chunk);
+        }
+      })();
+      const outcome = await send(client, {}, handler).done;
+      assert.equal(outcome.error, undefined);
+      assert.equal(outcome.body.toString(), Array.from({ length: 10 }, (_, i) => `ab${i}d`).join(''));
+      assert.deepEqual(calls, [40], 'one onData for the one read');
     });
   });
 
