@@ -14,7 +14,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { constants, getPriority, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -360,10 +360,14 @@ describe('worker pool: routing and supervision with real worker processes', func
     const normal = getPriority();
     try {
       await until('both ready', () => elastic.status().every((w) => w.state === 'ready'));
-      const stream = send('/r/git-upload-pack?n=60');
+      // The stream and the slow page hold their workers until the page is answered: however
+      // long the extra worker takes to load, the page can only get that one (a fixed sleep
+      // ran out first under a loaded CI run, and the page took the slow page's worker).
+      const release = join(await mkdtemp(join(tmpdir(), 'kallithea-isapi-hold-')), 'release');
+      const hold = `hold=${encodeURIComponent(release)}`;
+      const stream = send(`/r/git-upload-pack?n=20&${hold}`);
       await until('a stream holds a worker', () => elastic.router.streamsHeld === 1);
-      // Long enough that the extra worker is ready first, even on a loaded machine.
-      const slow = send('/slow?ms=6000');
+      const slow = send(`/slow?ms=0&${hold}`);
       await until('both busy', () => elastic.status().every((w) => w.busy));
       // A page now waits while a stream holds a worker: the pool starts w3 for it.
       const page = send('/pid');
@@ -384,7 +388,9 @@ describe('worker pool: routing and supervision with real worker processes', func
           'ready, it runs at normal priority',
         );
       }
+      await writeFile(release, '');
       await Promise.all([stream, slow]);
+      await rm(dirname(release), { recursive: true, force: true });
     } finally {
       await via.destroy();
     }

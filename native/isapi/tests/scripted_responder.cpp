@@ -132,33 +132,31 @@ void scripted_responder::drain_stdin(int fd) {
       return;
 }
 
-bool scripted_responder::send_record(int fd, std::uint8_t type, const std::string& content) {
+std::string scripted_responder::record_bytes(std::uint8_t type, const std::string& content) {
+  std::string bytes;
   std::size_t off = 0;
-  do {
+  do { // an empty content still makes one (empty) record
     std::size_t n = std::min<std::size_t>(content.size() - off, 65535);
     std::uint8_t h[8];
     kf::write_header(h, type, kf::request_id, n);
-    if (!write_full(fd, h, 8) || !write_full(fd, content.data() + off, n))
-      return false;
+    bytes.append(reinterpret_cast<const char*>(h), 8);
+    bytes.append(content, off, n);
     off += n;
   } while (off < content.size());
-  return true;
+  return bytes;
 }
 
-bool scripted_responder::send_response(int fd, const std::string& response) {
+bool scripted_responder::send_record(int fd, std::uint8_t type, const std::string& content) {
+  std::string bytes = record_bytes(type, content);
+  return write_full(fd, bytes.data(), bytes.size());
+}
+
+bool scripted_responder::send_response(int fd, const std::string& response,
+                                       const std::string& then) {
   // One write, as a bridge sends a small answer: the DLL then sees END_REQUEST with the
   // body (a test of how a whole answer goes out must not depend on the scheduler).
-  std::string bytes;
-  auto add = [&](std::uint8_t type, const char* data, std::size_t n) {
-    std::uint8_t h[8];
-    kf::write_header(h, type, kf::request_id, n);
-    bytes.append(reinterpret_cast<const char*>(h), 8);
-    bytes.append(data, n);
-  };
-  for (std::size_t off = 0; off < response.size(); off += 65535)
-    add(kf::stdout_, response.data() + off, std::min<std::size_t>(response.size() - off, 65535));
-  add(kf::stdout_, "", 0);
-  add(kf::end_request, "\0\0\0\0\0\0\0\0", 8);
+  std::string bytes = record_bytes(kf::stdout_, response) + record_bytes(kf::stdout_, "") +
+                      record_bytes(kf::end_request, std::string(8, '\0')) + then;
   return write_full(fd, bytes.data(), bytes.size());
 }
 

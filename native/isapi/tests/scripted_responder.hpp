@@ -36,9 +36,11 @@ public:
   static void drain_stdin(int fd);
   /// One whole record: its type and content (padding dropped); false on EOF.
   static bool read_record(int fd, std::uint8_t& type, std::string& content);
+  /// The bytes of one record (several when `content` is over 65535 bytes).
+  static std::string record_bytes(std::uint8_t type, const std::string& content);
   static bool send_record(int fd, std::uint8_t type, const std::string& content);
-  /// STDOUT `response`, the empty STDOUT and END_REQUEST.
-  static bool send_response(int fd, const std::string& response);
+  /// STDOUT `response`, the empty STDOUT and END_REQUEST, then the bytes `then`, in one write.
+  static bool send_response(int fd, const std::string& response, const std::string& then = {});
 
 private:
   std::string path_;
