@@ -5,7 +5,12 @@
 
 // The addon's one V8 call (JS_releaseMemory): N-API cannot ask for a memory-reducing
 // collection, and one that shrinks the young generation is what gives the memory back.
+// Built against node-api-headers alone (the Windows cross-build, which has no V8 headers)
+// the call is left out and only the C heap is trimmed.
+#if __has_include(<v8.h>)
 #include <v8.h>
+#define ISAPI_HOST_HAS_V8 1
+#endif
 
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -262,8 +267,10 @@ Napi::Value HostObject::JS_wakeDispatches(const Napi::CallbackInfo& info) {
 
 // JS thread, when the host has been idle a while after a burst of requests.
 Napi::Value HostObject::JS_releaseMemory(const Napi::CallbackInfo& info) {
+#if defined(ISAPI_HOST_HAS_V8)
   if (v8::Isolate* isolate = v8::Isolate::GetCurrent())
     isolate->MemoryPressureNotification(v8::MemoryPressureLevel::kCritical);
+#endif
 #if defined(__GLIBC__)
   malloc_trim(0);
 #endif
