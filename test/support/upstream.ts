@@ -1,6 +1,6 @@
 // A real local HTTP server standing in for Kallithea in bridge tests. Routes:
-//   /stream?bytes=N[&chunked=1]  N bytes of generated data (patternBytes), with Content-Length
-//                                 unless chunked=1
+//   /stream?bytes=N[&chunked=1][&fill=B]  N bytes of generated data (patternBytes; with fill,
+//                                 every byte is B), with Content-Length unless chunked=1
 //   /hang                         never answers
 //   /die?bytes=N                  promises 2N bytes (Content-Length), sends N, then resets
 //   /status/<code>                an empty response with that status (204, 304...)
@@ -33,6 +33,13 @@ export function* patternBytes(total: number): Generator<Buffer> {
     yield size === PATTERN_SIZE ? pattern : pattern.subarray(0, size);
     left -= size;
   }
+}
+
+/** `total` bytes, every one `byte`, in blocks of up to 64 KiB. */
+function* filledBytes(total: number, byte: number): Generator<Buffer> {
+  const block = Buffer.alloc(PATTERN_SIZE, byte);
+  for (let left = total; left > 0; left -= PATTERN_SIZE)
+    yield block.subarray(0, Math.min(left, PATTERN_SIZE));
 }
 
 /** sha256 of `total` pattern bytes, hex. */
@@ -87,7 +94,8 @@ export class Upstream {
       const headers: Record<string, string | number> = { 'Content-Type': 'application/octet-stream' };
       if (url.searchParams.get('chunked') !== '1') headers['Content-Length'] = bytes;
       res.writeHead(200, headers);
-      this.#pump(res, patternBytes(bytes));
+      const fill = url.searchParams.get('fill');
+      this.#pump(res, fill === null ? patternBytes(bytes) : filledBytes(bytes, Number(fill)));
     } else if (url.pathname === '/hang') {
       req.resume();
     } else if (url.pathname === '/die') {

@@ -10,6 +10,7 @@
 // that does not read stdin pauses the socket; a socket that does not drain pauses the body.
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
+import { passesChunksThrough } from '../body-chunks.js';
 import { FastCgiRequestAbortedError, FastCgiSecretError, FastCgiUnexpectedRecordError } from '../errors.js';
 import { SECRET_PARAM, type CgiResponse, type FastCgiHandler, type FastCgiRequest } from './handler.js';
 import { FCGI_KEEP_CONN, ProtocolStatus, RecordType, Role, ValueName, recordTypeName } from './protocol.js';
@@ -341,6 +342,7 @@ export class FastCgiConnection {
 
     // Queued, not written: a body that is all here goes out with its head in one write.
     if (!writer.stdout(head)) await this.#drained(request);
+    writer.givesBackChunks = passesChunksThrough(response.body);
     if (response.body !== null) {
       try {
         writer.flushSoon();

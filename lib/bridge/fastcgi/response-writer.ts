@@ -13,6 +13,7 @@
 // reference them.
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
+import { bodyChunks } from '../body-chunks.js';
 import { CgiHeaderError } from '../errors.js';
 import { cgiHeaderLines } from '../headers/policy.js';
 import type { CgiResponse } from './handler.js';
@@ -52,6 +53,11 @@ export class ResponseWriter {
   #queued: Array<Uint8Array | string> = [];
   #queuedBytes = 0;
   #flushScheduled = false;
+  /**
+   * The body passes the forwarder's chunks through unchanged (passesChunksThrough): once
+   * written, each one's memory goes back to bodyChunks.
+   */
+  givesBackChunks = false;
 
   constructor(socket: Socket, requestId: number) {
     this.#socket = socket;
@@ -125,14 +131,19 @@ export class ResponseWriter {
       const out = Buffer.allocUnsafe(measureStreamRecord(bytes, true) + tail);
       const at = writeStreamRecord(out, 0, RecordType.Stdout, id, queued, bytes, true);
       this.#writeEnding(out, at, tail, appStatus);
+      if (this.givesBackChunks) for (const data of queued) giveBack(data); // copied into `out`
       return this.#socket.write(out);
     }
     this.#socket.cork();
     for (const queuedData of queued) {
       const data = typeof queuedData === 'string' ? Buffer.from(queuedData, 'latin1') : queuedData;
-      for (const part of encodeStreamParts(RecordType.Stdout, id, data, { padTo8: true })) {
-        this.#socket.write(part);
-      }
+      const parts = encodeStreamParts(RecordType.Stdout, id, data, { padTo8: true });
+      const last = parts.length - 1;
+      for (let i = 0; i < last; i += 1) this.#socket.write(parts[i] as Uint8Array);
+      // Written (or failed with the socket): no write refers to the chunk any more.
+      if (this.givesBackChunks && data === queuedData)
+        this.#socket.write(parts[last] as Uint8Array, () => giveBack(data));
+      else this.#socket.write(parts[last] as Uint8Array);
     }
     if (tail > 0) this.#socket.write(this.#writeEnding(Buffer.allocUnsafe(tail), 0, tail, appStatus));
     this.#socket.uncork();
@@ -146,6 +157,10 @@ export class ResponseWriter {
     if (tail > 0) writeEndRequest(out, at, this.#requestId, appStatus, ProtocolStatus.RequestComplete);
     return out;
   }
+}
+
+function giveBack(data: Uint8Array | string): void {
+  if (typeof data !== 'string') bodyChunks.giveBack(data);
 }
 
 const EMPTY = new Uint8Array(0);

@@ -7,6 +7,7 @@
 // the upstream socket; the consumer's next() resumes it when the queue is empty again.
 // Stopping early (the iterator's return(), or the client's signal) aborts the request, so
 // Kallithea sees its connection close rather than writing into the void.
+import type { PassesChunksThrough } from '../body-chunks.js';
 import { ClientAbortedError, UpstreamBodyError } from '../errors.js';
 import type { RequestAbort } from '../fastcgi/request-abort.js';
 import type { ExchangeHandler } from '../upstream-client/connection.js';
@@ -24,8 +25,10 @@ type Abort = (reason: Error) => void;
 const DONE: IteratorResult<Uint8Array> = { done: true, value: undefined };
 
 export class UpstreamExchange
-  implements ExchangeHandler, AsyncIterator<Uint8Array>, AsyncIterable<Uint8Array>
+  implements ExchangeHandler, AsyncIterator<Uint8Array>, AsyncIterable<Uint8Array>, PassesChunksThrough
 {
+  /** Its chunks are the upstream client's copies, handed out and never looked at again. */
+  readonly passesChunksThrough = true;
   /** Settles when the response headers arrive, or with the error that came first. */
   readonly response: Promise<UpstreamResponse>;
   readonly #origin: string;

@@ -8,6 +8,7 @@
 // hooked() still returns a Middleware (a function with the usual contract), so a hooked
 // middleware can be used and tested alone like any other; compose() sees its `hooks` and
 // fuses it with its hooked neighbours.
+import { passesChunksThrough, type PassesChunksThrough } from '../body-chunks.js';
 import type { Environ } from '../environ/environ.js';
 import { ClientAbortedError } from '../errors.js';
 import type { Body, Middleware, Next, ResponseHeaders, StartResponse } from './types.js';
@@ -142,16 +143,19 @@ function watched(body: Body, response: ResponseState, finish: (error: unknown) =
   return new WatchedBody((body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator](), response, finish);
 }
 
-class WatchedBody implements AsyncIterable<Uint8Array>, AsyncIterator<Uint8Array> {
+class WatchedBody implements AsyncIterable<Uint8Array>, AsyncIterator<Uint8Array>, PassesChunksThrough {
   readonly #inner: AsyncIterator<Uint8Array>;
   readonly #response: ResponseState;
   readonly #finish: (error: unknown) => void;
   #finished = false;
+  /** Counting keeps no chunk: as the body it watches. */
+  readonly passesChunksThrough: boolean;
 
   constructor(inner: AsyncIterator<Uint8Array>, response: ResponseState, finish: (error: unknown) => void) {
     this.#inner = inner;
     this.#response = response;
     this.#finish = finish;
+    this.passesChunksThrough = passesChunksThrough(inner);
   }
 
   [Symbol.asyncIterator](): this {

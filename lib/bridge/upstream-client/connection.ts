@@ -7,12 +7,15 @@
 // grew the bridge by ~85 MiB of such buffers before a full GC freed them). The body bytes
 // of one read are copied out together, as one chunk, however many chunks of a chunked
 // body they hold: Kallithea's hg and git output comes in 4 KiB chunks, and a chunk each
-// cost a promise, a FastCGI record and (past the writer's flush size) a socket write.
+// cost a promise, a FastCGI record and (past the writer's flush size) a socket write. A
+// large chunk's memory is lent by body-chunks.ts and comes back once the web server's
+// socket has written it.
 //
 // The connection goes back to the pool only after a complete response to a completely
 // written request, with nothing extra read; anything else (abort, error, early response,
 // close-delimited body, Connection: close) closes it.
 import { connect, type Socket } from 'node:net';
+import { bodyChunks } from '../body-chunks.js';
 import { BodyWriter } from './body-writer.js';
 import { BODY_TIMEOUT, clientError, CONNECT_TIMEOUT, HEADERS_TIMEOUT, SOCKET_CLOSED } from './errors.js';
 import type { UpstreamRequest } from './request.js';
@@ -214,8 +217,7 @@ export class Connection {
   #handOnBody(): void {
     const views = this.#views;
     if (views.length === 0) return;
-    const chunk =
-      views.length === 1 ? Buffer.from(views[0] as Buffer) : Buffer.concat(views, this.#viewBytes);
+    const chunk = bodyChunks.copy(views, this.#viewBytes);
     views.length = 0;
     this.#viewBytes = 0;
     const handler = this.#handler;
