@@ -13,7 +13,11 @@ export type ResponseHeaders = Array<[name: string, value: string]>;
  */
 export type StartResponse = (status: number, headers: ResponseHeaders, reason?: string) => void;
 
-/** A response body. Iterated with backpressure; an error while iterating truncates the response. */
+/**
+ * A response body. Iterated with backpressure; an error while iterating truncates the response.
+ * A middleware that wraps the body may keep its chunks: the server reuses a chunk's memory
+ * only for the forwarder's body passed on as it came (body-chunks.ts).
+ */
 export type Body = AsyncIterable<Uint8Array> | Readable;
 
 /** An application: the forwarder is one. */
