@@ -4,7 +4,8 @@
 //   (3) upstream alone
 // 1 KiB responses, 64 connections, wrk; requests/s, p50/p99, CPU seconds per 10,000
 // requests per process (from /proc/<pid>/stat), ratios; then 1 GiB through (1) and (2),
-// with the peak RSS (VmHWM, reset just before the download) of host, bridge and upstream.
+// down and up (a PUT of a sparse file: the upload a push of a big repository makes), each
+// with the peak RSS (VmHWM, reset just before the transfer) of host, bridge and upstream.
 //
 // --rounds N: every measurement N times, interleaved (round i runs each path once), and
 //   the medians printed at the end.
@@ -16,7 +17,7 @@
 // Run: npx tsc -p tsconfig.json && node dist/bench/e2e/run.js [seconds] [--rounds N]
 //        [--compare <checkout>] [--host-arg ARG]...
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -43,6 +44,12 @@ const http = require('node:http');
 const block = Buffer.alloc(1024, 120);
 const big = Buffer.alloc(65536, 121);
 const server = http.createServer((req, res) => {
+  if (req.method === 'PUT') {
+    let n = 0;
+    req.on('data', (c) => { n += c.length; });
+    req.on('end', () => { const text = String(n); res.writeHead(200, { 'Content-Length': text.length }); res.end(text); });
+    return;
+  }
   const m = /bytes=(\\d+)/.exec(req.url);
   if (m === null) { res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': 1024 }); res.end(block); return; }
   let left = Number(m[1]);
@@ -138,31 +145,45 @@ function clearPeak(pid: number): void {
   }
 }
 
-interface Download {
+interface Transfer {
   mbs: number;
-  /** Each process's RSS before the download, and its peak during it (MiB). */
+  /** Each process's RSS before the transfer, and its peak during it (MiB). */
   before: Record<string, number>;
   peak: Record<string, number>;
 }
 
-/** MB/s of a 1 GiB download, and the RSS of each process before and at its peak during it. */
-function download(url: string, processes: Record<string, number> = {}): Download {
+/**
+ * MB/s of a 1 GiB download, or with `upload` (a 1 GiB file) of its PUT, and the RSS of each
+ * process before and at its peak during it.
+ */
+function transfer(url: string, processes: Record<string, number> = {}, upload?: string): Transfer {
   const before = Object.fromEntries(
     Object.entries(processes).map(([k, pid]) => [k, memoryMiB(pid, 'VmRSS')]),
   );
   for (const pid of Object.values(processes)) clearPeak(pid);
+  const direction = upload === undefined ? 'download' : 'upload';
   const out = execFileSync('curl', [
     '-s',
     '-o',
     '/dev/null',
     '-w',
-    '%{speed_download} %{size_download}',
+    `%{speed_${direction}} %{size_${direction}} %{http_code}`,
+    ...(upload === undefined ? [] : ['-T', upload]),
     url,
   ]).toString();
-  const [speed, size] = out.split(' ').map(Number);
-  if (size !== GiB) process.stdout.write(`warning: ${url} gave ${size} bytes\n`);
+  const [speed, size, status] = out.split(' ').map(Number);
+  if (size !== GiB || status !== 200) {
+    process.stdout.write(`warning: ${direction} ${url}: ${size} bytes, status ${status}\n`);
+  }
   const peak = Object.fromEntries(Object.entries(processes).map(([k, pid]) => [k, memoryMiB(pid, 'VmHWM')]));
   return { mbs: (speed ?? 0) / 1e6, before, peak };
+}
+
+/** `host 75 (from 66), bridge ...`: each process's peak RSS and where it started. */
+function peaksText(t: Transfer): string {
+  return Object.entries(t.peak)
+    .map(([k, m]) => `${k} ${m.toFixed(0)} (from ${t.before[k]?.toFixed(0)})`)
+    .join(', ');
 }
 
 function median(values: number[]): number {
@@ -182,6 +203,8 @@ interface Variant {
   bridgeCpu: number[];
   mbs: number[];
   peaks: Record<string, number>[];
+  upMbs: number[];
+  upPeaks: Record<string, number>[];
 }
 
 async function startVariant(
@@ -192,7 +215,7 @@ async function startVariant(
 ): Promise<Variant> {
   const stack = await module.startStack({ upstream, verify: false, hostArgs });
   await module.waitForBridge(stack);
-  return { label, stack, rps: [], hostCpu: [], bridgeCpu: [], mbs: [], peaks: [] };
+  return { label, stack, rps: [], hostCpu: [], bridgeCpu: [], mbs: [], peaks: [], upMbs: [], upPeaks: [] };
 }
 
 async function main(): Promise<void> {
@@ -217,7 +240,7 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir};
   upstream up { server 127.0.0.1:${upstreamPort}; keepalive 64; }
   server { listen 127.0.0.1:${nginxPort};
     location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection "";
-                 proxy_buffering off; } } }
+                 proxy_buffering off; proxy_request_buffering off; client_max_body_size 0; } } }
 `,
     );
     const nginx = spawn('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;'], {
@@ -225,6 +248,10 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir};
     });
     children.push(nginx);
     const upstreamUrl = `http://127.0.0.1:${upstreamPort}`;
+    // Sparse: reading it costs curl next to nothing, so the figure is the path's.
+    const uploadFile = join(dir, 'upload.bin');
+    writeFileSync(uploadFile, '');
+    truncateSync(uploadFile, GiB);
     variants.push(await startVariant('this', thisCheckout, upstreamUrl, args.values['host-arg']));
     if (args.values.compare !== undefined) {
       const other = resolve(args.values.compare, 'dist/test/e2e/support/stack.js');
@@ -237,9 +264,15 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir};
       `kallithea-isapi bench/e2e: 1 KiB responses, ${CONNECTIONS} connections, ${seconds} s each, ` +
         `${ROUNDS} round(s), ${TICKS} ticks/s\n`,
     );
+    const processesOf = (v: Variant): Record<string, number> => ({
+      host: v.stack.host.child.pid ?? 0,
+      bridge: v.stack.bridgePid() ?? 0,
+      upstream: upstreamPid,
+    });
     wrk(`http://127.0.0.1:${nginxPort}/warm`); // warm-up
     const nginxRps: number[] = [];
     const nginxMbs: number[] = [];
+    const nginxUpMbs: number[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
       process.stdout.write(`round ${round}\n`);
       measure('(3) upstream alone', `${upstreamUrl}/`, { upstream: [upstreamPid] });
@@ -259,34 +292,43 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir};
         v.hostCpu.push(r.cpu['host'] ?? NaN);
         v.bridgeCpu.push(r.cpu['bridge'] ?? NaN);
       }
-      nginxMbs.push(download(`http://127.0.0.1:${nginxPort}/big?bytes=${GiB}`).mbs);
+      nginxMbs.push(transfer(`http://127.0.0.1:${nginxPort}/big?bytes=${GiB}`).mbs);
       for (const v of variants) {
-        const d = download(v.stack.url(`/big?bytes=${GiB}`), {
-          host: v.stack.host.child.pid ?? 0,
-          bridge: v.stack.bridgePid() ?? 0,
-          upstream: upstreamPid,
-        });
-        v.mbs.push(d.mbs);
-        v.peaks.push(d.peak);
-        const peaks = Object.entries(d.peak)
-          .map(([k, m]) => `${k} ${m.toFixed(0)} (from ${d.before[k]?.toFixed(0)})`)
-          .join(', ');
+        const down = transfer(v.stack.url(`/big?bytes=${GiB}`), processesOf(v));
+        v.mbs.push(down.mbs);
+        v.peaks.push(down.peak);
         process.stdout.write(
-          `1 GiB (2) ${v.label}: ${d.mbs.toFixed(0)} MB/s (nginx ${nginxMbs.at(-1)?.toFixed(0)}); peak RSS MiB: ${peaks}\n`,
+          `1 GiB (2) ${v.label}: ${down.mbs.toFixed(0)} MB/s (nginx ${nginxMbs.at(-1)?.toFixed(0)}); peak RSS MiB: ${peaksText(down)}\n`,
+        );
+      }
+    }
+    // Uploads after every download: what a receiving upstream keeps of 1 GiB would count
+    // in the downloads' upstream peak.
+    for (let round = 1; round <= ROUNDS; round++) {
+      nginxUpMbs.push(transfer(`http://127.0.0.1:${nginxPort}/up`, {}, uploadFile).mbs);
+      for (const v of variants) {
+        const up = transfer(v.stack.url('/up'), processesOf(v), uploadFile);
+        v.upMbs.push(up.mbs);
+        v.upPeaks.push(up.peak);
+        process.stdout.write(
+          `1 GiB up (2) ${v.label}: ${up.mbs.toFixed(0)} MB/s (nginx ${nginxUpMbs.at(-1)?.toFixed(0)}); peak RSS MiB: ${peaksText(up)}\n`,
         );
       }
     }
     process.stdout.write(
-      `medians of ${ROUNDS}: (1) nginx ${median(nginxRps).toFixed(0)} req/s, 1 GiB ${median(nginxMbs).toFixed(0)} MB/s\n`,
+      `medians of ${ROUNDS}: (1) nginx ${median(nginxRps).toFixed(0)} req/s, 1 GiB ${median(nginxMbs).toFixed(0)} MB/s, ` +
+        `up ${median(nginxUpMbs).toFixed(0)} MB/s\n`,
     );
     for (const v of variants) {
       const ratios = v.rps.map((r, i) => r / (nginxRps[i] ?? NaN));
-      const peak = (k: string): string => median(v.peaks.map((p) => p[k] ?? NaN)).toFixed(0);
+      const peak = (k: string, peaks = v.peaks): string => median(peaks.map((p) => p[k] ?? NaN)).toFixed(0);
       process.stdout.write(
         `  (2) ${v.label}: ${median(v.rps).toFixed(0)} req/s, (2)/(1) ${median(ratios).toFixed(3)} (target >= 0.20), ` +
           `CPU/10k host ${median(v.hostCpu).toFixed(3)}s (target <= 0.70) bridge ${median(v.bridgeCpu).toFixed(3)}s; ` +
           `1 GiB ${median(v.mbs).toFixed(0)} MB/s (target >= 500), peak RSS MiB host ${peak('host')} ` +
-          `bridge ${peak('bridge')} upstream ${peak('upstream')} (target < 100 each)\n`,
+          `bridge ${peak('bridge')} upstream ${peak('upstream')} (target < 100 each); ` +
+          `1 GiB up ${median(v.upMbs).toFixed(0)} MB/s, peak RSS MiB host ${peak('host', v.upPeaks)} ` +
+          `bridge ${peak('bridge', v.upPeaks)} upstream ${peak('upstream', v.upPeaks)}\n`,
       );
     }
   } finally {
