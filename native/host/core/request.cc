@@ -400,8 +400,7 @@ BOOL Request::get_server_variable(const char* name, void* buffer, DWORD* size) {
   case ServerVariables::Lookup::found:
     break;
   }
-  const bool wide = ascii_upper(std::string(name).substr(0, 8)) == "UNICODE_";
-  const std::size_t nul = wide ? 2 : 1;
+  const std::size_t nul = ServerVariables::unicode_name(name) ? 2 : 1;
   const std::size_t needed = value.size() + nul;
   if (buffer == nullptr || *size < needed) {
     *size = static_cast<DWORD>(needed);
