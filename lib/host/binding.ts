@@ -48,7 +48,12 @@ export interface NativeHostOptions {
   doneTimeoutMs: number;
 }
 
-/** Event kinds, as native/host/core/events.h numbers them. */
+/**
+ * Event kinds, as native/host/core/events.h numbers and documents them. `headers`: num is
+ * the status code, text the reason phrase, text2 the header fields as
+ * "name\nvalue\nname\nvalue" (both latin1, one char per byte), data the body bytes that
+ * go out with the head.
+ */
 export const NativeEventKind = {
   headers: 1,
   write: 2,
@@ -149,7 +154,7 @@ export interface IsapiHostBinding {
   retiredEcbsPoisoned: boolean;
 }
 
-const expectedAbiVersion = 3;
+const expectedAbiVersion = 4;
 let loaded: IsapiHostBinding | undefined;
 
 /** The package root: the nearest folder above this file with binding.gyp. */

@@ -9,7 +9,6 @@
 //     (the host writes that response on the socket itself, as Node would chunk it).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NativeIsapiHost } from './binding.js';
-import { parseResponseHead } from './header-block.js';
 
 // How long a response that closes the connection waits for the rest of a request body it
 // did not read: http.sys drains it for DrainEntityBody, 2 minutes by default.
@@ -119,19 +118,24 @@ export class HostedRequest {
     this.#req.resume();
   }
 
-  onHeaders(statusText: string, block: Buffer, keep: boolean): void {
+  /**
+   * The extension's head, checked by native code (status 100-999, token names, no control
+   * bytes in values): `fields` is "name\nvalue\nname\nvalue", trimmed, in order. `body`:
+   * the bytes that go out with it (a small response arrives whole here), which native code
+   * de-chunks when the extension chunks itself.
+   */
+  onHeaders(status: number, reason: string, fields: string, body: Buffer, keep: boolean): void {
     if (this.#failed || this.#closed) return;
-    // Native code checked the head (status 100-999, token names, no control bytes in
-    // values) and de-chunks a body the extension chunks itself.
-    const head = parseResponseHead(statusText, block);
     const res = this.#res;
+    const lines = fields === '' ? [] : fields.split('\n');
     let hasLength = false;
     let chunked = false;
     let extensionCloses = false;
     let hasServer = false;
     let hasDate = false;
-    for (const [name, value] of head.headers) {
-      switch (name.toLowerCase()) {
+    for (let i = 0; i + 1 < lines.length; i += 2) {
+      const value = lines[i + 1] ?? '';
+      switch (lines[i]?.toLowerCase()) {
         case 'content-length':
           hasLength = true;
           break;
@@ -149,25 +153,21 @@ export class HostedRequest {
           break;
       }
     }
-    const bodiless =
-      head.status < 200 || head.status === 204 || head.status === 304 || this.#req.method === 'HEAD';
+    const bodiless = status < 200 || status === 204 || status === 304 || this.#req.method === 'HEAD';
     // Keep-alive only when the extension asked for it, the client allows it and the
     // response has framing the client can find the end of.
     const keepAlive = keep && (hasLength || chunked || bodiless) && !extensionCloses;
     this.#keepAlive = keepAlive;
-    const flat: string[] = [];
-    for (const [name, value] of head.headers) {
-      if (!keepAlive && name.toLowerCase() === 'connection') continue;
-      flat.push(name, value);
-    }
+    // Names and values alternate, as writeHead takes them.
+    const flat = keepAlive ? lines : withoutConnection(lines);
     if (!hasServer) flat.push('Server', 'Microsoft-IIS/10.0');
     if (!keepAlive) flat.push('Connection', 'close');
-    this.record.status = head.status;
+    this.record.status = status;
     this.#headersSent = true;
     if (hasLength || chunked || bodiless) {
       // A Content-Length Node passes on; a chunked body arrives de-chunked and Node
       // frames it again (a Connection: close header makes Node close after it).
-      res.writeHead(head.status, head.reason, flat);
+      res.writeHead(status, reason, flat);
     } else {
       // Neither: IIS sends the body as written and ends it by closing. Node would chunk
       // it, so the host writes this response on the socket itself.
@@ -180,11 +180,11 @@ export class HostedRequest {
         return;
       }
       if (!hasDate) flat.push('Date', new Date().toUTCString());
-      let text = `HTTP/1.1 ${head.status} ${head.reason}\r\n`;
+      let text = `HTTP/1.1 ${status} ${reason}\r\n`;
       for (let i = 0; i + 1 < flat.length; i += 2) text += `${flat[i]}: ${flat[i + 1]}\r\n`;
       socket.write(`${text}\r\n`, 'latin1');
     }
-    if (head.body.length > 0) this.#write(head.body);
+    if (body.length > 0) this.#write(body, body.length >= RELEASE_AT);
   }
 
   /**
@@ -331,4 +331,14 @@ export class HostedRequest {
   get verify(): boolean {
     return this.#verify;
   }
+}
+
+/** Name/value pairs without the Connection header (the host decides it). */
+function withoutConnection(lines: string[]): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i + 1 < lines.length; i += 2) {
+    const name = lines[i] ?? '';
+    if (name.toLowerCase() !== 'connection') kept.push(name, lines[i + 1] ?? '');
+  }
+  return kept;
 }

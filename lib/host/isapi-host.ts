@@ -242,7 +242,7 @@ export class IsapiHost extends EventEmitter {
     const hosted = this.#requests.get(id);
     switch (kind) {
       case NativeEventKind.headers:
-        hosted?.onHeaders(text, data ?? Buffer.alloc(0), flag);
+        hosted?.onHeaders(num, text, text2, data ?? Buffer.alloc(0), flag);
         break;
       case NativeEventKind.write:
         // num numbers the write; flag: the extension waits for the socket to take it.

@@ -55,6 +55,18 @@ describe('isapi-host ServerSupportFunction', () => {
     }
   });
 
+  it('VECTOR_SEND passes bytes >= 0x80 in the status text and header values on as they are', async () => {
+    const raw = (
+      await rawExchange(
+        running.port,
+        'GET /kallithea/x?op=vector_latin1 HTTP/1.1\r\nHost: t\r\n\r\n',
+        (got) => got.toString('latin1').endsWith('vector!'),
+      )
+    ).toString('latin1');
+    assert.ok(raw.startsWith('HTTP/1.1 200 Gr\xFC\xDF\r\n'), raw);
+    assert.match(raw, /\r\nX-Place: caf\xE9\r\n/);
+  });
+
   it('VECTOR_SEND with HSE_IO_DISCONNECT_AFTER_SEND closes the connection after the response', async () => {
     const twice = 'GET /kallithea/x?op=vector_close HTTP/1.1\r\nHost: t\r\n\r\n'.repeat(2);
     const raw = (await rawExchange(running.port, twice)).toString('latin1');

@@ -19,6 +19,14 @@ Napi::Value data_of(Napi::Env env, HostEvent& event) {
   }
   return Napi::Buffer<std::uint8_t>::Copy(env, event.data.data(), event.data.size());
 }
+// One JavaScript character per byte: header text is bytes as the extension wrote them,
+// which need not be UTF-8.
+Napi::Value latin1_string(Napi::Env env, const std::string& text) {
+  napi_value value = nullptr;
+  NAPI_THROW_IF_FAILED(env, napi_create_string_latin1(env, text.data(), text.size(), &value),
+                       Napi::Value());
+  return Napi::Value(env, value);
+}
 } // namespace
 
 // JS thread. The Buffer's memory goes back now, not at the garbage collection that finds
@@ -118,10 +126,13 @@ void call_js_event(Napi::Env env, Napi::Function on_event, ThreadSafeSink* sink,
           event.kind == HostEvent::Kind::headers) {
         data = data_of(env, event);
       }
+      const bool head = event.kind == HostEvent::Kind::headers;
       on_event.Call({Napi::Number::New(env, static_cast<int>(event.kind)),
                      Napi::Number::New(env, static_cast<double>(event.request_id)),
-                     Napi::String::New(env, event.text), data, Napi::Boolean::New(env, event.flag),
-                     Napi::Number::New(env, event.number), Napi::String::New(env, event.text2)});
+                     head ? latin1_string(env, event.text) : Napi::String::New(env, event.text),
+                     data, Napi::Boolean::New(env, event.flag),
+                     Napi::Number::New(env, event.number),
+                     head ? latin1_string(env, event.text2) : Napi::String::New(env, event.text2)});
     } catch (const std::exception& error) {
       // lib/host catches everything its handler throws, so this is JS that can no longer
       // run (environment teardown) or a bug there. Rethrowing out of this C callback

@@ -14,7 +14,10 @@ namespace isapi_host {
 /// under that request's lock, so JS sees them in the order the extension caused them.
 struct HostEvent {
   enum class Kind : int {
-    headers = 1,          ///< text = status line ("200 OK"), data = header block, flag = keep
+    /// number = status code, text = reason phrase, text2 = the header fields as
+    /// "name\nvalue\nname\nvalue" (both Latin-1: the bytes as the extension wrote them),
+    /// data = body bytes that go out with the head (acknowledged natively), flag = keep
+    headers = 1,
     write = 2,            ///< data = bytes for the client; JS answers with write_done
     resume = 3,           ///< the host's body buffer has room again: resume the request
     done = 4,             ///< number = HSE status, flag = keep, text = log parameter

@@ -400,8 +400,7 @@ BOOL Request::get_server_variable(const char* name, void* buffer, DWORD* size) {
   case ServerVariables::Lookup::found:
     break;
   }
-  const bool wide = ascii_upper(std::string(name).substr(0, 8)) == "UNICODE_";
-  const std::size_t nul = wide ? 2 : 1;
+  const std::size_t nul = ServerVariables::unicode_name(name) ? 2 : 1;
   const std::size_t needed = value.size() + nul;
   if (buffer == nullptr || *size < needed) {
     *size = static_cast<DWORD>(needed);
@@ -445,7 +444,7 @@ bool Request::io_allowed_locked(bool async, const char* call) {
 // A sync write returns once the host has taken the bytes: at once within the write
 // watermark, else when the socket took them (write_queue.h).
 BOOL Request::write_locked(std::unique_lock<std::mutex>& lock, const HSE_VECTOR_ELEMENT* elements,
-                           DWORD count, bool async) {
+                           DWORD count, bool async, HostEvent* head) {
   // A write to a client that is gone fails as such, whatever else is wrong with it (an
   // extension that ignored its failed header call is not breaking the contract here).
   if (disconnected_)
@@ -463,12 +462,20 @@ BOOL Request::write_locked(std::unique_lock<std::mutex>& lock, const HSE_VECTOR_
     headers_sent_ = true;
   }
   DWORD total = 0;
+  for (DWORD i = 0; i < count; ++i)
+    total += static_cast<DWORD>(elements[i].cbSize);
+  // Framing that may refuse these bytes reports it with an event of its own: the head goes
+  // out before it, as it would have on the wire.
+  if (head != nullptr &&
+      (chunks_ || (length_declared_ && body_written_ + total > declared_length_))) {
+    if (!post_locked(std::move(*head)))
+      return fail(ERROR_NETNAME_DELETED);
+    head = nullptr;
+  }
   HostEvent event{HostEvent::Kind::write, id_};
   for (DWORD i = 0; i < count; ++i) {
-    const auto size = static_cast<DWORD>(elements[i].cbSize);
-    total += size;
-    if (!frame_body_locked(static_cast<const std::uint8_t*>(elements[i].pvContext), size,
-                           event.data))
+    if (!frame_body_locked(static_cast<const std::uint8_t*>(elements[i].pvContext),
+                           static_cast<DWORD>(elements[i].cbSize), event.data))
       return fail(ERROR_NETNAME_DELETED);
   }
   // The events of a request reach the socket in the order they are posted here, so bytes
@@ -480,6 +487,19 @@ BOOL Request::write_locked(std::unique_lock<std::mutex>& lock, const HSE_VECTOR_
   const bool awaited = write.ack == WriteQueue::Ack::awaited;
   event.number = write.seq;
   event.flag = awaited;
+  if (head != nullptr) {
+    if (!awaited) {
+      // The head and these bytes (a small response, often all of it) as one event:
+      // JavaScript needs no write number for bytes acknowledged natively.
+      if (head->data.empty())
+        head->data = std::move(event.data);
+      else
+        head->data.insert(head->data.end(), event.data.begin(), event.data.end());
+      event = std::move(*head);
+    } else if (!post_locked(std::move(*head))) {
+      return fail(ERROR_NETNAME_DELETED);
+    }
+  }
   if (!post_locked(std::move(event)))
     return fail(ERROR_NETNAME_DELETED);
   if (async) {
@@ -525,11 +545,13 @@ BOOL Request::vector_send_locked(std::unique_lock<std::mutex>& lock,
   if (!io_allowed_locked(async, async ? "HSE_REQ_VECTOR_SEND(HSE_IO_ASYNC)"
                                       : "HSE_REQ_VECTOR_SEND(HSE_IO_SYNC)"))
     return FALSE;
-  if ((flags & HSE_IO_SEND_HEADERS) != 0 &&
-      !send_headers_locked(vector->pszStatus, vector->pszHeaders,
-                           (flags & HSE_IO_DISCONNECT_AFTER_SEND) == 0))
+  if ((flags & HSE_IO_SEND_HEADERS) == 0)
+    return write_locked(lock, vector->lpElementArray, vector->nElementCount, async);
+  HostEvent head{HostEvent::Kind::headers, id_};
+  if (!head_event_locked(vector->pszStatus, vector->pszHeaders,
+                         (flags & HSE_IO_DISCONNECT_AFTER_SEND) == 0, head))
     return FALSE;
-  return write_locked(lock, vector->lpElementArray, vector->nElementCount, async);
+  return write_locked(lock, vector->lpElementArray, vector->nElementCount, async, &head);
 }
 
 // Extension thread. Blocks this thread until body bytes arrive, the body ends or the
@@ -584,6 +606,16 @@ BOOL Request::async_read_locked(void* buffer, DWORD* size, DWORD* flags) {
 
 BOOL Request::send_headers_locked(const std::string& status, const std::string& headers,
                                   bool keep) {
+  HostEvent event{HostEvent::Kind::headers, id_};
+  if (!head_event_locked(status, headers, keep, event))
+    return FALSE;
+  if (!post_locked(std::move(event)))
+    return fail(ERROR_NETNAME_DELETED);
+  return TRUE;
+}
+
+BOOL Request::head_event_locked(const std::string& status, const std::string& headers, bool keep,
+                                HostEvent& event) {
   if (disconnected_)
     return fail(ERROR_NETNAME_DELETED);
   if (headers_sent_)
@@ -603,17 +635,15 @@ BOOL Request::send_headers_locked(const std::string& status, const std::string& 
     chunks_.reset(new ChunkParser);
   length_declared_ = head.has_length && !head.chunked && !bodiless;
   declared_length_ = head.content_length;
-  HostEvent event{HostEvent::Kind::headers, id_};
-  event.text = status.empty() ? "200 OK" : status;
+  event.number = head.status;
+  event.text = std::move(head.reason);
+  event.text2 = std::move(head.fields);
+  event.flag = keep && client_keep_alive_;
   // Body bytes after the blank line (the deprecated form allows them) are framed like
   // any other write.
   const std::size_t split = std::min(head.body_offset, headers.size());
-  event.data.assign(headers.begin(), headers.begin() + static_cast<std::ptrdiff_t>(split));
   if (!frame_body_locked(reinterpret_cast<const std::uint8_t*>(headers.data()) + split,
                          headers.size() - split, event.data))
-    return fail(ERROR_NETNAME_DELETED);
-  event.flag = keep && client_keep_alive_;
-  if (!post_locked(std::move(event)))
     return fail(ERROR_NETNAME_DELETED);
   return TRUE;
 }

@@ -91,6 +91,10 @@ private:
   bool usable_locked(const char* call);
 
   BOOL send_headers_locked(const std::string& status, const std::string& headers, bool keep);
+  /// Checks the head and fills a headers event with it (not posted). FALSE: refused (last
+  /// error set).
+  BOOL head_event_locked(const std::string& status, const std::string& headers, bool keep,
+                         HostEvent& event);
   /// Response body bytes on their way to JS: de-chunked when the extension chunks, counted
   /// against its Content-Length (verifier). False when they broke the framing (reported).
   bool frame_body_locked(const std::uint8_t* data, std::size_t size,
@@ -104,8 +108,9 @@ private:
   /// synchronous I/O while it is in flight. False: refused (last error set).
   bool io_allowed_locked(bool async, const char* call);
   /// Writes memory buffers as one write (WriteClient's one, a vector send's elements).
+  /// `head`: a vector send's headers event, posted before the bytes or with them.
   BOOL write_locked(std::unique_lock<std::mutex>& lock, const HSE_VECTOR_ELEMENT* elements,
-                    DWORD count, bool async);
+                    DWORD count, bool async, HostEvent* head = nullptr);
   BOOL vector_send_locked(std::unique_lock<std::mutex>& lock, const HSE_RESPONSE_VECTOR* vector);
 
   std::shared_ptr<Host> host_;

@@ -46,12 +46,11 @@ std::string printable(const std::string& text) {
 }
 
 // "200 OK", also "HTTP/1.1 200 OK" and "Status: 200 OK" as mod_isapi tolerates them.
-std::string check_status(const std::string& text, unsigned& status) {
+std::string check_status(const std::string& text, ResponseHead& head) {
   std::string rest = trim(text);
-  if (rest.empty()) {
-    status = 200;
-    return "";
-  }
+  if (rest.empty())
+    return ""; // 200 OK
+  unsigned& status = head.status;
   if (rest.size() > 5 && ascii_upper(rest.substr(0, 5)) == "HTTP/") {
     const std::size_t space = rest.find(' ');
     rest = space == std::string::npos ? "" : trim(rest.substr(space));
@@ -68,6 +67,7 @@ std::string check_status(const std::string& text, unsigned& status) {
   for (unsigned char c : rest)
     if (!is_field_byte(c))
       return "status '" + printable(text) + "' holds a control character";
+  head.reason = trim(rest.substr(3));
   return "";
 }
 
@@ -75,7 +75,8 @@ std::string check_status(const std::string& text, unsigned& status) {
 
 std::string check_response_head(const std::string& status, const std::string& block,
                                 ResponseHead& head) {
-  std::string problem = check_status(status, head.status);
+  head = ResponseHead{};
+  std::string problem = check_status(status, head);
   if (!problem.empty())
     return problem;
   std::size_t end = block.find("\r\n\r\n");
@@ -113,6 +114,11 @@ std::string check_response_head(const std::string& status, const std::string& bl
       if (!is_field_byte(c))
         return "header " + name + " has a control character in its value '" + printable(value) +
                "'";
+    if (!head.fields.empty())
+      head.fields += '\n';
+    head.fields += name;
+    head.fields += '\n';
+    head.fields += value;
     const std::string upper = ascii_upper(name);
     if (upper == "CONTENT-LENGTH") {
       if (value.empty() || value.size() > 19 ||

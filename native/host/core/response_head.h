@@ -1,8 +1,8 @@
 // The status and header block an extension hands to SEND_RESPONSE_HEADER(_EX), checked
 // before any of it reaches Node: Node's writeHead throws on a header name that is not a
 // token, on a control character in a value and on a status outside 100-999, and a throw
-// there used to leave the client with body bytes and no status line. Split the way
-// lib/host/header-block.ts splits it (lines at LF or CRLF, the body after the blank line).
+// there used to leave the client with body bytes and no status line. Lines end at LF or
+// CRLF; the body starts after the blank line.
 #ifndef KALLITHEA_ISAPI_HOST_RESPONSE_HEAD_H
 #define KALLITHEA_ISAPI_HOST_RESPONSE_HEAD_H
 
@@ -14,6 +14,10 @@ namespace isapi_host {
 
 struct ResponseHead {
   unsigned status = 200;
+  std::string reason = "OK"; ///< the status text after the code (empty when there is none)
+  /// The header lines, trimmed, as "name\nvalue\nname\nvalue" (neither holds a LF): what
+  /// JavaScript hands to writeHead, without parsing the block again.
+  std::string fields;
   bool has_length = false;
   std::uint64_t content_length = 0;
   bool chunked = false;        ///< Transfer-Encoding names chunked: the extension frames the body

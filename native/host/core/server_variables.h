@@ -8,8 +8,8 @@
 
 #include "host_config.h"
 
-#include <optional>
 #include <string>
+#include <string_view>
 
 namespace isapi_host {
 
@@ -27,8 +27,12 @@ public:
     no_data, ///< ERROR_NO_DATA: a known variable with nothing to give on this request
   };
 
-  /// Any thread. `name` as the extension passed it (case-insensitive).
-  Lookup lookup(const std::string& name, std::string& value) const;
+  /// Any thread. `name` as the extension passed it (case-insensitive). A UNICODE_ name's
+  /// value is UTF-16LE.
+  Lookup lookup(std::string_view name, std::string& value) const;
+
+  /// Whether `name` asks for the UTF-16LE form (its terminator is two bytes).
+  static bool unicode_name(std::string_view name);
 
   const std::string& method() const { return method_; }
   const std::string& query_string() const { return query_; }
@@ -36,13 +40,19 @@ public:
   const std::string& path_translated_ansi() const { return path_translated_ansi_; }
   const std::string& content_type() const { return content_type_; }
 
+  /// The variables of the IIS table (not headers), one per way of computing a value.
+  enum class Variable : int;
+
   /// The physical path a URL maps to (MAP_URL_TO_PATH), UTF-8 in, ANSI out.
   std::string map_url_to_path(const std::string& url) const;
 
 private:
-  /// The variables of the IIS table (not headers); nothing when `key` is not one of them.
-  std::optional<Lookup> table_value(const std::string& key, bool unicode, std::string& value) const;
-  bool header_value(const std::string& upper_name, bool by_http_name, std::string& value) const;
+  /// A variable of the IIS table (not a header), the UNICODE_ prefix taken off.
+  Lookup table_value(Variable variable, bool unicode, std::string& value) const;
+  /// HTTP_<NAME> (`by_http_name`: header names upper-cased with '-' as '_') or
+  /// HEADER_<Name>; repeated headers joined with ','.
+  bool header_value(std::string_view name, bool by_http_name, std::string& value) const;
+  const std::string& header(std::string_view name) const;
   std::string translate(const std::string& decoded_path) const;
 
   const HostConfig& config_;

@@ -216,16 +216,31 @@ std::string utf8_to_utf16le(const std::string& utf8) {
   return out;
 }
 
+namespace {
+char upper_of(char c) {
+  return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
+}
+} // namespace
+
 std::string ascii_upper(std::string s) {
-  for (auto& c : s) {
-    if (c >= 'a' && c <= 'z')
-      c = static_cast<char>(c - 'a' + 'A');
-  }
+  for (auto& c : s)
+    c = upper_of(c);
   return s;
 }
 
-bool ascii_iequals(const std::string& a, const std::string& b) {
-  return a.size() == b.size() && ascii_upper(a) == ascii_upper(b);
+// Both without allocating: they run on every server-variable lookup.
+bool ascii_iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size())
+    return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (upper_of(a[i]) != upper_of(b[i]))
+      return false;
+  }
+  return true;
+}
+
+bool ascii_istarts_with(std::string_view s, std::string_view prefix) {
+  return s.size() >= prefix.size() && ascii_iequals(s.substr(0, prefix.size()), prefix);
 }
 
 } // namespace isapi_host

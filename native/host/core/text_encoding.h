@@ -5,6 +5,7 @@
 #define KALLITHEA_ISAPI_HOST_TEXT_ENCODING_H
 
 #include <string>
+#include <string_view>
 
 namespace isapi_host {
 
@@ -45,7 +46,9 @@ std::string ascii_upper(std::string s);
 int hex_value(char c);
 
 /// Case-insensitive ASCII equality.
-bool ascii_iequals(const std::string& a, const std::string& b);
+bool ascii_iequals(std::string_view a, std::string_view b);
+/// Whether `s` begins with `prefix`, ASCII case-insensitively.
+bool ascii_istarts_with(std::string_view s, std::string_view prefix);
 
 } // namespace isapi_host
 

@@ -17,12 +17,25 @@ TEST(ResponseHead, AcceptsAWellFormedHeadAndFindsItsFraming) {
   EXPECT_EQ(head.content_length, 12u);
   EXPECT_FALSE(head.chunked);
   EXPECT_EQ(head.body_offset, 32u); // just after the blank line
+  EXPECT_EQ(head.reason, "Created");
+  EXPECT_EQ(head.fields, "Content-Length\n12\nX-A\nb\tc");
+}
+
+TEST(ResponseHead, GivesTheFieldsTrimmedAndInOrderForJavaScript) {
+  ResponseHead head;
+  EXPECT_EQ(check("200", " X-Empty:\nSet-Cookie: a \r\nset-cookie:\tb\r\n\r\n", head), "");
+  EXPECT_EQ(head.reason, "");
+  EXPECT_EQ(head.fields, "X-Empty\n\nSet-Cookie\na\nset-cookie\nb");
+  EXPECT_EQ(check("", "", head), "");
+  EXPECT_EQ(head.reason, "OK");
+  EXPECT_EQ(head.fields, "");
 }
 
 TEST(ResponseHead, ToleratesTheFormsModIsapiTakes) {
   ResponseHead head;
   EXPECT_EQ(check("HTTP/1.1 404 Not Found", "\r\n", head), "");
   EXPECT_EQ(head.status, 404u);
+  EXPECT_EQ(head.reason, "Not Found");
   EXPECT_EQ(check("Status: 302 Found", "Location: /x\n\n", head), "");
   EXPECT_EQ(head.status, 302u);
   EXPECT_EQ(check("", "Transfer-Encoding: chunked\r\n\r\n", head), "");

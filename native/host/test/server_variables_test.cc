@@ -25,6 +25,11 @@ struct Vars {
     EXPECT_EQ(vars.lookup(name, value), ServerVariables::Lookup::found) << name;
     return value;
   }
+  ServerVariables::Lookup outcome(const std::string& name) {
+    ServerVariables vars(config, info);
+    std::string value;
+    return vars.lookup(name, value);
+  }
 };
 
 TEST(ServerVariables, PathsAreCanonicalAndRawOnesStayRaw) {
@@ -56,11 +61,33 @@ TEST(ServerVariables, HeadersJoinAndUnknownNamesFail) {
   Vars v;
   EXPECT_EQ(v.get("HTTP_X_TWO"), "a,b");
   EXPECT_EQ(v.get("HEADER_X-Two"), "a,b");
-  ServerVariables vars(v.config, v.info);
-  std::string value;
-  EXPECT_EQ(vars.lookup("HTTP_ABSENT", value), ServerVariables::Lookup::unknown);
-  EXPECT_EQ(vars.lookup("NO_SUCH_VARIABLE", value), ServerVariables::Lookup::unknown);
-  EXPECT_EQ(vars.lookup("HTTPS_KEYSIZE", value), ServerVariables::Lookup::no_data);
+  EXPECT_EQ(v.outcome("HTTP_ABSENT"), ServerVariables::Lookup::unknown);
+  EXPECT_EQ(v.outcome("NO_SUCH_VARIABLE"), ServerVariables::Lookup::unknown);
+  EXPECT_EQ(v.outcome("HTTPS_KEYSIZE"), ServerVariables::Lookup::no_data);
+}
+
+TEST(ServerVariables, NamesAreCaseInsensitiveAndTableNamesWinOverHeaders) {
+  Vars v;
+  v.info.headers.push_back({"Url", "header"});
+  v.info.headers.push_back({"X_Under", "u"});
+  EXPECT_EQ(v.get("url"), "/kallithea/repo");
+  EXPECT_EQ(v.get("Unicode_Request_Method"), std::string("G\0E\0T\0", 6));
+  EXPECT_EQ(v.get("HTTP_URL"), "/kallithea/caf%C3%A9/../repo?x=1");
+  EXPECT_EQ(v.get("http_x_two"), "a,b");
+  EXPECT_EQ(v.get("HTTP_X_UNDER"), "u");
+  EXPECT_EQ(v.get("HEADER_x_under"), "u");
+  EXPECT_EQ(v.get("CERT_SUBJECT"), "");
+  EXPECT_EQ(v.get("SERVER_PORT_SECURE"), "0");
+  // The header's own spelling is for HEADER_ only; UNICODE_ has no header forms.
+  for (const char* name : {"HTTP_X-TWO", "HEADER_X_TWO", "UNICODE_HTTP_X_TWO", "UNICODE_ALL_RAW",
+                           "HTTP_", "URL_", "UR", ""})
+    EXPECT_EQ(v.outcome(name), ServerVariables::Lookup::unknown) << name;
+}
+
+TEST(ServerVariables, AllHttpAndAllRaw) {
+  Vars v;
+  EXPECT_EQ(v.get("ALL_HTTP"), "HTTP_HOST:example:8080\r\nHTTP_X_TWO:a\r\nHTTP_X_TWO:b\r\n");
+  EXPECT_EQ(v.get("all_raw"), "Host: example:8080\r\nX-Two: a\r\nx-two: b\r\n");
 }
 
 } // namespace
