@@ -81,7 +81,24 @@ export class TargetScanner {
           if (this.#left === 0) this.#state = this.#state === 'body' ? 'lineStart' : 'chunkEnd';
           break;
         }
+        case 'lineRest':
+        case 'header':
+        case 'chunkSize':
+        case 'chunkEnd':
+        case 'trailer':
+          i = this.#scanLine(chunk, i);
+          break;
         case 'target': {
+          const run = this.#plainTargetRun(chunk, i);
+          if (run > i) {
+            // The common case: bytes taken as they are, in one slice rather than per byte.
+            const text = chunk.toString('latin1', i, run);
+            this.#raw += text;
+            this.#encoded += text;
+            this.#countHead(run - i);
+            i = run;
+            break;
+          }
           const byte = chunk[i] as number;
           if (byte === 0x20) {
             this.#endTarget();
@@ -115,6 +132,43 @@ export class TargetScanner {
   }
 
   // One byte outside a target, a body and chunk data.
+  /**
+   * The end of the target's run of bytes from `from` that pass unchanged (none of space,
+   * CR, LF or >= 0x80, which the per-byte path handles).
+   */
+  #plainTargetRun(chunk: Buffer, from: number): number {
+    let i = from;
+    while (i < chunk.length) {
+      const byte = chunk[i] as number;
+      if (byte === 0x20 || byte === 0x0d || byte === 0x0a || byte >= 0x80) break;
+      i++;
+    }
+    return i;
+  }
+
+  /**
+   * A line state (the rest of the request line, a header, chunk-size or trailer line): the
+   * bytes up to the next LF join the line in one slice (the per-byte path cost ~1.4 us per
+   * small request, ~2 % of the host's CPU per request). Returns where scanning goes on.
+   */
+  #scanLine(chunk: Buffer, from: number): number {
+    const lf = chunk.indexOf(0x0a, from);
+    const end = lf === -1 ? chunk.length : lf;
+    if (this.#state === 'lineRest') {
+      // Only its end matters; the LF counts as part of the head.
+      this.#countHead(end - from + (lf === -1 ? 0 : 1));
+      if (lf !== -1 && this.#state === 'lineRest') this.#state = 'header';
+      return lf === -1 ? end : lf + 1;
+    }
+    this.#line += chunk.toString('latin1', from, end);
+    this.#countHead(end - from);
+    if (lf === -1 || this.#state === 'passThrough') return end;
+    this.#endLine(this.#line.endsWith('\r') ? this.#line.slice(0, -1) : this.#line);
+    this.#line = '';
+    return lf + 1;
+  }
+
+  /** The request line up to its target, byte by byte (a few bytes). */
   #scanByte(byte: number): void {
     switch (this.#state) {
       case 'lineStart':
@@ -132,20 +186,6 @@ export class TargetScanner {
           this.#method += String.fromCharCode(byte);
         }
         this.#countHead(1);
-        return;
-      case 'lineRest':
-        if (byte === 0x0a) this.#state = 'header';
-        this.#countHead(1);
-        return;
-      default:
-        // header, chunkSize, chunkEnd, trailer: whole lines.
-        if (byte !== 0x0a) {
-          this.#line += String.fromCharCode(byte);
-          this.#countHead(1);
-          return;
-        }
-        this.#endLine(this.#line.endsWith('\r') ? this.#line.slice(0, -1) : this.#line);
-        this.#line = '';
     }
   }
 
@@ -201,15 +241,18 @@ export class TargetScanner {
       return;
     }
     const name = line.slice(0, colon).toLowerCase();
+    if (name === 'upgrade') {
+      this.#upgrade = true;
+      return;
+    }
+    if (name !== 'content-length' && name !== 'transfer-encoding') return;
     const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '');
     if (name === 'content-length') {
       if (this.#contentLength !== undefined || !/^\d{1,15}$/.test(value)) this.#giveUp();
       else this.#contentLength = value;
-    } else if (name === 'transfer-encoding') {
+    } else {
       this.#transferEncoding =
         this.#transferEncoding === undefined ? value : `${this.#transferEncoding},${value}`;
-    } else if (name === 'upgrade') {
-      this.#upgrade = true;
     }
   }
 

@@ -78,6 +78,7 @@ describe('host: TargetScanner (raw bytes in request-targets)', () => {
     ['obsolete line folding', 'GET / HTTP/1.1\r\nX-A: 1\r\n folded\r\n\r\n'],
     ['a request line without version', 'GET /\xe9\r\n\r\n'],
     ['a bad chunk size', 'POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n'],
+    ['an over-long head', `GET / HTTP/1.1\r\nX-A: ${'a'.repeat(1 << 20)}\r\n\r\n`],
   ] as const) {
     it(`gives up on ${name}: the rest passes unchanged`, () => {
       const scanner = new TargetScanner();
