@@ -28,6 +28,8 @@ export interface RequestRecord {
   status: number;
   bytes: number;
   logParameter: string;
+  /** When the request left the host (ms since the epoch), 0 before. */
+  finishedAt: number;
 }
 
 export class HostedRequest {

@@ -34,6 +34,11 @@ export interface Violation {
 const BURST_REQUESTS = 1000;
 const IDLE_RELEASE_MS = 1000;
 
+// The access log's lines go out at most this long after their request finished (and at
+// close): one write per loop turn, a synchronous write to a pipe or file, cost the host
+// ~3 % of its CPU under load.
+const LOG_FLUSH_MS = 100;
+
 export class IsapiHost extends EventEmitter {
   readonly #options: CheckedOptions;
   readonly #native: NativeIsapiHost;
@@ -42,6 +47,7 @@ export class IsapiHost extends EventEmitter {
   readonly #violations: Violation[] = [];
   readonly #handlerErrors: Error[] = [];
   #logBatch: RequestRecord[] = [];
+  #logTimer: NodeJS.Timeout | undefined;
   #wakeArmed = false;
   /** Requests begun so far, at the last memory release, and when the idle timer was armed. */
   #begun = 0;
@@ -126,6 +132,7 @@ export class IsapiHost extends EventEmitter {
       status: 0,
       bytes: 0,
       logParameter: '',
+      finishedAt: 0,
     };
     const hosted = new HostedRequest(
       id,
@@ -179,9 +186,10 @@ export class IsapiHost extends EventEmitter {
     if (this.#requests.size === 0) this.#watchIdle();
     hosted.onFinished();
     const r = hosted.record;
+    r.finishedAt = Date.now();
     if (this.#options.accessLog !== undefined) {
-      // Like IIS's buffered log: the lines of one loop turn go out in one call.
-      if (this.#logBatch.length === 0) setImmediate(() => this.#flushLog());
+      // Like IIS's buffered log: the lines of up to LOG_FLUSH_MS go out in one call.
+      if (this.#logBatch.length === 0) this.#logTimer = setTimeout(this.#flushLog, LOG_FLUSH_MS);
       this.#logBatch.push(r);
     }
     this.emit('request-finished', r);
@@ -212,16 +220,25 @@ export class IsapiHost extends EventEmitter {
     this.emit('memory-released');
   };
 
-  #flushLog(): void {
-    const time = new Date().toISOString();
-    const lines = this.#logBatch.map(
-      (r) =>
+  readonly #flushLog = (): void => {
+    clearTimeout(this.#logTimer);
+    if (this.#logBatch.length === 0) return;
+    // Requests of one batch mostly finished within the same millisecond or a few.
+    let stampedAt = -1;
+    let time = '';
+    const lines = this.#logBatch.map((r) => {
+      if (r.finishedAt !== stampedAt) {
+        stampedAt = r.finishedAt;
+        time = new Date(stampedAt).toISOString();
+      }
+      return (
         `${time} ${r.remoteAddress} ${r.method} ${r.url} ${r.user === '' ? '-' : r.user} ` +
-        `${r.status} ${r.bytes} ${r.logParameter === '' ? '-' : r.logParameter}`,
-    );
+        `${r.status} ${r.bytes} ${r.logParameter === '' ? '-' : r.logParameter}`
+      );
+    });
     this.#logBatch = [];
     this.#options.accessLog?.(lines.join('\n'));
-  }
+  };
 
   // Called from native code with each event's values as arguments (no rest and spread:
   // this runs for every event of every request). An exception thrown here would cross the
@@ -283,6 +300,7 @@ export class IsapiHost extends EventEmitter {
         // Requests the extension never finished (close was not drained): their clients
         // get no more from this host.
         for (const stuck of this.#requests.values()) this.#finished(stuck);
+        this.#flushLog();
         this.#resolveClosed?.();
         break;
     }

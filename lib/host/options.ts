@@ -43,7 +43,8 @@ export interface IsapiHostOptions {
   closeTimeoutMs?: number;
   /**
    * One line per finished request (IIS-log-like); default: none. Lines are batched like
-   * IIS's buffered log: one call per event-loop turn, several lines joined by '\n'.
+   * IIS's buffered log: one call for the lines of up to 100 ms (and the rest at close),
+   * several lines joined by '\n'.
    */
   accessLog?: (line: string) => void;
 }

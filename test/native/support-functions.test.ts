@@ -91,6 +91,24 @@ describe('isapi-host ServerSupportFunction', () => {
     );
   });
 
+  it('the access log comes in batches (lines joined by LF), the last at close', async () => {
+    const calls: string[] = [];
+    const own = await startHost('support_functions', { accessLog: (lines) => calls.push(lines) });
+    try {
+      await Promise.all([1, 2, 3].map((n) => fetchBuffer(own.url(`/kallithea/x?op=log&n=${n}`))));
+    } finally {
+      await own.stop();
+    }
+    // Nothing awaited after close: the lines still in the batch went out before it resolved.
+    const lines = calls.join('\n').split('\n');
+    assert.deepEqual(lines.map((line) => /n=(\d)/.exec(line)?.[1]).sort(), ['1', '2', '3']);
+    assert.ok(
+      lines.every((line) => line.endsWith(' hello-world')),
+      lines.join('\n'),
+    );
+    assert.ok(calls.length < 3, `${calls.length} calls`);
+  });
+
   it('the deprecated SEND_RESPONSE_HEADER takes a body after the blank line', async () => {
     const response = await op('legacy');
     assert.equal(response.status, 201);

@@ -46,7 +46,7 @@ export async function startHost(
     virtualDir: '/kallithea',
     physicalPath: 'C:\\inetpub\\kallithea',
     verify: true,
-    accessLog: (line) => accessLog.push(line),
+    accessLog: (lines) => accessLog.push(...lines.split('\n')),
     ...options,
   });
   const handler: RequestListener = (q, s) => host.handle(q, s);
