@@ -74,6 +74,22 @@ describe('isapi-host ServerSupportFunction', () => {
     assert.match(raw, /\r\nConnection: close\r\n/i);
   });
 
+  it('VECTOR_SEND past its Content-Length, without the verifier: refused and the connection ended, nothing leaks into the next response', async () => {
+    const plain = await startHost('support_functions', { verify: false });
+    try {
+      const pipelined =
+        'GET /kallithea/x?op=vector_overlong HTTP/1.1\r\nHost: t\r\n\r\n' +
+        'GET /kallithea/x?op=vector HTTP/1.1\r\nHost: t\r\n\r\n';
+      // Passed on, "tor!" would be read by the client as the start of the second response.
+      const raw = (await rawExchange(plain.port, pipelined)).toString('latin1');
+      assert.doesNotMatch(raw, /tor!|vector!/, raw);
+      const next = await fetchBuffer(plain.url('/kallithea/x?op=vector'));
+      assert.equal(next.body.toString(), 'vector!', 'the host serves on');
+    } finally {
+      await plain.stop();
+    }
+  });
+
   it('VECTOR_SEND refuses a file-handle element with ERROR_INVALID_PARAMETER, sending nothing', async () => {
     assert.equal((await op('vector_file')).body.toString(), 'refused:87');
   });

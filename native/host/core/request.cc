@@ -233,10 +233,17 @@ bool Request::frame_body_locked(const std::uint8_t* data, std::size_t size,
     }
     return false;
   }
-  out.insert(out.end(), data, data + size);
   body_written_ += size;
-  return !(length_declared_ &&
-           report_locked(policy().on_body(body_written_, declared_length_, false)));
+  if (length_declared_ && body_written_ > declared_length_) {
+    // Bytes past the declared Content-Length: passed on, a kept-alive client would read
+    // them as the start of its next response. http.sys refuses such a send; so does the
+    // host, with the connection ended, whether or not the verifier reports it.
+    if (!report_locked(policy().on_body(body_written_, declared_length_, false)))
+      close_connection_locked();
+    return false;
+  }
+  out.insert(out.end(), data, data + size);
+  return true;
 }
 
 // HSE_REQ_CLOSE_CONNECTION, or framing the host cannot pass on: the socket goes, and I/O
