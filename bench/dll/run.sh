@@ -9,14 +9,16 @@
 # machine that gets busier or quieter meanwhile weighs on all of them alike.
 #
 # Usage: bench/dll/run.sh [--requests N] [--runs R] [--threads T] [--in-flight 1,32]
-#                         [--compare DIR]
+#                         [--compare DIR] [--floor2 1]
 #   --compare DIR: also the bench of the checkout at DIR (built in build-dll/bench-compare,
 #   nothing is written into DIR), with the ratio of this one to it.
+#   --floor2 1: also the floor with one handoff fewer (floor2: the io thread ends the request
+#   itself, no completion thread), the floor of a design where the DLL does so.
 # (Release builds in build-dll/; not part of npm test: it measures, it does not assert.)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-requests=10000 runs=3 threads=0 in_flight=1,32 compare=
+requests=10000 runs=3 threads=0 in_flight=1,32 compare= floor2=
 while [ $# -gt 0 ]; do
   case "$1" in
   --requests) requests=$2 ;;
@@ -24,6 +26,7 @@ while [ $# -gt 0 ]; do
   --threads) threads=$2 ;;
   --in-flight) in_flight=$2 ;;
   --compare) compare=$2 ;;
+  --floor2) floor2=$2 ;;
   *) echo "unknown option $1" >&2 && exit 2 ;;
   esac
   shift 2
@@ -38,10 +41,17 @@ build() { # source dir, build dir, targets...
 build . build-dll/bench kallithea_isapi_bench kallithea_isapi_floor
 names=(floor dll)
 programs=(build-dll/bench/kallithea_isapi_floor build-dll/bench/kallithea_isapi_bench)
+flags=("" "")
+if [ "$floor2" = 1 ]; then
+  names+=(floor2)
+  programs+=(build-dll/bench/kallithea_isapi_floor)
+  flags+=("--handoffs 2")
+fi
 if [ -n "$compare" ]; then
   build "$compare" build-dll/bench-compare kallithea_isapi_bench
   names+=(before)
   programs+=(build-dll/bench-compare/kallithea_isapi_bench)
+  flags+=("")
 fi
 
 out=$(mktemp -d)
@@ -53,7 +63,8 @@ for ((round = 0; round < runs; round++)); do
     echo "round $((round + 1)): ${names[p]}" >&2
     # "in flight K median: cpu C us/req (fake host H, driver D), S switches/req (V voluntary),
     # A allocations/req, wall W us/req": with one run, the run's own figures.
-    "${programs[p]}" --requests "$requests" --runs 1 --threads "$threads" \
+    # shellcheck disable=SC2086 # flags: words
+    "${programs[p]}" ${flags[p]} --requests "$requests" --runs 1 --threads "$threads" \
       --in-flight "$in_flight" | tee -a "$out/${names[p]}.log" |
       sed -n 's/^in flight *\([0-9]*\) median: cpu \([0-9.]*\) us\/req (fake host \([0-9.]*\), driver \([0-9.]*\)), \([0-9.]*\) switches\/req (\([0-9.]*\) voluntary), \([0-9.]*\) allocations\/req, wall \([0-9.]*\) us\/req\(.*\)$/\1 \2 \3 \4 \5 \6 \7 \8 \9/p' \
         >>"$out/${names[p]}.rows"
@@ -86,6 +97,10 @@ for k in ${in_flight//,/ }; do
   dll=$(median "$k" "$out/dll.rows" 2)
   line="in flight $k: dll/floor cpu $(awk -v a="$dll" -v b="$(median "$k" "$out/floor.rows" 2)" \
     'BEGIN { printf "%.2f", a / b }')"
+  if [ "$floor2" = 1 ]; then
+    line+=", dll/floor2 cpu $(awk -v a="$dll" -v b="$(median "$k" "$out/floor2.rows" 2)" \
+      'BEGIN { printf "%.2f", a / b }')"
+  fi
   if [ -n "$compare" ]; then
     line+=", dll/before cpu $(awk -v a="$dll" -v b="$(median "$k" "$out/before.rows" 2)" \
       'BEGIN { printf "%.2f", a / b }')"

@@ -53,6 +53,8 @@ options parse(int argc, char** argv) {
       o.runs = static_cast<unsigned>(std::stoul(value));
     } else if (key == "--threads") {
       o.threads = static_cast<unsigned>(std::stoul(value));
+    } else if (key == "--handoffs" && (value == "2" || value == "3")) {
+      o.handoffs = static_cast<unsigned>(std::stoul(value));
     } else if (key == "--in-flight") {
       o.in_flight.clear();
       for (std::size_t pos = 0; pos < value.size();) {

@@ -86,6 +86,10 @@ bench::sample run(fake::host& host, std::vector<fake::connection>& conns, unsign
 
 int main(int argc, char** argv) {
   bench::options o = bench::parse(argc, argv);
+  if (o.handoffs != 3) {
+    std::fprintf(stderr, "--handoffs is the floor's: the DLL's model has 3\n");
+    return 2;
+  }
   bench::scratch_dir dir("kallithea-isapi-bench");
   std::string socket = dir.path() + "/b.sock";
   std::ofstream(dir.path() + "/secret") << "s3cret\n";

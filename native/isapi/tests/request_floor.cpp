@@ -14,9 +14,12 @@
 // sleeps per request (driver, io, completion), as the DLL's; the syscalls are the fewest
 // that model allows: one write, epoll_wait and a read per arrival, the futex wakes.
 // Connections are bound to io threads round robin, one thread per CPU by default, as the
-// DLL's are. POSIX only (Linux epoll); not part of npm test (it measures, it does not assert).
+// DLL's are. --handoffs 2: the io thread marks the request done itself (no completion
+// thread), the floor of a design with one handoff fewer. POSIX only (Linux epoll); not part
+// of npm test (it measures, it does not assert).
 //
 // Usage: kallithea_isapi_floor [--requests N] [--runs R] [--threads T] [--in-flight 1,32]
+//                              [--handoffs 3|2]
 #include "bench_support.hpp"
 #include "fake_responder.hpp"
 #include "fastcgi/params.hpp"
@@ -72,9 +75,9 @@ struct slot {
 
 class model {
 public:
-  model(const std::string& socket, unsigned connections, unsigned io_threads)
+  model(const std::string& socket, unsigned connections, unsigned io_threads, unsigned handoffs)
       : request_(request_bytes()), answer_size_(fake::responder::hello_answer().size()),
-        slots_(connections) {
+        slots_(connections), handoffs_(handoffs) {
     for (unsigned i = 0; i < io_threads; ++i) {
       int ep = epoll_create1(EPOLL_CLOEXEC);
       epoll_event stop{};
@@ -196,6 +199,10 @@ private:
           continue;
         s->failed = s->got != answer_size_;
         s->got = 0;
+        if (handoffs_ == 2) {
+          done(*s);
+          continue;
+        }
         {
           std::lock_guard<std::mutex> lock(queue_mutex_);
           queue_.push_back(s);
@@ -203,6 +210,15 @@ private:
         queue_cv_.notify_one();
       }
     }
+  }
+
+  /// DONE_WITH_SESSION, one host call per request: the driver may start the next one.
+  void done(slot& s) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      s.done = true;
+    }
+    changed_.notify_all();
   }
 
   void complete_loop() {
@@ -214,14 +230,8 @@ private:
         return;
       batch.swap(queue_);
       lock.unlock();
-      for (slot* s : batch) {
-        // DONE_WITH_SESSION, one host call per request.
-        {
-          std::lock_guard<std::mutex> done(mutex_);
-          s->done = true;
-        }
-        changed_.notify_all();
-      }
+      for (slot* s : batch)
+        done(*s);
       batch.clear();
       lock.lock();
     }
@@ -230,6 +240,7 @@ private:
   const std::string request_;
   const std::size_t answer_size_;
   std::vector<slot> slots_;
+  const unsigned handoffs_;
   int stop_fd_ = eventfd(0, EFD_CLOEXEC);
   std::vector<int> epolls_;
 
@@ -252,11 +263,11 @@ int main(int argc, char** argv) {
   std::string socket = dir.path() + "/f.sock";
   bench::responder_process responder(socket, secret); // before any thread exists
   unsigned most = *std::max_element(o.in_flight.begin(), o.in_flight.end());
-  model m(socket, most, o.threads ? o.threads : bench::default_threads());
+  model m(socket, most, o.threads ? o.threads : bench::default_threads(), o.handoffs);
   m.run(most, 2000); // warm-up, as the bench's
   std::printf("kallithea_isapi_floor: the model alone, %zu-byte request, %zu-byte answer, "
-              "%u requests per run, %u runs, threads = %s\n",
-              m.request_size(), m.answer_size(), o.requests, o.runs,
+              "%u handoffs, %u requests per run, %u runs, threads = %s\n",
+              m.request_size(), m.answer_size(), o.handoffs, o.requests, o.runs,
               o.threads ? std::to_string(o.threads).c_str() : "default");
   std::fflush(stdout);
   return bench::measure(o, [&](unsigned k, unsigned n) { return m.run(k, n); }) ? 0 : 1;
