@@ -92,18 +92,26 @@ for k in ${in_flight//,/ }; do
     fi
   done
 done
+# Each ratio twice: of the medians, and the median of the rounds' own ratios (the programs of
+# a round ran back to back, so a machine that got busier between rounds cancels out).
+ratio() { # in-flight, program a, program b
+  local a b paired
+  a=$(median "$1" "$out/$2.rows" 2)
+  b=$(median "$1" "$out/$3.rows" 2)
+  paired=$(paste <(awk -v k="$1" '$1 == k { print $2 }' "$out/$2.rows") \
+    <(awk -v k="$1" '$1 == k { print $2 }' "$out/$3.rows") | awk '{ print $1 / $2 }' | sort -g |
+    awk '{ v[NR] = $1 } END { printf "%.2f", v[int((NR + 1) / 2)] }')
+  awk -v a="$a" -v b="$b" -v p="$paired" -v n="$2/$3" \
+    'BEGIN { printf "%s cpu %.2f (per round %s)", n, a / b, p }'
+}
 echo
 for k in ${in_flight//,/ }; do
-  dll=$(median "$k" "$out/dll.rows" 2)
-  line="in flight $k: dll/floor cpu $(awk -v a="$dll" -v b="$(median "$k" "$out/floor.rows" 2)" \
-    'BEGIN { printf "%.2f", a / b }')"
+  line="in flight $k: $(ratio "$k" dll floor)"
   if [ "$floor2" = 1 ]; then
-    line+=", dll/floor2 cpu $(awk -v a="$dll" -v b="$(median "$k" "$out/floor2.rows" 2)" \
-      'BEGIN { printf "%.2f", a / b }')"
+    line+=", $(ratio "$k" dll floor2)"
   fi
   if [ -n "$compare" ]; then
-    line+=", dll/before cpu $(awk -v a="$dll" -v b="$(median "$k" "$out/before.rows" 2)" \
-      'BEGIN { printf "%.2f", a / b }')"
+    line+=", $(ratio "$k" dll before)"
   fi
   echo "$line"
 done
