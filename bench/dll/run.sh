@@ -13,7 +13,8 @@
 #   --compare DIR: also the bench of the checkout at DIR (built in build-dll/bench-compare,
 #   nothing is written into DIR), with the ratio of this one to it.
 #   --floor2 1: also the floor with one handoff fewer (floor2: the io thread ends the request
-#   itself, no completion thread), the floor of a design where the DLL does so.
+#   itself, no completion thread), the floor of a design where the DLL does so, and floor1
+#   (the driver reads the answers itself: the round trip to the responder alone).
 # (Release builds in build-dll/; not part of npm test: it measures, it does not assert.)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -46,6 +47,9 @@ if [ "$floor2" = 1 ]; then
   names+=(floor2)
   programs+=(build-dll/bench/kallithea_isapi_floor)
   flags+=("--handoffs 2")
+  names+=(floor1)
+  programs+=(build-dll/bench/kallithea_isapi_floor)
+  flags+=("--handoffs 1")
 fi
 if [ -n "$compare" ]; then
   build "$compare" build-dll/bench-compare kallithea_isapi_bench
@@ -108,7 +112,7 @@ echo
 for k in ${in_flight//,/ }; do
   line="in flight $k: $(ratio "$k" dll floor)"
   if [ "$floor2" = 1 ]; then
-    line+=", $(ratio "$k" dll floor2)"
+    line+=", $(ratio "$k" dll floor2), $(ratio "$k" dll floor1)"
   fi
   if [ -n "$compare" ]; then
     line+=", $(ratio "$k" dll before)"

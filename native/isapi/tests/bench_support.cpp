@@ -53,7 +53,7 @@ options parse(int argc, char** argv) {
       o.runs = static_cast<unsigned>(std::stoul(value));
     } else if (key == "--threads") {
       o.threads = static_cast<unsigned>(std::stoul(value));
-    } else if (key == "--handoffs" && (value == "2" || value == "3")) {
+    } else if (key == "--handoffs" && (value == "1" || value == "2" || value == "3")) {
       o.handoffs = static_cast<unsigned>(std::stoul(value));
     } else if (key == "--in-flight") {
       o.in_flight.clear();

@@ -21,13 +21,14 @@ struct options {
   unsigned runs = 3;
   unsigned threads = 0; ///< io threads; 0: the DLL's default (one per CPU)
   std::vector<unsigned> in_flight{1, 32};
-  /// kallithea_isapi_floor only: 3 (the model: io thread -> completion thread -> driver), or
+  /// kallithea_isapi_floor only: 3 (the model: io thread -> completion thread -> driver),
   /// 2 (the io thread ends the request itself: what DONE_WITH_SESSION called on the io
-  /// thread after a synchronous last write would cost).
+  /// thread after a synchronous last write would cost), or 1 (the driver reads the answers
+  /// itself: the round trip alone).
   unsigned handoffs = 3;
 };
 
-/// --requests N --runs R --threads T --in-flight 1,32 --handoffs 3|2; exits with 2 on
+/// --requests N --runs R --threads T --in-flight 1,32 --handoffs 3|2|1; exits with 2 on
 /// anything else.
 options parse(int argc, char** argv);
 

@@ -15,20 +15,24 @@
 // that model allows: one write, epoll_wait and a read per arrival, the futex wakes.
 // Connections are bound to io threads round robin, one thread per CPU by default, as the
 // DLL's are. --handoffs 2: the io thread marks the request done itself (no completion
-// thread), the floor of a design with one handoff fewer. POSIX only (Linux epoll); not part
-// of npm test (it measures, it does not assert).
+// thread), the floor of a design with one handoff fewer; --handoffs 1: the driver waits in
+// epoll and reads the answers itself (no io thread either), what the round trip to the
+// responder alone costs this process. POSIX only (Linux epoll); not part of npm test (it
+// measures, it does not assert).
 //
 // Usage: kallithea_isapi_floor [--requests N] [--runs R] [--threads T] [--in-flight 1,32]
-//                              [--handoffs 3|2]
+//                              [--handoffs 3|2|1]
 #include "bench_support.hpp"
 #include "fake_responder.hpp"
 #include "fastcgi/params.hpp"
 
 #include <algorithm>
+#include <array>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <sys/epoll.h>
@@ -78,6 +82,8 @@ public:
   model(const std::string& socket, unsigned connections, unsigned io_threads, unsigned handoffs)
       : request_(request_bytes()), answer_size_(fake::responder::hello_answer().size()),
         slots_(connections), handoffs_(handoffs) {
+    if (handoffs == 1)
+      io_threads = 1; // its epoll is the driver's, and no thread runs io_loop
     for (unsigned i = 0; i < io_threads; ++i) {
       int ep = epoll_create1(EPOLL_CLOEXEC);
       epoll_event stop{};
@@ -96,7 +102,8 @@ public:
     }
     completion_ = std::thread([this] { complete_loop(); });
     for (int ep : epolls_)
-      io_.emplace_back([this, ep] { io_loop(ep); });
+      if (handoffs_ != 1)
+        io_.emplace_back([this, ep] { io_loop(ep); });
   }
 
   ~model() {
@@ -125,23 +132,16 @@ public:
   bench::sample run(unsigned k, unsigned n) {
     bench::meter m(completion_.native_handle());
     unsigned started = 0, finished = 0, failures = 0;
-    std::vector<slot*> ready;
+    std::vector<slot*> ended;
     for (unsigned i = 0; i < k && started < n; ++i, ++started)
       send(slots_[i]);
     while (finished < n) {
-      ready.clear();
-      {
-        std::unique_lock<std::mutex> lock(mutex_);
-        changed_.wait(lock, [&] {
-          for (unsigned i = 0; i < k; ++i)
-            if (slots_[i].done)
-              ready.push_back(&slots_[i]);
-          return !ready.empty();
-        });
-        for (slot* s : ready)
-          s->done = false;
-      }
-      for (slot* s : ready) {
+      ended.clear();
+      if (handoffs_ == 1)
+        read_answers(ended);
+      else
+        wait_for_done(k, ended);
+      for (slot* s : ended) {
         ++finished;
         if (s->failed)
           ++failures;
@@ -157,6 +157,50 @@ public:
   }
 
 private:
+  /// Sleeps until requests of the first `k` slots were marked done (DONE_WITH_SESSION).
+  void wait_for_done(unsigned k, std::vector<slot*>& ended) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    changed_.wait(lock, [&] {
+      for (unsigned i = 0; i < k; ++i)
+        if (slots_[i].done)
+          ended.push_back(&slots_[i]);
+      return !ended.empty();
+    });
+    for (slot* s : ended)
+      s->done = false;
+  }
+
+  /// --handoffs 1: the driver waits in epoll and reads the answers itself.
+  void read_answers(std::vector<slot*>& ended) {
+    epoll_event events[64];
+    int count = epoll_wait(epolls_.front(), events, 64, -1);
+    for (int i = 0; i < count; ++i) {
+      auto* s = static_cast<slot*>(events[i].data.ptr);
+      if (s && take(*s, *driver_buffer_))
+        ended.push_back(s);
+    }
+  }
+
+  /// Where a thread reads answers into (never looked at).
+  using read_buffer = std::array<char, 65536>;
+
+  /// Reads what arrived on `s`; true once the whole answer is in (then ready for the next).
+  bool take(slot& s, read_buffer& buffer) {
+    // One read takes all there is (the buffer is far larger than an answer): with an
+    // edge-triggered registration the next bytes bring the next event.
+    ssize_t r = read(s.fd, buffer.data(), buffer.size());
+    if (r <= 0) {
+      std::fprintf(stderr, "the responder closed a connection\n");
+      std::exit(1);
+    }
+    s.got += static_cast<std::size_t>(r);
+    if (s.got < answer_size_)
+      return false;
+    s.failed = s.got != answer_size_;
+    s.got = 0;
+    return true;
+  }
+
   static int connect_to(const std::string& path) {
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     sockaddr_un sa{};
@@ -180,25 +224,15 @@ private:
 
   void io_loop(int ep) {
     epoll_event events[64];
-    char buffer[65536];
+    read_buffer buffer;
     for (;;) {
       int n = epoll_wait(ep, events, 64, -1);
       for (int i = 0; i < n; ++i) {
         auto* s = static_cast<slot*>(events[i].data.ptr);
         if (!s)
           return;
-        // One read takes all there is (the buffer is far larger than an answer): with an
-        // edge-triggered registration the next bytes bring the next event.
-        ssize_t r = read(s->fd, buffer, sizeof buffer);
-        if (r <= 0) {
-          std::fprintf(stderr, "the responder closed a connection\n");
-          std::exit(1);
-        }
-        s->got += static_cast<std::size_t>(r);
-        if (s->got < answer_size_)
+        if (!take(*s, buffer))
           continue;
-        s->failed = s->got != answer_size_;
-        s->got = 0;
         if (handoffs_ == 2) {
           done(*s);
           continue;
@@ -241,6 +275,8 @@ private:
   const std::size_t answer_size_;
   std::vector<slot> slots_;
   const unsigned handoffs_;
+  std::unique_ptr<read_buffer> driver_buffer_ = std::make_unique<read_buffer>();
+
   int stop_fd_ = eventfd(0, EFD_CLOEXEC);
   std::vector<int> epolls_;
 
