@@ -256,8 +256,13 @@ void request::do_send_start() {
   // Framed where the pairs are (usually): the stream is left alone until the write ends.
   fastcgi::byte_range start = params_.frame(close_stdin, start_spill_);
   upload_ = upload::sending_start;
-  // The bridge is read only once this is written: a failed write then leaves nothing else
-  // outstanding on the connection, and the retry can reuse every buffer at once.
+  // The answer's read is armed before the request goes out, while no byte of the answer can
+  // be there: asio's speculative read then finds nothing, so the answer is read on the
+  // connection's io thread (woken by its arrival anyway), not here on the IIS thread, which
+  // would hand the bytes to the io thread with one more wake-up. It also takes an answer
+  // the bridge gives before it has read the whole request. A failed write releases the
+  // connection, which ends this read as every release does (the retry reuses rx_).
+  do_read_bridge();
   do_write_bridge(asio::buffer(start.data, start.size), &request::on_start_written);
 }
 
@@ -300,7 +305,6 @@ void request::on_start_written(const bridge_pool::connection& c, std::error_code
   }
   bool bodiless = body_length_known_ && body_total_ == 0;
   upload_ = bodiless ? upload::done : upload::idle;
-  do_read_bridge();
   if (upload_ == upload::idle)
     do_upload_next();
 }

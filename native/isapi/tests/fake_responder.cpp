@@ -15,11 +15,21 @@ bool send_record(int fd, std::uint8_t type, const std::string& content) {
   return scripted_responder::send_record(fd, type, content);
 }
 
+const std::string end_request_content(8, '\0'); // FCGI_REQUEST_COMPLETE, app status 0
+
 bool send_end(int fd) {
-  return send_record(fd, kf::end_request, std::string("\0\0\0\0\0\0\0\0", 8));
+  return send_record(fd, kf::end_request, end_request_content);
 }
 
+const char* const hello_response = "Status: 200 OK\r\nContent-Length: 5\r\n\r\nhello";
+
 } // namespace
+
+std::string responder::hello_answer() {
+  return scripted_responder::record_bytes(kf::stdout_, hello_response) +
+         scripted_responder::record_bytes(kf::stdout_, "") +
+         scripted_responder::record_bytes(kf::end_request, end_request_content);
+}
 
 responder::responder(std::string socket_path, std::string secret)
     : secret_(std::move(secret)), server_(std::move(socket_path), [this](int fd, int) {
@@ -61,7 +71,7 @@ void responder::serve(int fd) {
       const std::string& path = p["PATH_INFO"];
       bool ok = true;
       if (path == "/hello") {
-        ok = send_record(fd, kf::stdout_, "Status: 200 OK\r\nContent-Length: 5\r\n\r\nhello");
+        ok = send_record(fd, kf::stdout_, hello_response);
       } else if (path == "/echo") {
         std::string head = "Status: 200 OK\r\nContent-Length: " + std::to_string(body.size()) +
                            "\r\nX-Content-Length-Param: " +

@@ -13,6 +13,9 @@ class responder {
 public:
   responder(std::string socket_path, std::string secret);
   ~responder() { stopping_ = true; } // before server_ joins: /hang returns
+  /// The bytes of the answer to /hello (written as three writes: STDOUT, the empty STDOUT,
+  /// END_REQUEST), for a bench that must wait for all of it without parsing it.
+  static std::string hello_answer();
   std::atomic<int> connections{0};
   std::atomic<int> requests{0};
   std::atomic<int> aborts{0};

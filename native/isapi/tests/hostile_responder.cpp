@@ -118,6 +118,19 @@ int hostile_responder::complete_requests(const std::string& path) {
 
 bool hostile_responder::serve_request(int fd) {
   record r;
+  if (misbehaviour_ == misbehaviour::answer_before_params) {
+    if (!read_record(fd, r) || r.type != kf::begin_request)
+      return false;
+    ++begin_requests;
+    if (!write_all(fd, response("200 OK", "answered before the params")))
+      return false;
+    misbehaved();
+    if (!wait_released())
+      return false;
+    while (read_record(fd, r)) { // the rest of the request, until the DLL closes
+    }
+    return false;
+  }
   std::string params_bytes;
   bool stdin_done = false;
   for (bool params_done = false; !params_done;) {
@@ -222,6 +235,7 @@ bool hostile_responder::serve_request(int fd) {
     return false;
   case misbehaviour::early_answer:
   case misbehaviour::stall_unread:
+  case misbehaviour::answer_before_params:
     break; // handled above
   }
   return false;

@@ -37,6 +37,9 @@ enum class misbehaviour {
   /// Reads BEGIN_REQUEST and PARAMS, then neither reads STDIN nor answers: the DLL's
   /// STDIN writes block once the socket buffer is full.
   stall_unread,
+  /// Reads BEGIN_REQUEST only, answers at once, and reads nothing more until the test calls
+  /// release(): a request whose PARAMS outgrow the socket buffer stays half written.
+  answer_before_params,
 };
 
 class hostile_responder {

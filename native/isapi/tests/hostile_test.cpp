@@ -284,3 +284,21 @@ TEST_F(hostile_test, stalled_unread_upload_is_aborted_without_freeing_the_connec
   EXPECT_EQ(c.done_calls, 1);
   EXPECT_TRUE(c.closed);
 }
+
+// g. Invariant: an answer the bridge gives before it has read the whole request reaches the
+// client (the DLL reads while its request is still going out). The responder answers right
+// after BEGIN_REQUEST and reads nothing more until released, so the PARAMS of a request with
+// a 900 KiB header, more than the socket buffer holds, stay half written; a DLL that read
+// only once its request was out would wait for ever (the code before this test did).
+TEST_F(hostile_test, answer_before_the_whole_request_was_read_reaches_the_client) {
+  start(misbehaviour::answer_before_params);
+  fake::connection& c = make("/hostile/big-header");
+  c.variables["ALL_RAW"] = "X-Big: " + std::string(900 * 1024, 'b') + "\r\n";
+  submit(c);
+  bool done = host_.wait_done(c, 10);
+  responder_->release(); // either way: the responder reads on, a stuck request ends
+  ASSERT_TRUE(done) << "the answer never reached the client";
+  EXPECT_EQ(c.status, "200 OK");
+  EXPECT_EQ(c.output, "answered before the params");
+  EXPECT_EQ(responder_->connections(), 1);
+}
