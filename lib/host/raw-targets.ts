@@ -47,10 +47,15 @@ function takeBytes(socket: Socket): void {
   const scanner = new TargetScanner();
   scanners.set(socket, scanner);
   socket.removeListener('data', parseData);
+  // After an upgrade (or CONNECT) Node's server lets go of the socket (it removes its 'end'
+  // listener among others) and frees its parser: feeding that parser again could corrupt
+  // another connection.
+  let serverAttached = true;
+  socket.on('removeListener', (event: string | symbol, listener: unknown) => {
+    if (event === 'end' && listener === httpEnd) serverAttached = false;
+  });
   const forward = (chunk: Buffer): void => {
-    // After an upgrade (or CONNECT) Node's server lets go of the socket and frees its
-    // parser: feeding that parser again could corrupt another connection.
-    if (!socket.listeners('end').includes(httpEnd)) {
+    if (!serverAttached) {
       socket.removeListener('data', forward);
       return;
     }
