@@ -121,6 +121,23 @@ def server_settings(ini):
     return {k: v for k, v in conf.items() if k in Adjustments._param_map and k not in DECIDED_HERE}
 
 
+# waitress moves a response's unsent output to a temporary file once it passes
+# outbuf_overflow (1 MiB by default), and keeps that file for the next 16 MiB of output.
+# Over a Unix socket (the bridge's workers on POSIX) the kernel holds ~200 KiB (capped by
+# net.core.wmem_max) where a TCP client's socket grows to megabytes, so a clone's output
+# waits in waitress instead, and chunk after chunk went through the file (3 syscalls per
+# append, re-reads after partial sends): git's 4 KiB chunks made that ~1.5 s of CPU per
+# 300 MiB clone. In memory up to outbuf_high_watermark (16 MiB by default, where the app
+# thread waits anyway), the file is left for larger single writes. [server:main] wins.
+UNIX_SOCKET_OUTBUF_OVERFLOW = 16 << 20
+
+
+def worker_settings(ini, address):
+    """All waitress settings of a worker at `address` but the thread count."""
+    buffering = {'outbuf_overflow': str(UNIX_SOCKET_OUTBUF_OVERFLOW)} if address.startswith('unix:') else {}
+    return {**buffering, **server_settings(ini), **address_settings(address)}
+
+
 def address_settings(address):
     if address.startswith('unix:'):
         return {'unix_socket': address[len('unix:'):], 'unix_socket_perms': '600'}
@@ -146,7 +163,7 @@ def main():
         return
     flush_without_polling()
     threading.Thread(target=watch_lifeline, name='lifeline', daemon=True).start()
-    server = waitress.create_server(behind_the_bridge(app), threads=1, **server_settings(ini), **address_settings(sys.argv[2]))
+    server = waitress.create_server(behind_the_bridge(app), threads=1, **worker_settings(ini, sys.argv[2]))
     # With its pid: on Windows a venv's python.exe is a launcher that runs the interpreter as
     # a child, and the bridge sets the priority of the process that serves.
     print('ready %d' % os.getpid(), flush=True)

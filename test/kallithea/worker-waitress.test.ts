@@ -1,8 +1,12 @@
 // What python/kallithea_worker.py changes in waitress, tested in Kallithea's venv (the
-// instance's, built once and cached) against waitress's own channel class: its main loop's
-// flush waits for the outbuf lock the app thread holds, and then sends, where waitress alone
-// gives up and polls again (select() finds the socket writable, and the loop spins).
+// instance's, built once and cached): the main loop's flush waits for the outbuf lock the
+// app thread holds, and then sends, where waitress alone gives up and polls again (select()
+// finds the socket writable, and the loop spins); a worker on a Unix socket keeps up to 16
+// MiB of unsent output in memory before waitress moves it to a temporary file (1 MiB by
+// default, as on TCP), unless [server:main] says otherwise.
 import { strict as assert } from 'node:assert';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runOk } from '../support/vcs.js';
@@ -10,6 +14,7 @@ import { runOk } from '../support/vcs.js';
 // Not support/kallithea.js: this test needs the instance's venv, not a running instance.
 const repoRoot = resolve(fileURLToPath(import.meta.url), '..', '..', '..', '..');
 const python = join(repoRoot, '.cache', 'kallithea', 'venv', 'bin', 'python');
+const fixtures = join(repoRoot, 'test', 'fixtures', 'workers');
 
 // A channel stand-in with waitress's lock and watermark, its _flush_some counted; the app
 // thread holds the lock for 300 ms while the main loop's flush runs. Prints the flushes
@@ -73,5 +78,37 @@ describe('kallithea_worker.py: waitress in the worker', function () {
       'waitress alone: flushes 0, waited False',
       'in the worker: flushes 1, waited True',
     ]);
+  });
+
+  it("outbuf_overflow: 16 MiB on a Unix socket, waitress's 1 MiB on TCP, and [server:main] wins", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'worker-waitress-'));
+    try {
+      const own = join(dir, 'own.ini');
+      const tiny = await readFile(join(fixtures, 'tiny.ini'), 'utf8');
+      await writeFile(own, tiny.replace('[server:main]\n', '[server:main]\noutbuf_overflow = 4096\n'));
+      const settings = `
+import sys
+sys.path.insert(0, sys.argv[1])
+from waitress.adjustments import Adjustments
+import kallithea_worker
+for ini, address in ((sys.argv[2], 'unix:/tmp/w1.sock'), (sys.argv[2], 'tcp:127.0.0.1:5999'), (sys.argv[3], 'unix:/tmp/w1.sock')):
+    print(Adjustments(**kallithea_worker.worker_settings(ini, address)).outbuf_overflow)
+`;
+      const result = await runOk(
+        python,
+        ['-c', settings, join(repoRoot, 'python'), join(fixtures, 'tiny.ini'), own],
+        {
+          cwd: repoRoot,
+          env: { ...process.env, KALLITHEA_ISAPI_WORKER_TOKEN: '' },
+        },
+      );
+      assert.deepEqual(result.stdout.trim().split('\n'), [
+        String(16 * 1024 * 1024),
+        String(1024 * 1024),
+        '4096',
+      ]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
