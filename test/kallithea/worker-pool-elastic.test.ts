@@ -10,9 +10,7 @@
 // never happens while the clients do not read: the test would time out.
 import { strict as assert } from 'node:assert';
 import { readFile, rm } from 'node:fs/promises';
-import { request, type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   accounts,
   findDescendant,
@@ -23,57 +21,12 @@ import {
   type ExtraServe,
 } from '../support/kallithea.js';
 import { clientDir, clientEnv } from '../support/vcs.js';
-import { bigGitRepo, MiB } from './support/clones.js';
+import { bigGitRepo, MiB, startClone, until } from './support/clones.js';
 import { basic, get } from './support/http.js';
 
 const GIT_BYTES = 64 * MiB;
 const bob = basic(accounts.bob.user, accounts.bob.password);
 const alice = { Authorization: basic(accounts.alice.user, accounts.alice.password) };
-
-/** A clone's pack request, answered but not read: the response waits, paused. */
-interface PausedClone {
-  readonly response: IncomingMessage;
-  /** Reads the rest; resolves the whole body. */
-  finish(): Promise<Buffer>;
-}
-
-function startClone(url: string, head: string): Promise<PausedClone> {
-  // git's stateless upload-pack request: one want, no haves, done.
-  const want = `want ${head}\n`;
-  const body = `${(4 + want.length).toString(16).padStart(4, '0')}${want}00000009done\n`;
-  return new Promise((done, fail) => {
-    const req = request(
-      url,
-      {
-        method: 'POST',
-        agent: false,
-        headers: {
-          Authorization: bob,
-          'User-Agent': 'git/2.39.5',
-          'Content-Type': 'application/x-git-upload-pack-request',
-          Accept: 'application/x-git-upload-pack-result',
-          'Content-Length': Buffer.byteLength(body),
-        },
-      },
-      (response) => {
-        response.pause();
-        done({
-          response,
-          finish: () =>
-            new Promise((read, failed) => {
-              const chunks: Buffer[] = [];
-              response.on('data', (chunk: Buffer) => chunks.push(chunk));
-              response.once('end', () => read(Buffer.concat(chunks)));
-              response.once('error', failed);
-              response.resume();
-            }),
-        });
-      },
-    );
-    req.once('error', fail);
-    req.end(body);
-  });
-}
 
 /** Workers of `serve` that run git upload-pack (for a clone) now. */
 async function cloning(serve: ExtraServe): Promise<number[]> {
@@ -82,12 +35,6 @@ async function cloning(serve: ExtraServe): Promise<number[]> {
     if ((await findDescendant(pid, /upload-pack/)) !== undefined) found.push(pid);
   }
   return found;
-}
-
-async function until(what: string, test: () => Promise<boolean>, ms = 120_000): Promise<void> {
-  for (const end = Date.now() + ms; !(await test()); await sleep(100)) {
-    if (Date.now() > end) throw new Error(`timed out waiting for: ${what}`);
-  }
 }
 
 describe('Kallithea: extra workers while clones hold the workers', function () {
@@ -131,9 +78,9 @@ describe('Kallithea: extra workers while clones hold the workers', function () {
       assert.equal(base.length, 2);
       const packUrl = new URL('elastic-git/git-upload-pack', url).toString();
 
-      const first = await startClone(packUrl, head);
+      const first = await startClone(packUrl, head, bob);
       await until('the first clone holds a worker', async () => (await cloning(extra)).length === 1);
-      const second = await startClone(packUrl, head);
+      const second = await startClone(packUrl, head, bob);
       await until('both clones hold a worker', async () => (await cloning(extra)).length === 2);
       const during = await servedWorkers(extra);
       assert.equal(during.length, 3, 'an extra worker was started for the second clone');

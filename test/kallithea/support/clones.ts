@@ -3,6 +3,7 @@
 // runs on, and summary pages fetched while it runs.
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { request, type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { findDescendant } from '../../support/kallithea.js';
@@ -40,6 +41,68 @@ export async function bigGitRepo(
   const head = (await runOk('git', ['rev-parse', 'master'], { cwd: source, env })).stdout.trim();
   await rm(source, { recursive: true, force: true });
   return head;
+}
+
+/** A clone's pack request, answered but not read: the response waits, paused. */
+export interface PausedClone {
+  readonly response: IncomingMessage;
+  /** Reads at least `bytes` more, then pauses again; resolves what it read. */
+  read(bytes: number): Promise<Buffer>;
+  /** Reads the rest; resolves it. */
+  finish(): Promise<Buffer>;
+}
+
+/** git's stateless upload-pack request for `head` (one want, no haves, done) as `authorization`. */
+export function startClone(url: string, head: string, authorization: string): Promise<PausedClone> {
+  const want = `want ${head}\n`;
+  const body = `${(4 + want.length).toString(16).padStart(4, '0')}${want}00000009done\n`;
+  return new Promise((done, fail) => {
+    const req = request(
+      url,
+      {
+        method: 'POST',
+        agent: false,
+        headers: {
+          Authorization: authorization,
+          'User-Agent': 'git/2.39.5',
+          'Content-Type': 'application/x-git-upload-pack-request',
+          Accept: 'application/x-git-upload-pack-result',
+          'Content-Length': Buffer.byteLength(body),
+        },
+      },
+      (response) => {
+        response.pause();
+        done({
+          response,
+          read: (bytes) => readFrom(response, bytes),
+          finish: () => readFrom(response, Infinity),
+        });
+      },
+    );
+    req.once('error', fail);
+    req.end(body);
+  });
+}
+
+/** Reads `response` until `bytes` came (then pauses it) or it ended. */
+function readFrom(response: IncomingMessage, bytes: number): Promise<Buffer> {
+  return new Promise((read, failed) => {
+    const chunks: Buffer[] = [];
+    let length = 0;
+    const settle = (): void => {
+      response.off('data', onData).off('end', settle).off('error', failed);
+      read(Buffer.concat(chunks));
+    };
+    const onData = (chunk: Buffer): void => {
+      chunks.push(chunk);
+      length += chunk.length;
+      if (length < bytes) return;
+      response.pause();
+      settle();
+    };
+    response.on('data', onData).once('end', settle).once('error', failed);
+    response.resume();
+  });
 }
 
 /** An hg repository of `bytes` incompressible data; resolves its tip. */
@@ -96,6 +159,13 @@ export async function workerServingClone(workers: number[]): Promise<number> {
     await sleep(25);
   }
   throw new Error('no worker runs git for the clone');
+}
+
+/** Waits until `test` holds, checking every 100 ms; throws after `ms`. */
+export async function until(what: string, test: () => Promise<boolean>, ms = 120_000): Promise<void> {
+  for (const end = Date.now() + ms; !(await test()); await sleep(100)) {
+    if (Date.now() > end) throw new Error(`timed out waiting for: ${what}`);
+  }
 }
 
 /** Whether every process of `pids` is gone within `ms`. */
