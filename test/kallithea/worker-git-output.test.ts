@@ -103,18 +103,35 @@ def consume(generator):
 def chunks():
     output = subprocessio.SubprocessIOChunker(['head', '-c', '300000', '/dev/zero'])
     try:
-        return max(len(chunk) for chunk in output)
+        total = sum(len(chunk) for chunk in output)
+        return 'chunks of up to %d bytes, %d bytes in all' % (output.output.worker.chunk_size, total)
     finally:
         output.close()
 
+def trickle():
+    """Whether the response starts while git, having written progress lines, works on."""
+    command = ['sh', '-c', 'for i in $(seq 100); do echo progress; sleep 0.05; done; exec sleep 60']
+    started = []
+    thread = threading.Thread(target=lambda: started.append(subprocessio.SubprocessIOChunker(command)), daemon=True)
+    thread.start()
+    thread.join(15)
+    if not started:
+        return 'waits for git to end'
+    output = started[0]
+    running = output.process.poll() is None
+    first = next(output)
+    output.close()
+    return '%s, with a chunk of %d bytes first' % ('starts while git works' if running else 'starts at the end', len(first))
+
 print('0.7.0 alone, a failing source: %s' % consume(subprocessio.BufferedGenerator(Failing())))
-print('0.7.0 alone, chunks of %d bytes' % chunks())
+print('0.7.0 alone, %s' % chunks())
 import kallithea_worker
 kallithea_worker.wait_for_slow_git_clients()
 kallithea_worker.larger_git_chunks()
 from kallithea.lib.vcs.subprocessio import BufferedGenerator
 print('in the worker, a failing source: %s' % consume(BufferedGenerator(Failing())))
-print('in the worker, chunks of %d bytes' % chunks())
+print('in the worker, %s' % chunks())
+print('in the worker, output that trickles: the response %s' % trickle())
 
 def waiting_reader():
     generator = BufferedGenerator(Endless())
@@ -217,9 +234,11 @@ describe("kallithea_worker.py: git's output to a client that stalls or goes away
     assert.deepEqual(result.stdout.trim().split('\n'), [
       // Documents what the worker changes: if Kallithea's reader itself ends some day, this line says so.
       '0.7.0 alone, a failing source: hangs',
-      '0.7.0 alone, chunks of 4096 bytes',
+      '0.7.0 alone, chunks of up to 4096 bytes, 300000 bytes in all',
       'in the worker, a failing source: OSError after the chunks read',
-      'in the worker, chunks of 65536 bytes',
+      'in the worker, chunks of up to 65536 bytes, 300000 bytes in all',
+      // Progress lines go out as git writes them (read1), not once 64 KiB have come.
+      'in the worker, output that trickles: the response starts while git works, with a chunk of 9 bytes first',
       'closed while the reader waits for room: reader ended True',
       'dropped while the reader waits for room: reader ended True',
     ]);
