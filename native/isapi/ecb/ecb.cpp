@@ -45,17 +45,16 @@ bool ecb_calls::async_write(const void* data, std::size_t size) const {
   return ecb_->WriteClient(ecb_->ConnID, const_cast<void*>(data), &n, HSE_IO_ASYNC) != FALSE;
 }
 
-bool ecb_calls::send_with_head(io_mode mode, const std::string& status,
-                               const std::string& header_block, bool keep_conn,
-                               unsigned status_code, const void* data, std::size_t size,
-                               bool last) {
+bool ecb_calls::async_send_with_head(const std::string& status, const std::string& header_block,
+                                     bool keep_conn, unsigned status_code, const void* data,
+                                     std::size_t size, bool last) {
   ecb_->dwHttpStatusCode = status_code;
   element_.ElementType = HSE_VECTOR_ELEMENT_TYPE_MEMORY_BUFFER;
   element_.pvContext = const_cast<void*>(data);
   element_.cbOffset = 0;
   element_.cbSize = size;
-  vector_.dwFlags = (mode == io_mode::async ? HSE_IO_ASYNC : HSE_IO_SYNC) | HSE_IO_SEND_HEADERS |
-                    (last ? HSE_IO_FINAL_SEND : 0) | (keep_conn ? 0 : HSE_IO_DISCONNECT_AFTER_SEND);
+  vector_.dwFlags = HSE_IO_ASYNC | HSE_IO_SEND_HEADERS | (last ? HSE_IO_FINAL_SEND : 0) |
+                    (keep_conn ? 0 : HSE_IO_DISCONNECT_AFTER_SEND);
   vector_.pszStatus = const_cast<char*>(status.c_str());
   vector_.pszHeaders = const_cast<char*>(header_block.c_str());
   vector_.nElementCount = 1;

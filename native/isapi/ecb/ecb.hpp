@@ -34,18 +34,13 @@ public:
   /// Starts an async WriteClient; the completion callback reports it. False: not started.
   bool async_write(const void* data, std::size_t size) const;
 
-  /// How a send with the head runs: async reports through the completion callback;
-  /// sync returns once the host took the bytes (no callback).
-  enum class io_mode { async, sync };
-
-  /// One HSE_REQ_VECTOR_SEND of the response head and the first body bytes: one IIS call
-  /// (and, async, one completion) instead of SEND_RESPONSE_HEADER_EX + WriteClient. Async:
-  /// `status` and `header_block` must live until the completion; false: not started. Sync:
-  /// false: not sent (refused, or the client is gone). `last`: the whole response
-  /// (HSE_IO_FINAL_SEND). !keep_conn: the connection closes after it.
-  bool send_with_head(io_mode mode, const std::string& status, const std::string& header_block,
-                      bool keep_conn, unsigned status_code, const void* data, std::size_t size,
-                      bool last);
+  /// Starts one async HSE_REQ_VECTOR_SEND of the response head and the first body bytes:
+  /// one IIS call (and one completion) instead of SEND_RESPONSE_HEADER_EX + WriteClient.
+  /// `status` and `header_block` must live until the completion. `last`: the whole
+  /// response (HSE_IO_FINAL_SEND). !keep_conn: the connection closes after it.
+  bool async_send_with_head(const std::string& status, const std::string& header_block,
+                            bool keep_conn, unsigned status_code, const void* data,
+                            std::size_t size, bool last);
 
   /// Starts HSE_REQ_ASYNC_READ_CLIENT into `data`. False: not started.
   bool async_read(void* data, std::size_t size) const;
@@ -62,8 +57,8 @@ public:
 
 private:
   EXTENSION_CONTROL_BLOCK* ecb_;
-  // What send_with_head hands the host, kept until an async send's completion (a host may
-  // read the vector after the call returns).
+  // What async_send_with_head hands the host, kept until its completion (a host may read
+  // the vector after the call returns).
   HSE_VECTOR_ELEMENT element_{};
   HSE_RESPONSE_VECTOR vector_{};
 };

@@ -1,8 +1,7 @@
 // The request driver: one client request, from HttpExtensionProc to DONE_WITH_SESSION, as a
 // state machine of asynchronous steps run one at a time (serial_steps), each on the thread
 // that brings it: the start on the IIS thread inside HttpExtensionProc, a bridge completion
-// on the io thread that saw it, an ISAPI completion on the host's thread (none for a small
-// answer read whole: the io thread sends it synchronously and ends the request). It
+// on the io thread that saw it, an ISAPI completion on the host's thread. It
 // owns the pooled FastCGI connection while it has one, its windows (client -> bridge and
 // bridge -> client, taken only once a connection is obtained), its timers, abort, and
 // finishing exactly once. FastCGI sits behind three pieces: params_stream + encode_request_start
@@ -58,18 +57,6 @@ public:
   static constexpr std::size_t suffix_room = 8;
   /// The size of each buffer (runtime::windows() hands them out): a window and that room.
   static constexpr std::size_t buffer_size = prefix_room + window + suffix_room;
-  /// The largest answer body that goes out in one synchronous send, the request then ended
-  /// on the io thread that read the answer (do_send_whole) rather than in a completion on a
-  /// host thread. The send holds the io thread until the host took the bytes: IIS takes them
-  /// into http.sys's and TCP's send buffers without waiting for the client to read (from
-  /// reading; not measured on IIS), and 64 KiB fits there when the client took its earlier
-  /// answers, so a client that stops reading holds no io thread. isapi-host takes up to its
-  /// writeBuffer (256 KiB by default) at once, with no JavaScript round trip
-  /// (native/host/core/write_queue.h). Left open: a client that pipelines requests and reads
-  /// none of the answers fills those buffers, and a send then waits until http.sys drops the
-  /// connection for its minimum send rate. Not above the window: today any answer whole in
-  /// one window qualifies; the limit keeps its meaning if the window grows.
-  static constexpr std::size_t sync_send_limit = 64 * 1024;
   /// While queued, how often the client is asked whether it is still there.
   static constexpr std::chrono::milliseconds queue_poll{250};
 
@@ -231,8 +218,6 @@ private:
   bool on_end_request();
   std::size_t take_body(const std::uint8_t* data, std::size_t size);
   void do_write_client();
-  bool may_send_whole() const;
-  void do_send_whole(const std::uint8_t* data, std::size_t size);
   void on_client_written(DWORD error);
   bool isapi_busy() const;
   void do_schedule_isapi();

@@ -3,8 +3,6 @@
 // I/O slot both directions share. Double buffered: once a window is handed to WriteClient
 // (it becomes out_sending_), the bridge is read on into the other, so neither side waits
 // for the other's round trip; what a window holds goes out as soon as the client is free.
-// A small answer read whole goes in one synchronous send instead, and the request ends on
-// the io thread: no completion, no host thread woken (do_send_whole).
 #include "request/request.hpp"
 
 #include "fastcgi/record.hpp"
@@ -215,10 +213,6 @@ void request::do_write_client() {
     }
     return;
   }
-  if (ending && head_with_body && may_send_whole()) {
-    do_send_whole(out_.data() + begin, end - begin);
-    return;
-  }
   sending_ = ending ? sending::last : sending::window;
   out_write_ = out_len_;
   out_len_ = 0;
@@ -232,10 +226,10 @@ void request::do_write_client() {
   if (download_ == download::awaiting_slot)
     download_ = download::idle; // (a bridge read may be out: it goes on)
   isapi_self_ = shared_from_this();
-  bool started = head_with_body ? ecb_.send_with_head(ecb_calls::io_mode::async, plan_.status,
-                                                      plan_.header_block, plan_.keep_conn,
-                                                      status_code_, data, end - begin, ending)
-                                : ecb_.async_write(data, end - begin);
+  bool started = head_with_body
+                     ? ecb_.async_send_with_head(plan_.status, plan_.header_block, plan_.keep_conn,
+                                                 status_code_, data, end - begin, ending)
+                     : ecb_.async_write(data, end - begin);
   if (!started) {
     sending_ = sending::nothing;
     isapi_self_.reset();
@@ -244,32 +238,6 @@ void request::do_write_client() {
   }
   if (!ending && download_ == download::idle && lifecycle_ == lifecycle::connected)
     process_bridge_bytes(); // the rest of rx_, then the bridge, into the free window
-}
-
-/// The whole answer (head, body, end) is in out_ and may go in one synchronous send, ended
-/// on this thread: no completion to hand to a host thread. Only a small bridge answer whose
-/// upload is over (a page is rare; a body still coming from the client needs the slot), and
-/// only on an io thread: a host thread is never held in a send.
-bool request::may_send_whole() const {
-  return lifecycle_ == lifecycle::connected && upload_ == upload::done && !isapi_busy() &&
-         out_len_ <= sync_send_limit && runtime::on_io_thread();
-}
-
-void request::do_send_whole(const std::uint8_t* data, std::size_t size) {
-  if (download_ == download::awaiting_slot)
-    download_ = download::idle;
-  std::size_t body = out_len_;
-  out_len_ = 0;
-  if (!ecb_.send_with_head(ecb_calls::io_mode::sync, plan_.status, plan_.header_block,
-                           plan_.keep_conn, status_code_, data, size, true)) {
-    // As an async write's failed completion: the client is cut off, the connection closed.
-    fail_client("host refused or failed a synchronous HSE_REQ_VECTOR_SEND (error " +
-                std::to_string(isapi_get_last_error()) + ")");
-    return;
-  }
-  body_sent_ += body;
-  response_ = response::complete;
-  finish(outcome::complete); // DONE_WITH_SESSION here: the slot is free
 }
 
 void request::on_client_written(DWORD error) {

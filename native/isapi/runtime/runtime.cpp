@@ -7,8 +7,6 @@
 namespace kallithea_isapi {
 namespace {
 
-thread_local bool io_thread = false; ///< set by run_io for the thread's life
-
 std::string parent_dir(const std::string& p) {
   auto slash = p.find_last_of("/\\");
   return slash == std::string::npos ? std::string() : p.substr(0, slash);
@@ -127,12 +125,7 @@ void runtime::start() {
   supervisor_->start();
 }
 
-bool runtime::on_io_thread() {
-  return io_thread;
-}
-
 void runtime::run_io(asio::io_context& io) {
-  io_thread = true;
   // Request handlers catch their own exceptions and fail their request; this is the last
   // resort for anything else (a pool or supervisor handler): log it, keep the thread.
   for (;;) {

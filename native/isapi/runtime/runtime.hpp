@@ -55,9 +55,6 @@ public:
   logger& log() { return *log_; }
   /// An io_context to bind a timer or a hand-over to (round robin over the io threads).
   asio::io_context& io() { return ios_.next(); }
-  /// True on one of the DLL's own io threads, never on a host thread: the only threads a
-  /// request may hold in a synchronous send (request::do_send_whole).
-  static bool on_io_thread();
   bridge_pool& pool() { return *pool_; }
   window_pool& windows() { return *windows_; }
 

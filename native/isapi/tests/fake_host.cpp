@@ -43,7 +43,6 @@ void complete(connection* c, DWORD cb, DWORD err) {
     {
       std::lock_guard<std::mutex> lock(the_host->mutex);
       --c->async_in_flight;
-      ++c->completions;
       fn = c->callback;
       ctx = c->context;
     }
@@ -83,47 +82,18 @@ BOOL deliver(connection* c, const HSE_VECTOR_ELEMENT* elements, DWORD count) {
   return TRUE;
 }
 
-/// A sync write of memory buffers: taken (or failed) before the call returns, no completion.
-/// Refused while an async operation is out, as isapi-host's verifier refuses it.
-BOOL deliver_sync(connection* c, const HSE_VECTOR_ELEMENT* elements, DWORD count) {
-  std::size_t index;
-  {
-    std::lock_guard<std::mutex> lock(the_host->mutex);
-    if (c->refuse_sync_writes || c->async_in_flight > 0) {
-      isapi_set_last_error(ERROR_INVALID_PARAMETER);
-      return FALSE;
-    }
-    DWORD n = 0;
-    for (DWORD i = 0; i < count; ++i)
-      n += static_cast<DWORD>(elements[i].cbSize);
-    if (c->closed || c->output.size() + n > c->write_fails_after) {
-      isapi_set_last_error(ERROR_NETNAME_DELETED);
-      return FALSE;
-    }
-    for (DWORD i = 0; i < count; ++i)
-      c->output.append(static_cast<const char*>(elements[i].pvContext),
-                       static_cast<std::size_t>(elements[i].cbSize));
-    ++c->sync_sends;
-    index = c->writes++;
-  }
-  if (c->write_gate)
-    c->write_gate(index);
-  return TRUE;
-}
-
 BOOL WINAPI write_client(HCONN h, LPVOID buf, LPDWORD bytes, DWORD flags) {
   if (!(flags & HSE_IO_ASYNC))
-    return FALSE; // the DLL's only sync write is a vector send
+    return FALSE; // the DLL never writes synchronously
   HSE_VECTOR_ELEMENT one{HSE_VECTOR_ELEMENT_TYPE_MEMORY_BUFFER, buf, 0, *bytes};
   return deliver(conn_of(h), &one, 1);
 }
 
-/// HSE_REQ_VECTOR_SEND, as the DLL uses it: async or sync, memory buffers; the head (if
-/// any) is recorded as SEND_RESPONSE_HEADER_EX records it, the elements go out as one write.
+/// HSE_REQ_VECTOR_SEND, as the DLL uses it: async, memory buffers; the head (if any) is
+/// recorded as SEND_RESPONSE_HEADER_EX records it, the elements go out as one write.
 BOOL vector_send(connection* c, const HSE_RESPONSE_VECTOR* v) {
   bool with_head = (v->dwFlags & HSE_IO_SEND_HEADERS) != 0;
-  bool async = (v->dwFlags & HSE_IO_ASYNC) != 0;
-  if (async == ((v->dwFlags & HSE_IO_SYNC) != 0) || with_head != (v->pszStatus != nullptr) ||
+  if (!(v->dwFlags & HSE_IO_ASYNC) || with_head != (v->pszStatus != nullptr) ||
       with_head != (v->pszHeaders != nullptr) || (v->nElementCount > 0 && !v->lpElementArray)) {
     isapi_set_last_error(ERROR_INVALID_PARAMETER);
     return FALSE;
@@ -147,8 +117,7 @@ BOOL vector_send(connection* c, const HSE_RESPONSE_VECTOR* v) {
       c->keep_conn_header = !(v->dwFlags & HSE_IO_DISCONNECT_AFTER_SEND);
     }
   }
-  return async ? deliver(c, v->lpElementArray, v->nElementCount)
-               : deliver_sync(c, v->lpElementArray, v->nElementCount);
+  return deliver(c, v->lpElementArray, v->nElementCount);
 }
 
 BOOL WINAPI read_client(HCONN, LPVOID, LPDWORD) {
@@ -211,7 +180,6 @@ BOOL WINAPI support(HCONN h, DWORD req, LPVOID buf, LPDWORD size, LPDWORD data_t
       if (c->on_done)
         c->on_done(); // under the lock: what it records is seen by wait_done's caller
       ++c->done_calls;
-      c->done_thread = std::this_thread::get_id();
       c->done_status = buf ? *static_cast<DWORD*>(buf) : 0;
     }
     // After unlocking: a waiter woken under the lock would at once sleep again on it.

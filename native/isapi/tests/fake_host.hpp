@@ -26,12 +26,10 @@ struct connection {
   bool unknown_length = false;                       ///< cbTotalBytes = 0xFFFFFFFF
   std::size_t client_gone_after = std::string::npos; ///< reads return 0 past this offset
   std::size_t write_fails_after = std::string::npos; ///< WriteClient errors past this many bytes
-  bool refuse_sync_writes = false; ///< a synchronous send returns FALSE (ERROR_INVALID_PARAMETER)
-  bool client_left = false;        ///< HSE_REQ_IS_CONNECTED says FALSE (set under host::mutex)
-  std::string throw_on_variable;   ///< GetServerVariable of this name throws (a failing host)
-  /// Runs before write number `index` (from 0) is over: for an async one on the completion
-  /// thread before its completion is reported, for a sync one inside the call. A slow
-  /// client sleeps here, a test holds a write here.
+  bool client_left = false;      ///< HSE_REQ_IS_CONNECTED says FALSE (set under host::mutex)
+  std::string throw_on_variable; ///< GetServerVariable of this name throws (a failing host)
+  /// Runs on the completion thread before the completion of WriteClient number `index`
+  /// (from 0) is reported: a slow client sleeps here, a test holds a write here.
   std::function<void(std::size_t index)> write_gate;
   std::size_t writes = 0; ///< writes (WriteClient or HSE_REQ_VECTOR_SEND) so far
   /// Runs inside HSE_REQ_DONE_WITH_SESSION, on the extension's thread, under host::mutex:
@@ -41,10 +39,7 @@ struct connection {
   // What the extension did.
   std::string status, headers, output;
   bool keep_conn_header = false;
-  int vector_sends = 0;        ///< HSE_REQ_VECTOR_SEND calls (the head with the first body bytes)
-  int sync_sends = 0;          ///< of them, HSE_IO_SYNC ones the host took
-  int completions = 0;         ///< async completions reported (reads and writes)
-  std::thread::id done_thread; ///< where HSE_REQ_DONE_WITH_SESSION was called
+  int vector_sends = 0; ///< HSE_REQ_VECTOR_SEND calls (the head with the first body bytes)
   bool closed = false;
   int done_calls = 0;
   DWORD done_status = 0;
@@ -68,7 +63,6 @@ public:
   void post(std::function<void()> f);
   /// The thread completions run on (the DLL's benchmark reads its CPU time).
   std::thread::native_handle_type completion_thread() { return thread_.native_handle(); }
-  std::thread::id completion_thread_id() const { return thread_.get_id(); }
   std::mutex mutex;
   std::condition_variable changed;
 

@@ -114,16 +114,6 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
   bool ok = bench::measure(o, [&](unsigned k, unsigned n) { return run(host, conns, k, n); });
   rt->stop();
-  // The responder writes its answer in three writes: the DLL ends a request without an ISAPI
-  // completion only when all three were in when its io thread read them.
-  long sync = 0, completions = 0;
-  for (const auto& c : conns) {
-    sync += c.sync_sends;
-    completions += c.completions;
-  }
-  std::printf("answers sent whole by a synchronous send: %ld; async completions: %ld (warm-up "
-              "included)\n",
-              sync, completions);
   current = nullptr;
   return ok ? 0 : 1;
 }

@@ -118,89 +118,6 @@ TEST_F(request_test, get_relays_status_headers_and_body) {
   EXPECT_TRUE(c.keep_conn_header);
 }
 
-namespace {
-
-/// A bridge that answers every request with "hello" in one write (STDOUT, the empty
-/// STDOUT and END_REQUEST together, as lib/bridge writes a small answer): the io thread
-/// reads the whole answer at once.
-void answer_hello_in_one_write(int fd, int) {
-  fake::fcgi_request r;
-  while (fake::scripted_responder::read_request(fd, r))
-    fake::scripted_responder::send_response(fd, "Status: 200 OK\r\nContent-Length: 5\r\n\r\nhello");
-}
-
-} // namespace
-
-// A small answer the io thread holds whole goes in one synchronous vector send, and the
-// request ends right there: DONE_WITH_SESSION on the io thread, no completion in between.
-TEST_F(request_test, a_small_whole_answer_is_sent_synchronously_and_ended_without_a_completion) {
-  start_scripted(answer_hello_in_one_write);
-  for (int i = 0; i < 2; ++i) {
-    fake::connection c;
-    c.path_info = "/hello";
-    bool done_on_io_thread = false;
-    c.on_done = [&] { done_on_io_thread = kallithea_isapi::runtime::on_io_thread(); };
-    run(c);
-    EXPECT_EQ(c.output, "hello");
-    EXPECT_EQ(c.vector_sends, 1);
-    EXPECT_EQ(c.sync_sends, 1);
-    EXPECT_EQ(c.completions, 0);
-    EXPECT_NE(c.done_thread, host_.completion_thread_id());
-    EXPECT_TRUE(done_on_io_thread); // the send held the DLL's thread, never the host's
-    EXPECT_EQ(c.done_status, static_cast<DWORD>(HSE_STATUS_SUCCESS_AND_KEEP_CONN));
-  }
-  EXPECT_EQ(scripted_->connections.load(), 1); // and the connection went back to the pool
-}
-
-// A synchronous send that fails (the client is gone) or that the host refuses ends the
-// request as a failed async write does: the client cut off, DONE once without keep-alive,
-// and the bridge connection closed, not pooled.
-TEST_F(request_test, a_failed_or_refused_synchronous_send_ends_the_request_once) {
-  start_scripted(answer_hello_in_one_write);
-  for (bool refuse : {false, true}) {
-    fake::connection c;
-    c.path_info = "/hello";
-    if (refuse)
-      c.refuse_sync_writes = true;
-    else
-      c.write_fails_after = 0;
-    run(c);
-    EXPECT_EQ(c.vector_sends, 1) << refuse; // the one attempt
-    EXPECT_EQ(c.sync_sends, 0) << refuse;
-    EXPECT_EQ(c.completions, 0) << refuse;
-    EXPECT_EQ(c.output, "") << refuse;
-    EXPECT_TRUE(c.closed) << refuse;
-    EXPECT_EQ(c.done_status, static_cast<DWORD>(HSE_STATUS_SUCCESS)) << refuse;
-  }
-  fake::connection after;
-  after.path_info = "/hello";
-  run(after);
-  EXPECT_EQ(after.output, "hello");
-  EXPECT_EQ(scripted_->connections.load(), 3); // each failed request closed its connection
-}
-
-// An answer whose head came before its body (a streamed one) is not sent synchronously:
-// the head goes alone, the rest through an async write and its completion.
-TEST_F(request_test, an_answer_streamed_in_pieces_ends_through_a_completion) {
-  start_scripted([](int fd, int) {
-    fake::fcgi_request r;
-    while (fake::scripted_responder::read_request(fd, r)) {
-      fake::scripted_responder::send_record(fd, kallithea_isapi::fastcgi::stdout_,
-                                            "Status: 200 OK\r\nContent-Length: 4\r\n\r\n");
-      std::this_thread::sleep_for(std::chrono::milliseconds(30)); // the head is out by now
-      fake::scripted_responder::send_response(fd, "body");
-    }
-  });
-  fake::connection c;
-  c.path_info = "/streamed";
-  run(c);
-  EXPECT_EQ(c.output, "body");
-  EXPECT_EQ(c.vector_sends, 0);
-  EXPECT_EQ(c.sync_sends, 0);
-  EXPECT_EQ(c.completions, 1);
-  EXPECT_EQ(c.done_status, static_cast<DWORD>(HSE_STATUS_SUCCESS_AND_KEEP_CONN));
-}
-
 // What the request shares (its place in the runtime's table, its windows) is given back
 // before DONE_WITH_SESSION: the host may start the next request at once on the thread DONE
 // wakes, which would otherwise wait for the locks the ending request still holds.
@@ -274,8 +191,6 @@ TEST_F(request_test, response_without_length_is_chunked_for_http11) {
   EXPECT_TRUE(complete);
   EXPECT_TRUE(c.keep_conn_header);
   EXPECT_EQ(c.vector_sends, 1); // the head with the first window; the rest by WriteClient
-  EXPECT_EQ(c.sync_sends, 0);   // more than a window: async, with completions
-  EXPECT_GE(c.completions, 2);
 }
 
 TEST_F(request_test, response_without_length_ends_by_close_for_http10) {
