@@ -121,7 +121,18 @@ def trickle():
     running = output.process.poll() is None
     first = next(output)
     output.close()
-    return '%s, with a chunk of %d bytes first' % ('starts while git works' if running else 'starts at the end', len(first))
+    return '%s, %s chunk first' % ('starts while git works' if running else 'starts at the end', 'a short' if len(first) < 4096 else 'a long')
+
+def flowing():
+    """Whether output that flows in 4 KiB writes, 1 ms apart, comes mostly in whole chunks."""
+    writer = 'import os, time\\nfor i in range(400):\\n    os.write(1, bytes(4096))\\n    time.sleep(0.001)'
+    output = subprocessio.SubprocessIOChunker([sys.executable, '-c', writer])
+    try:
+        sizes = [len(chunk) for chunk in output]
+        size = output.output.worker.chunk_size
+        return sum(n for n in sizes if n == size) * 2 > sum(sizes)
+    finally:
+        output.close()
 
 print('0.7.0 alone, a failing source: %s' % consume(subprocessio.BufferedGenerator(Failing())))
 print('0.7.0 alone, %s' % chunks())
@@ -132,6 +143,7 @@ from kallithea.lib.vcs.subprocessio import BufferedGenerator
 print('in the worker, a failing source: %s' % consume(BufferedGenerator(Failing())))
 print('in the worker, %s' % chunks())
 print('in the worker, output that trickles: the response %s' % trickle())
+print('in the worker, output that flows: most bytes in whole chunks %s' % flowing())
 
 def waiting_reader():
     generator = BufferedGenerator(Endless())
@@ -237,8 +249,10 @@ describe("kallithea_worker.py: git's output to a client that stalls or goes away
       '0.7.0 alone, chunks of up to 4096 bytes, 300000 bytes in all',
       'in the worker, a failing source: OSError after the chunks read',
       'in the worker, chunks of up to 65536 bytes, 300000 bytes in all',
-      // Progress lines go out as git writes them (read1), not once 64 KiB have come.
-      'in the worker, output that trickles: the response starts while git works, with a chunk of 9 bytes first',
+      // Progress lines go out as git writes them, not once 64 KiB have come; a pack that
+      // flows is still gathered into whole chunks.
+      'in the worker, output that trickles: the response starts while git works, a short chunk first',
+      'in the worker, output that flows: most bytes in whole chunks True',
       'closed while the reader waits for room: reader ended True',
       'dropped while the reader waits for room: reader ended True',
     ]);
