@@ -17,24 +17,16 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stopServe } from '../support/kallithea-parts.js';
-import {
-  accounts,
-  findDescendant,
-  freePort,
-  kallithea,
-  outDir,
-  repoRoot,
-  startDirect,
-} from '../support/kallithea.js';
-import { clientDir, clientEnv, runOk } from '../support/vcs.js';
+import { accounts, findDescendant, freePort, kallithea, outDir, startDirect } from '../support/kallithea.js';
+import { clientDir, clientEnv } from '../support/vcs.js';
 import { bigGitRepo, MiB, startClone, until } from './support/clones.js';
+import { runWorkerProbe } from './support/worker-probe.js';
 import { basic, get } from './support/http.js';
 
 const GIT_BYTES = 64 * MiB;
 // Longer than 0.7.0's reader waited for room (2 s, then 10 s).
 const STALL_MS = 13_000;
 const bob = basic(accounts.bob.user, accounts.bob.password);
-const python = join(repoRoot, '.cache', 'kallithea', 'venv', 'bin', 'python');
 
 /** The body of an upload-pack answer without side-band: NAK, then a pack whose last 20 bytes are the SHA-1 of the rest. */
 function assertWholePack(body: Buffer): void {
@@ -239,11 +231,7 @@ describe("kallithea_worker.py: git's output to a client that stalls or goes away
   });
 
   it('with the real classes: a failing source ends the response with an error; close or drop ends a waiting reader; 64 KiB chunks', async function () {
-    const result = await runOk(python, ['-c', probe, join(repoRoot, 'python')], {
-      cwd: repoRoot,
-      env: { ...process.env, KALLITHEA_ISAPI_WORKER_TOKEN: '' },
-    });
-    assert.deepEqual(result.stdout.trim().split('\n'), [
+    assert.deepEqual(await runWorkerProbe(probe), [
       // Documents what the worker changes: if Kallithea's reader itself ends some day, this line says so.
       '0.7.0 alone, a failing source: hangs',
       '0.7.0 alone, chunks of up to 4096 bytes, 300000 bytes in all',

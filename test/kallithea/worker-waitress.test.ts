@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runOk } from '../support/vcs.js';
+import { runWorkerProbe } from './support/worker-probe.js';
 
 // Not support/kallithea.js: this test needs the instance's venv, not a running instance.
 const repoRoot = resolve(fileURLToPath(import.meta.url), '..', '..', '..', '..');
@@ -69,11 +70,7 @@ describe('kallithea_worker.py: waitress in the worker', function () {
   });
 
   it("the main loop's flush waits for the outbuf lock the app thread holds, then sends (waitress alone gives up and polls)", async () => {
-    const result = await runOk(python, ['-c', probe, join(repoRoot, 'python')], {
-      cwd: repoRoot,
-      env: { ...process.env, KALLITHEA_ISAPI_WORKER_TOKEN: '' },
-    });
-    assert.deepEqual(result.stdout.trim().split('\n'), [
+    assert.deepEqual(await runWorkerProbe(probe), [
       // Documents what the worker changes: if waitress itself waits some day, this line says so.
       'waitress alone: flushes 0, waited False',
       'in the worker: flushes 1, waited True',
